@@ -1,0 +1,39 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Qnn.Format;
+
+namespace Qnn.Cli;
+
+/// <summary>An error in what the user asked for or gave: printed as one line, exit code 1, no stack trace.</summary>
+public sealed class UserError(string message) : Exception(message);
+
+/// <summary>What every verb shares: turning expected failures into messages and exit codes, and --json output.</summary>
+public static class Cli
+{
+    /// <summary>Runs a verb's body; expected failures become "qnn VERB: message" on stderr and exit code 1.</summary>
+    public static int Run(string verb, Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (Exception e) when (e is UserError or QnnFormatException or IOException or InvalidDataException
+                                      or UnauthorizedAccessException or OperationCanceledException)
+        {
+            Console.Error.WriteLine($"qnn {verb}: {e.Message}");
+            return 1;
+        }
+    }
+
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>Prints a result as JSON on stdout (the --json form of every verb).</summary>
+    public static void PrintJson(object value) => Console.Out.WriteLine(JsonSerializer.Serialize(value, value.GetType(), JsonOptions));
+}

@@ -1,0 +1,173 @@
+using System;
+
+namespace Qnn.Format
+{
+    /// <summary>Layer kinds of SPEC 2.3.</summary>
+    public enum LayerKind : byte { Dense = 1, Conv2D = 2, MaxPool2D = 3 }
+
+    /// <summary>What a layer writes (SPEC 1.6–1.8).</summary>
+    public enum OutputKind : byte { Thresholds = 1, Scores = 2, PooledActivations = 3 }
+
+    /// <summary>Preprocessing the model's header asks of a raw image (SPEC 2.3).</summary>
+    public static class Preprocess
+    {
+        public const int Invert = 1;
+        public const int Center = 2;
+    }
+
+    /// <summary>A whole model: the header of SPEC 2.3 and its layers. Layer data may be absent when streamed.</summary>
+    public sealed class QnnModel
+    {
+        public int VersionMajor = FormatConstants.VersionMajor;
+        public int VersionMinor = FormatConstants.VersionMinor;
+        public int InputHeight;
+        public int InputWidth;
+        public int InputChannels;
+        public int InputBits = 8;
+        public int PreprocessFlags;
+        public int ClassCount;
+        public LayerSpec[] Layers = new LayerSpec[0];
+        /// <summary>Class names, or null.</summary>
+        public string[]? Labels;
+        public string[] MetadataKeys = new string[0];
+        public string[] MetadataValues = new string[0];
+        /// <summary>XxHash64 model id as stored in the file header (SPEC 2.6).</summary>
+        public ulong ModelId;
+
+        /// <summary>The metadata value of <paramref name="key"/>, or null.</summary>
+        public string? GetMetadata(string key)
+        {
+            for (int i = 0; i < MetadataKeys.Length; i++)
+                if (MetadataKeys[i] == key) return MetadataValues[i];
+            return null;
+        }
+    }
+
+    /// <summary>One layer record (SPEC 2.3) and, when loaded, its LAYER section (SPEC 2.4).</summary>
+    public sealed class LayerSpec
+    {
+        public LayerKind Kind;
+        public int WeightBits;
+        public int InputBits;
+        public bool InputSigned = true;
+        public OutputKind Output;
+        public int OutputBits;
+        public int InH, InW, InC;
+        public int OutH, OutW, OutC;
+        public int KernelH, KernelW;
+        public int StrideH = 1, StrideW = 1;
+        public int PadTop, PadLeft, PadBottom, PadRight;
+        public int PoolH, PoolW, PoolStrideH, PoolStrideW;
+
+        /// <summary>Weight block, [f][i][ky][kx][cw] (SPEC 1.3); null while not loaded.</summary>
+        public uint[]? Weights;
+        /// <summary>[c][l] thresholds, L = 2^OutputBits − 1 per channel (output kind 1).</summary>
+        public int[]? Thresholds;
+        /// <summary>Flip bits, channel c is bit c mod 32 of word c / 32 (output kind 1).</summary>
+        public uint[]? Flip;
+        /// <summary>Per-class offsets and shifts (output kind 2).</summary>
+        public int[]? Offsets;
+        public int[]? Shifts;
+
+        /// <summary>Where the LAYER section lies in the file (set by the reader).</summary>
+        public int DataOffset;
+        /// <summary>The weight-word count the record states (SPEC 2.3 offset 32), checked against the shape.</summary>
+        public int DeclaredWeightWords;
+        public int DataLength;
+        public uint DataCrc;
+
+        /// <summary>Words per plane per pixel of the input, ceil(InC / 32).</summary>
+        public int InChannelWords { get { return (InC + 31) >> 5; } }
+
+        /// <summary>Words per plane per pixel of the output.</summary>
+        public int OutChannelWords { get { return (OutC + 31) >> 5; } }
+
+        /// <summary>Conv output height before the fused pool.</summary>
+        public int ConvOutH
+        {
+            get { return Kind == LayerKind.MaxPool2D ? InH : FormatMath.Div(InH + PadTop + PadBottom - KernelH, StrideH) + 1; }
+        }
+
+        /// <summary>Conv output width before the fused pool.</summary>
+        public int ConvOutW
+        {
+            get { return Kind == LayerKind.MaxPool2D ? InW : FormatMath.Div(InW + PadLeft + PadRight - KernelW, StrideW) + 1; }
+        }
+
+        /// <summary>Words of one filter: m · KH · KW · CW.</summary>
+        public int FilterWords
+        {
+            get { return Kind == LayerKind.MaxPool2D ? 0 : FormatMath.Mul(FormatMath.Mul(WeightBits, FormatMath.Mul(KernelH, KernelW)), InChannelWords); }
+        }
+
+        /// <summary>Words of the whole weight block.</summary>
+        public int WeightWords { get { return FormatMath.Mul(OutC, FilterWords); } }
+
+        /// <summary>Thresholds per channel, 2^OutputBits − 1.</summary>
+        public int Levels { get { return (1 << OutputBits) - 1; } }
+
+        /// <summary>Bytes of the LAYER section this record implies.</summary>
+        public int DataBytes
+        {
+            get
+            {
+                if (Kind == LayerKind.MaxPool2D) return 0;
+                int words = WeightWords;
+                if (Output == OutputKind.Thresholds) words += FormatMath.Mul(OutC, Levels) + ((OutC + 31) >> 5);
+                else if (Output == OutputKind.Scores) words += OutC << 1;
+                return words << 2;
+            }
+        }
+
+        /// <summary>Words of the output activation tensor (0 for scores).</summary>
+        public int OutputWords
+        {
+            get { return Output == OutputKind.Scores ? 0 : FormatMath.Mul(FormatMath.Mul(OutH, OutW), FormatMath.Mul(OutputBits, OutChannelWords)); }
+        }
+
+        /// <summary>Words of the input activation tensor.</summary>
+        public int InputWords
+        {
+            get { return FormatMath.Mul(FormatMath.Mul(InH, InW), FormatMath.Mul(InputBits, InChannelWords)); }
+        }
+
+        /// <summary>True when bit c of the flip words is set.</summary>
+        public bool IsFlipped(int channel)
+        {
+            return Flip != null && ((Flip[channel >> 5] >> (channel & 31)) & 1u) != 0;
+        }
+    }
+
+    public static class FormatConstants
+    {
+        public const int VersionMajor = 1;
+        public const int VersionMinor = 0;
+        public const int HeaderBytes = 32;
+        public const int SectionEntryBytes = 16;
+        public const int LayerRecordBytes = 64;
+        public const int ModelHeaderBytes = 16;
+        public const uint SectionModel = 1;
+        public const uint SectionLayer = 2;
+        public const uint SectionLabels = 0x80000001u;
+        public const uint SectionMetadata = 0x80000002u;
+        public const uint SectionOptionalBit = 0x80000000u;
+
+        public const int MaxFileBytes = 256 << 20;
+        public const int MinSections = 2;
+        public const int MaxSections = 70;
+        public const int MaxLayers = 64;
+        public const int MinClasses = 2;
+        public const int MaxClasses = 4096;
+        public const int MaxSpatial = 4096;
+        public const int MaxChannels = 65535;
+        public const int MaxKernel = 64;
+        public const int MaxBits = 8;
+        public const int MaxWeightWords = 16 << 20;
+        public const int MaxActivationWords = 16 << 20;
+        public const int MaxAccumulatorBound = 1 << 30;
+        public const int MaxShift = 16;
+        public const int MaxLabelBytes = 63;
+        public const int MaxMetadataBytes = 64 << 10;
+        public const int MaxMetadataEntries = 256;
+    }
+}
