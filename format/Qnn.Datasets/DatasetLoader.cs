@@ -8,6 +8,9 @@ public static class DatasetLoader
 {
     public static readonly string[] FileNames = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
 
+    /// <summary>MNIST's digits 0–9: a larger label in the cache means a damaged file.</summary>
+    public const int MnistClasses = 10;
+
     public static DatasetSplit Load(string spec)
     {
         if (spec == "mnist")
@@ -15,7 +18,7 @@ public static class DatasetLoader
             string dir = DataCache.MnistDirectory;
             if (!FileNames.All(f => File.Exists(Path.Combine(dir, f))))
                 throw new IdxFormatException($"MNIST is not in the cache ({dir}): run `./qnn data fetch mnist` first");
-            return LoadFolder(dir, "mnist");
+            return LoadFolder(dir, "mnist", MnistClasses);
         }
         if (spec.StartsWith("idx:", StringComparison.Ordinal))
         {
@@ -26,8 +29,11 @@ public static class DatasetLoader
         throw new IdxFormatException($"unknown data set \"{spec}\": use mnist or idx:PATH");
     }
 
-    /// <summary>Loads the four IDX files of a folder (each plain or with .gz).</summary>
-    public static DatasetSplit LoadFolder(string dir, string name)
+    /// <summary>
+    /// Loads the four IDX files of a folder (each plain or with .gz). Labels must be below <paramref name="maxClasses"/>;
+    /// the training labels define the classes, and a test label outside them is an error.
+    /// </summary>
+    public static DatasetSplit LoadFolder(string dir, string name, int maxClasses = 256)
     {
         string Find(string file)
         {
@@ -36,21 +42,23 @@ public static class DatasetLoader
             if (File.Exists(plain + ".gz")) return plain + ".gz";
             throw new IdxFormatException($"{plain}: missing (neither {file} nor {file}.gz is in {dir})");
         }
-        var train = Part(Find(FileNames[0]), Find(FileNames[1]), name + "/train");
-        var test = Part(Find(FileNames[2]), Find(FileNames[3]), name + "/test");
+        var train = Part(Find(FileNames[0]), Find(FileNames[1]), name + "/train", maxClasses);
+        var test = Part(Find(FileNames[2]), Find(FileNames[3]), name + "/test", maxClasses);
         if (train.Height != test.Height || train.Width != test.Width || train.Channels != test.Channels)
             throw new IdxFormatException($"{dir}: training images are {train.Height}x{train.Width}x{train.Channels}, test images {test.Height}x{test.Width}x{test.Channels}");
-        int classes = Math.Max(train.ClassCount, test.ClassCount);
-        return new DatasetSplit(WithClasses(train, classes), WithClasses(test, classes));
+        int unseen = Array.FindIndex(test.Labels, l => l >= train.ClassCount);
+        if (unseen >= 0)
+            throw new IdxFormatException($"{Find(FileNames[3])}: label {test.Labels[unseen]} of sample {unseen} is not among the {train.ClassCount} classes of the training labels");
+        return new DatasetSplit(train, WithClasses(test, train.ClassCount));
     }
 
-    private static Dataset Part(string imagesPath, string labelsPath, string name)
+    private static Dataset Part(string imagesPath, string labelsPath, string name, int maxClasses)
     {
         var (count, h, w, c, pixels) = IdxReader.ReadImages(imagesPath);
-        byte[] labels = IdxReader.ReadLabels(labelsPath);
+        byte[] labels = IdxReader.ReadLabels(labelsPath, maxClasses);
         if (labels.Length != count)
             throw new IdxFormatException($"{labelsPath}: {labels.Length} labels for the {count} images of {imagesPath}");
-        int classes = labels.Length == 0 ? 2 : labels.Max() + 1;
+        int classes = labels.Max() + 1;
         return new Dataset { Name = name, Height = h, Width = w, Channels = c, Pixels = pixels, Labels = labels, ClassCount = Math.Max(2, classes) };
     }
 

@@ -25,7 +25,7 @@ public static class IdxReader
         return (dims[0], dims[1], dims[2], channels, data);
     }
 
-    /// <summary>Reads a label file (rank 1) and checks every label is below <paramref name="maxClasses"/>.</summary>
+    /// <summary>Reads a label file (rank 1) and checks every label is below <paramref name="maxClasses"/> (a u8 label is always below 256).</summary>
     public static byte[] ReadLabels(string path, int maxClasses = 256)
     {
         var (dims, data) = Read(path);
@@ -63,10 +63,40 @@ public static class IdxReader
         }
         if (!gzip && file.Length != 4 + 4 * rank + total)
             throw new IdxFormatException($"{path}: {file.Length} bytes, the header's dimensions {string.Join("x", dims)} need {4 + 4 * rank + total}");
-        var data = new byte[total];
-        ReadExactly(s, data, path, "data");
-        if (gzip && s.ReadByte() != -1) throw new IdxFormatException($"{path}: data continues past the {total} bytes the dimensions give");
+        byte[] data = gzip ? ReadGrowing(s, total, path) : new byte[total];
+        if (!gzip) ReadExactly(s, data, path, "data");
+        if (gzip && Guard(() => s.ReadByte(), path) != -1) throw new IdxFormatException($"{path}: data continues past the {total} bytes the dimensions give");
         return (dims, data);
+    }
+
+    /// <summary>
+    /// Reads <paramref name="total"/> bytes of decompressed data into an array that grows as data arrives: a small
+    /// .gz whose header claims a gigabyte must really decompress to it before that much is allocated.
+    /// </summary>
+    private static byte[] ReadGrowing(Stream s, long total, string path)
+    {
+        var data = new byte[Math.Min(total, 1L << 24)];
+        long done = 0;
+        while (done < total)
+        {
+            if (done == data.Length) Array.Resize(ref data, (int)Math.Min(total, 2L * data.Length));
+            int n = Guard(() => s.Read(data, (int)done, (int)(data.Length - done)), path);
+            if (n == 0) throw new IdxFormatException($"{path}: truncated in the data ({done} of {total} bytes)");
+            done += n;
+        }
+        return data;
+    }
+
+    private static int Guard(Func<int> read, string path)
+    {
+        try
+        {
+            return read();
+        }
+        catch (InvalidDataException e)
+        {
+            throw new IdxFormatException($"{path}: corrupt gzip data ({e.Message})");
+        }
     }
 
     private static bool IsGzip(Stream s)

