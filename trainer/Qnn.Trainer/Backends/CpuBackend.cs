@@ -1,0 +1,397 @@
+using System.Runtime.Intrinsics;
+
+namespace Qnn.Trainer.Backends;
+
+/// <summary>A tensor in host memory.</summary>
+public sealed class CpuTensor(int[] shape) : Tensor(shape)
+{
+    public float[] Data { get; } = new float[ComputeLength(shape)];
+
+    private static int ComputeLength(int[] shape)
+    {
+        long n = 1;
+        foreach (int d in shape) n *= Math.Max(0, d);
+        return (int)Math.Min(n, int.MaxValue);
+    }
+}
+
+/// <summary>
+/// The default backend: host memory, SIMD (Vector256 with FMA) and all cores. Work is split into fixed chunks and
+/// every reduction has a fixed order, so a seeded run gives the same bits whatever the scheduling.
+/// </summary>
+public sealed class CpuBackend : IBackend
+{
+    public string Name => "cpu";
+
+    public Tensor Allocate(params int[] shape) => new CpuTensor(shape);
+
+    private static float[] D(Tensor t) => t is CpuTensor c ? c.Data : throw new ArgumentException($"{t} does not belong to the CPU backend");
+
+    public void Upload(ReadOnlySpan<float> source, Tensor destination) => source.CopyTo(D(destination));
+
+    public void Download(Tensor source, Span<float> destination) => D(source).AsSpan(0, destination.Length).CopyTo(destination);
+
+    public void Copy(Tensor source, Tensor destination, int count) => D(source).AsSpan(0, count).CopyTo(D(destination));
+
+    public void Fill(Tensor tensor, float value) => Array.Fill(D(tensor), value);
+
+    public void Gemm(Tensor a, bool transposeA, Tensor b, bool transposeB, Tensor c, int m, int n, int k, float alpha = 1f, float beta = 0f) =>
+        CpuGemm.Multiply(D(a), transposeA, D(b), transposeB, D(c), m, n, k, alpha, beta);
+
+    public void SignGemm(Tensor a, Tensor b, Tensor c, int m, int n, int k) => XnorGemm.Multiply(D(a), D(b), D(c), m, n, k);
+
+    /// <summary>Runs body over [0, count) in fixed chunks (results never depend on the split: elementwise only).</summary>
+    private static void Chunks(int count, Action<int, int> body, int chunk = 1 << 15)
+    {
+        if (count <= chunk)
+        {
+            body(0, count);
+            return;
+        }
+        int n = (count + chunk - 1) / chunk;
+        Parallel.For(0, n, i => body(i * chunk, Math.Min(count, i * chunk + chunk)));
+    }
+
+    public void Quantize(Tensor x, Tensor y, int count, int bits)
+    {
+        float[] xs = D(x), ys = D(y);
+        if (bits == 1)
+        {
+            Chunks(count, (s, e) =>
+            {
+                int i = s;
+                var one = Vector256.Create(1f);
+                var minus = Vector256.Create(-1f);
+                var zero = Vector256<float>.Zero;
+                for (; i + 8 <= e; i += 8)
+                {
+                    var v = Vector256.Create(xs.AsSpan(i, 8));
+                    Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(v, zero), one, minus).CopyTo(ys.AsSpan(i, 8));
+                }
+                for (; i < e; i++) ys[i] = xs[i] >= 0f ? 1f : -1f;
+            });
+            return;
+        }
+        Chunks(count, (s, e) =>
+        {
+            for (int i = s; i < e; i++) ys[i] = Levels.Quantize(xs[i], bits);
+        });
+    }
+
+    public void QuantizeBackward(Tensor x, Tensor dy, Tensor dx, int count, float scale, bool cancelOutside)
+    {
+        float[] xs = D(x), dys = D(dy), dxs = D(dx);
+        Chunks(count, (s, e) =>
+        {
+            for (int i = s; i < e; i++)
+                dxs[i] = cancelOutside && !(MathF.Abs(xs[i]) <= 1f) ? 0f : scale * dys[i];
+        });
+    }
+
+    /// <summary>Runs body over channel blocks; each channel is reduced over all rows in row order by one thread.</summary>
+    private static void ChannelBlocks(int channels, long work, Action<int, int> body)
+    {
+        const int block = 16;
+        int n = (channels + block - 1) / block;
+        if (n == 1 || work < 1 << 16) body(0, channels);
+        else Parallel.For(0, n, b => body(b * block, Math.Min(channels, b * block + block)));
+    }
+
+    public void BatchNormTrain(Tensor x, int rows, int channels, Tensor gamma, Tensor beta, Tensor y, Tensor mean, Tensor invStd,
+        Tensor runningMean, Tensor runningVar, float momentum, float epsilon, bool sharedScale)
+    {
+        float[] xs = D(x), g = D(gamma), bt = D(beta), ys = D(y), mu = D(mean), inv = D(invStd), rm = D(runningMean), rv = D(runningVar);
+        var variance = new double[channels];
+        ChannelBlocks(channels, (long)rows * channels, (c0, c1) =>
+        {
+            int w = c1 - c0;
+            var sum = new double[w];
+            for (int r = 0; r < rows; r++)
+            {
+                long o = (long)r * channels + c0;
+                for (int c = 0; c < w; c++) sum[c] += xs[o + c];
+            }
+            for (int c = 0; c < w; c++) sum[c] /= rows;
+            var sq = new double[w];
+            for (int r = 0; r < rows; r++)
+            {
+                long o = (long)r * channels + c0;
+                for (int c = 0; c < w; c++)
+                {
+                    double d = xs[o + c] - sum[c];
+                    sq[c] += d * d;
+                }
+            }
+            for (int c = 0; c < w; c++)
+            {
+                mu[c0 + c] = (float)sum[c];
+                variance[c0 + c] = sq[c] / rows;
+            }
+        });
+        double unbiased = rows > 1 ? (double)rows / (rows - 1) : 1.0;
+        if (sharedScale)
+        {
+            double v = 0;
+            for (int c = 0; c < channels; c++) v += variance[c];
+            v /= channels;
+            inv[0] = (float)(1.0 / Math.Sqrt(v + epsilon));
+            rv[0] = (float)((1 - momentum) * rv[0] + momentum * v * unbiased);
+        }
+        else
+        {
+            for (int c = 0; c < channels; c++)
+            {
+                inv[c] = (float)(1.0 / Math.Sqrt(variance[c] + epsilon));
+                rv[c] = (float)((1 - momentum) * rv[c] + momentum * variance[c] * unbiased);
+            }
+        }
+        for (int c = 0; c < channels; c++) rm[c] = (float)((1 - momentum) * rm[c] + momentum * mu[c]);
+        Chunks(rows, (r0, r1) =>
+        {
+            for (int r = r0; r < r1; r++)
+            {
+                long o = (long)r * channels;
+                for (int c = 0; c < channels; c++)
+                {
+                    int s = sharedScale ? 0 : c;
+                    ys[o + c] = g[s] * ((xs[o + c] - mu[c]) * inv[s]) + bt[c];
+                }
+            }
+        }, Math.Max(1, (1 << 15) / Math.Max(1, channels)));
+    }
+
+    public void BatchNormBackward(Tensor x, Tensor dy, int rows, int channels, Tensor gamma, Tensor mean, Tensor invStd,
+        Tensor dx, Tensor dGamma, Tensor dBeta, bool sharedScale)
+    {
+        float[] xs = D(x), dys = D(dy), g = D(gamma), mu = D(mean), inv = D(invStd), dxs = D(dx), dg = D(dGamma), db = D(dBeta);
+        var sumDy = new double[channels];
+        var sumDyXhat = new double[channels];
+        ChannelBlocks(channels, (long)rows * channels, (c0, c1) =>
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                long o = (long)r * channels;
+                for (int c = c0; c < c1; c++)
+                {
+                    float xhat = (xs[o + c] - mu[c]) * inv[sharedScale ? 0 : c];
+                    sumDy[c] += dys[o + c];
+                    sumDyXhat[c] += (double)dys[o + c] * xhat;
+                }
+            }
+        });
+        for (int c = 0; c < channels; c++) db[c] = (float)sumDy[c];
+        var meanDy = new float[channels];
+        var coef = new float[channels];   // mean over the variance group of dy·xhat
+        if (sharedScale)
+        {
+            double total = 0;
+            for (int c = 0; c < channels; c++) total += sumDyXhat[c];
+            dg[0] = (float)total;
+            for (int c = 0; c < channels; c++) coef[c] = (float)(total / ((double)rows * channels));
+        }
+        else
+        {
+            for (int c = 0; c < channels; c++)
+            {
+                dg[c] = (float)sumDyXhat[c];
+                coef[c] = (float)(sumDyXhat[c] / rows);
+            }
+        }
+        for (int c = 0; c < channels; c++) meanDy[c] = (float)(sumDy[c] / rows);
+        Chunks(rows, (r0, r1) =>
+        {
+            for (int r = r0; r < r1; r++)
+            {
+                long o = (long)r * channels;
+                for (int c = 0; c < channels; c++)
+                {
+                    int s = sharedScale ? 0 : c;
+                    float xhat = (xs[o + c] - mu[c]) * inv[s];
+                    dxs[o + c] = g[s] * inv[s] * (dys[o + c] - meanDy[c] - xhat * coef[c]);
+                }
+            }
+        }, Math.Max(1, (1 << 15) / Math.Max(1, channels)));
+    }
+
+    public void ScaleShift(Tensor x, int rows, int channels, Tensor scale, Tensor shift, Tensor y)
+    {
+        float[] xs = D(x), a = D(scale), b = D(shift), ys = D(y);
+        Chunks(rows, (r0, r1) =>
+        {
+            for (int r = r0; r < r1; r++)
+            {
+                long o = (long)r * channels;
+                for (int c = 0; c < channels; c++) ys[o + c] = MathF.FusedMultiplyAdd(xs[o + c], a[c], b[c]);
+            }
+        }, Math.Max(1, (1 << 15) / Math.Max(1, channels)));
+    }
+
+    public void Im2Col(Tensor x, ConvGeometry g, int batch, float padValue, Tensor cols)
+    {
+        float[] xs = D(x), cs = D(cols);
+        int patch = g.Patch, c = g.InC;
+        Parallel.For(0, batch, n =>
+        {
+            long inBase = (long)n * g.InH * g.InW * c;
+            for (int oy = 0; oy < g.OutH; oy++)
+                for (int ox = 0; ox < g.OutW; ox++)
+                {
+                    long row = ((long)(n * g.OutH + oy) * g.OutW + ox) * patch;
+                    for (int ky = 0; ky < g.KernelH; ky++)
+                    {
+                        int iy = oy * g.StrideH - g.PadTop + ky;
+                        for (int kx = 0; kx < g.KernelW; kx++)
+                        {
+                            int ix = ox * g.StrideW - g.PadLeft + kx;
+                            var dst = cs.AsSpan((int)(row + (ky * g.KernelW + kx) * c), c);
+                            if (iy < 0 || iy >= g.InH || ix < 0 || ix >= g.InW) dst.Fill(padValue);
+                            else xs.AsSpan((int)(inBase + ((long)iy * g.InW + ix) * c), c).CopyTo(dst);
+                        }
+                    }
+                }
+        });
+    }
+
+    public void Col2Im(Tensor cols, ConvGeometry g, int batch, Tensor dx)
+    {
+        float[] cs = D(cols), dxs = D(dx);
+        int patch = g.Patch, c = g.InC;
+        Parallel.For(0, batch, n =>
+        {
+            long inBase = (long)n * g.InH * g.InW * c;
+            dxs.AsSpan((int)inBase, g.InH * g.InW * c).Clear();
+            for (int oy = 0; oy < g.OutH; oy++)
+                for (int ox = 0; ox < g.OutW; ox++)
+                {
+                    long row = ((long)(n * g.OutH + oy) * g.OutW + ox) * patch;
+                    for (int ky = 0; ky < g.KernelH; ky++)
+                    {
+                        int iy = oy * g.StrideH - g.PadTop + ky;
+                        if (iy < 0 || iy >= g.InH) continue;
+                        for (int kx = 0; kx < g.KernelW; kx++)
+                        {
+                            int ix = ox * g.StrideW - g.PadLeft + kx;
+                            if (ix < 0 || ix >= g.InW) continue;
+                            long s = row + (ky * g.KernelW + kx) * c, d = inBase + ((long)iy * g.InW + ix) * c;
+                            for (int ch = 0; ch < c; ch++) dxs[d + ch] += cs[s + ch];
+                        }
+                    }
+                }
+        });
+    }
+
+    public void MaxPool(Tensor x, PoolGeometry g, int batch, Tensor y)
+    {
+        float[] xs = D(x), ys = D(y);
+        Parallel.For(0, batch, n =>
+        {
+            long inBase = (long)n * g.InH * g.InW * g.C, outBase = (long)n * g.OutH * g.OutW * g.C;
+            for (int oy = 0; oy < g.OutH; oy++)
+                for (int ox = 0; ox < g.OutW; ox++)
+                {
+                    var dst = ys.AsSpan((int)(outBase + ((long)oy * g.OutW + ox) * g.C), g.C);
+                    dst.Fill(float.NegativeInfinity);
+                    for (int py = 0; py < g.PoolH; py++)
+                        for (int px = 0; px < g.PoolW; px++)
+                        {
+                            long s = inBase + ((long)(oy * g.StrideH + py) * g.InW + ox * g.StrideW + px) * g.C;
+                            for (int ch = 0; ch < g.C; ch++) dst[ch] = MathF.Max(dst[ch], xs[s + ch]);
+                        }
+                }
+        });
+    }
+
+    public void MaxPoolBackward(Tensor x, Tensor y, Tensor dy, PoolGeometry g, int batch, Tensor dx)
+    {
+        float[] xs = D(x), ys = D(y), dys = D(dy), dxs = D(dx);
+        Parallel.For(0, batch, n =>
+        {
+            long inBase = (long)n * g.InH * g.InW * g.C, outBase = (long)n * g.OutH * g.OutW * g.C;
+            dxs.AsSpan((int)inBase, g.InH * g.InW * g.C).Clear();
+            for (int oy = 0; oy < g.OutH; oy++)
+                for (int ox = 0; ox < g.OutW; ox++)
+                {
+                    long o = outBase + ((long)oy * g.OutW + ox) * g.C;
+                    for (int ch = 0; ch < g.C; ch++)
+                    {
+                        float best = ys[o + ch];
+                        for (int p = 0; p < g.PoolH * g.PoolW; p++)
+                        {
+                            long s = inBase + ((long)(oy * g.StrideH + p / g.PoolW) * g.InW + ox * g.StrideW + p % g.PoolW) * g.C + ch;
+                            if (xs[s] == best)
+                            {
+                                dxs[s] += dys[o + ch];
+                                break;
+                            }
+                        }
+                    }
+                }
+        });
+    }
+
+    public void Dropout(Tensor x, Tensor y, int count, float rate, ulong seed)
+    {
+        float[] xs = D(x), ys = D(y);
+        float keepScale = 1f / (1f - rate);
+        Chunks(count, (s, e) =>
+        {
+            for (int i = s; i < e; i++) ys[i] = DropoutMask.Keep(seed, i, rate) ? xs[i] * keepScale : 0f;
+        });
+    }
+
+    public void LossForwardBackward(LossKind kind, Tensor scores, Tensor labels, int rows, int classes, Tensor loss, Tensor dScores)
+    {
+        float[] ys = D(scores), ts = D(labels), ls = D(loss), ds = D(dScores);
+        for (int r = 0; r < rows; r++)
+        {
+            int label = (int)ts[r];
+            int o = r * classes;
+            if (kind == LossKind.SquaredHinge)
+            {
+                // The paper's loss: mean over samples and classes of max(0, 1 − t·y)², t = ±1 one-hot.
+                double sum = 0;
+                for (int c = 0; c < classes; c++)
+                {
+                    float t = c == label ? 1f : -1f;
+                    float margin = MathF.Max(0f, 1f - t * ys[o + c]);
+                    sum += (double)margin * margin;
+                    ds[o + c] = -2f * t * margin / ((float)rows * classes);
+                }
+                ls[r] = (float)(sum / classes);
+            }
+            else
+            {
+                float max = float.NegativeInfinity;
+                for (int c = 0; c < classes; c++) max = MathF.Max(max, ys[o + c]);
+                double z = 0;
+                for (int c = 0; c < classes; c++) z += Math.Exp(ys[o + c] - max);
+                for (int c = 0; c < classes; c++)
+                    ds[o + c] = (float)((Math.Exp(ys[o + c] - max) / z - (c == label ? 1 : 0)) / rows);
+                ls[r] = (float)(Math.Log(z) + max - ys[o + label]);
+            }
+        }
+    }
+
+    public void AdamStep(Tensor parameter, Tensor gradient, Tensor m, Tensor v, int count, float stepSize, float beta1, float beta2,
+        float epsilon, float clipLow, float clipHigh)
+    {
+        float[] p = D(parameter), g = D(gradient), ms = D(m), vs = D(v);
+        Chunks(count, (s, e) =>
+        {
+            for (int i = s; i < e; i++)
+            {
+                float gi = g[i];
+                float mi = beta1 * ms[i] + (1f - beta1) * gi;
+                float vi = beta2 * vs[i] + (1f - beta2) * gi * gi;
+                ms[i] = mi;
+                vs[i] = vi;
+                float pi = p[i] - stepSize * mi / (MathF.Sqrt(vi) + epsilon);
+                p[i] = MathF.Min(clipHigh, MathF.Max(clipLow, pi));
+            }
+        });
+    }
+
+    public void Dispose()
+    {
+    }
+}

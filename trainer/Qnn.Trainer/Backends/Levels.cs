@@ -1,0 +1,38 @@
+namespace Qnn.Trainer.Backends;
+
+/// <summary>
+/// The one definition of the b-bit quantizer of format/SPEC.md 1.1 and 1.6, shared by every backend kernel, the
+/// batch-norm folding of the export and the tests: odd symmetric levels v = 2q − L (L = 2^b − 1) of x clipped to
+/// [−1, 1], with the rounding boundaries (2l − 1 − L) / L and ties going up.
+/// </summary>
+public static class Levels
+{
+    /// <summary>L = 2^bits − 1, the largest level.</summary>
+    public static int Max(int bits) => (1 << bits) - 1;
+
+    /// <summary>The level index q ∈ {0 … L} of x: the number of boundaries at or below x.</summary>
+    public static int Index(float x, int bits)
+    {
+        if (bits == 1) return x >= 0f ? 1 : 0;          // sign(0) = +1; NaN goes to the lowest level
+        int l = Max(bits);
+        // The level is defined by comparisons with the float32 boundaries; floor((x·L + L + 1) / 2) is only a
+        // first guess, since its rounding may cross a boundary.
+        if (!(x >= Boundary(1, bits))) return 0;
+        if (x >= Boundary(l, bits)) return l;
+        float t = (x * l + l + 1) * 0.5f;               // first guess, then fixed by exact comparisons
+        int q = Math.Clamp((int)MathF.Floor(t), 1, l - 1);
+        while (q > 0 && !(x >= Boundary(q, bits))) q--;
+        while (q < l && x >= Boundary(q + 1, bits)) q++;
+        return q;
+    }
+
+    /// <summary>The odd level v = 2q − L of x.</summary>
+    public static float Quantize(float x, int bits) => 2 * Index(x, bits) - Max(bits);
+
+    /// <summary>Boundary b_l = (2l − 1 − L) / L as float32 (l = 1 … L): level l starts at it.</summary>
+    public static float Boundary(int l, int bits)
+    {
+        int max = Max(bits);
+        return (float)((2.0 * l - 1 - max) / max);
+    }
+}
