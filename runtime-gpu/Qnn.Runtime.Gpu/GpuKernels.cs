@@ -1,0 +1,43 @@
+using ILGPU;
+using ILGPU.Runtime;
+using Qnn.Runtime.Gpu.Kernels;
+
+namespace Qnn.Runtime.Gpu;
+
+/// <summary>Every kernel of the runtime, compiled once per accelerator.</summary>
+public sealed class GpuKernels
+{
+    public readonly Action<Index1D, ArrayView<byte>, ArrayView<uint>, InputShape> BitPlanes;
+    public readonly Action<Index1D, ArrayView<uint>, ArrayView<ulong>, ConvShape> Im2Col;
+    public readonly Action<Index2D, ArrayView<uint>, ArrayView<uint>, ArrayView<int>, ArrayView<int>, GemmShape> XnorGemm1;
+    public readonly Action<KernelConfig, ArrayView<ulong>, ArrayView<ulong>, ArrayView<int>, ArrayView<int>, GemmShape> XnorGemm2;
+    public readonly Action<KernelConfig, ArrayView<ulong>, ArrayView<ulong>, ArrayView<int>, ArrayView<int>, ArrayView<uint>, ArrayView<uint>, GemmShape, ThresholdShape> XnorGemm3;
+    public readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<uint>, ArrayView<uint>, ThresholdShape> ThresholdPack;
+    public readonly Action<Index1D, ArrayView<int>, ArrayView<int>, PoolShape> PoolAccumulators;
+    public readonly Action<Index1D, ArrayView<uint>, ArrayView<uint>, PoolShape> PoolLevels;
+    public readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int> Scores;
+    public readonly Action<Index1D, ArrayView<uint>, ArrayView<float>, ConvShape> FloatIm2Col;
+    public readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int> FloatGemm;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<int>> FloatToInt;
+
+    public GpuKernels(Accelerator a)
+    {
+        BitPlanes = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<byte>, ArrayView<uint>, InputShape>(Kernels.BitPlanes.Kernel);
+        Im2Col = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<uint>, ArrayView<ulong>, ConvShape>(Kernels.Im2Col.Kernel);
+        XnorGemm1 = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<uint>, ArrayView<uint>, ArrayView<int>, ArrayView<int>, GemmShape>(Kernels.XnorGemm1.Kernel);
+        XnorGemm2 = a.LoadStreamKernel<ArrayView<ulong>, ArrayView<ulong>, ArrayView<int>, ArrayView<int>, GemmShape>(Kernels.XnorGemm2.Kernel);
+        XnorGemm3 = a.LoadStreamKernel<ArrayView<ulong>, ArrayView<ulong>, ArrayView<int>, ArrayView<int>, ArrayView<uint>, ArrayView<uint>, GemmShape, ThresholdShape>(Kernels.XnorGemm3.Kernel);
+        ThresholdPack = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<uint>, ArrayView<uint>, ThresholdShape>(Thresholds.PackKernel);
+        PoolAccumulators = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, PoolShape>(Pooling.AccumulatorKernel);
+        PoolLevels = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<uint>, ArrayView<uint>, PoolShape>(Pooling.LevelKernel);
+        Scores = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int>(Kernels.Scores.Kernel);
+        FloatIm2Col = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<uint>, ArrayView<float>, ConvShape>(FloatBaseline.Im2ColKernel);
+        FloatGemm = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int>(FloatBaseline.GemmKernel);
+        FloatToInt = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>>(FloatBaseline.ToIntKernel);
+    }
+
+    /// <summary>The launch grid of the tiled versions for a Rows × Filters GEMM.</summary>
+    public static KernelConfig TileGrid(GemmShape g) => new(
+        new Index2D((g.Filters + XnorTile.TileFilters - 1) / XnorTile.TileFilters, (g.Rows + XnorTile.TileRows - 1) / XnorTile.TileRows),
+        new Index2D(XnorTile.GroupX, XnorTile.GroupY));
+}

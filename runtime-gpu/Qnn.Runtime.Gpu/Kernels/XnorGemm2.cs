@@ -1,0 +1,34 @@
+using ILGPU;
+
+namespace Qnn.Runtime.Gpu.Kernels;
+
+/// <summary>
+/// Version 2: shared-memory tiles, 64-bit words, 4 × 4 accumulators per thread (<see cref="XnorTile"/>); writes the
+/// accumulators, which the separate epilogue kernels then pool, threshold and pack.
+/// </summary>
+public static class XnorGemm2
+{
+    /// <summary>Grid: (ceil(F / 64), ceil(Rows / 64)) groups of 16 × 16.</summary>
+    public static void Kernel(ArrayView<ulong> a, ArrayView<ulong> w, ArrayView<int> wpop, ArrayView<int> acc, GemmShape g)
+    {
+        var aTile = SharedMemory.Allocate<ulong>(XnorTile.SharedWords);
+        var wTile = SharedMemory.Allocate<ulong>(XnorTile.SharedWords);
+        int row0 = Grid.IdxY * XnorTile.TileRows, f0 = Grid.IdxX * XnorTile.TileFilters;
+        Acc4x4 v = XnorTile.Compute(a, w, wpop, g, aTile, wTile, row0, f0);
+        int r = row0 + Group.IdxY, f = f0 + Group.IdxX;
+        Store(acc, g, r, f, v.V00, v.V01, v.V02, v.V03);
+        Store(acc, g, r + 16, f, v.V10, v.V11, v.V12, v.V13);
+        Store(acc, g, r + 32, f, v.V20, v.V21, v.V22, v.V23);
+        Store(acc, g, r + 48, f, v.V30, v.V31, v.V32, v.V33);
+    }
+
+    private static void Store(ArrayView<int> acc, GemmShape g, int row, int f, int v0, int v1, int v2, int v3)
+    {
+        if (row >= g.Rows) return;
+        int b = row * g.Filters;
+        if (f < g.Filters) acc[b + f] = v0;
+        if (f + 16 < g.Filters) acc[b + f + 16] = v1;
+        if (f + 32 < g.Filters) acc[b + f + 32] = v2;
+        if (f + 48 < g.Filters) acc[b + f + 48] = v3;
+    }
+}
