@@ -2,6 +2,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Qnn.Format;
+using Spectre.Console;
 
 namespace Qnn.Cli;
 
@@ -33,6 +34,12 @@ public static class Cli
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
+
+    /// <summary>A Spectre.Console console on the current Console.Out, for tables (made per call, so tests that redirect the console see the output).</summary>
+    public static IAnsiConsole Out => AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+
+    /// <summary>A Spectre.Console console on Console.Error, for progress displays: stdout keeps only the result.</summary>
+    public static IAnsiConsole Err => AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
 
     /// <summary>Prints a result as JSON on stdout (the --json form of every verb).</summary>
     public static void PrintJson(object value) => Console.Out.WriteLine(JsonSerializer.Serialize(value, value.GetType(), JsonOptions));

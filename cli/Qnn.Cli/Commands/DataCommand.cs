@@ -53,7 +53,7 @@ public static class DataCommand
             }
             var table = new Table().AddColumns("file", "bytes", "SHA-256", "status");
             foreach (var f in result.Files) table.AddRow(f.Name, f.Bytes.ToString("N0"), f.Sha256[..16] + "…", f.Status);
-            AnsiConsole.Write(table);
+            Cli.Out.Write(table);
             Console.WriteLine($"MNIST from {result.Source} is in {result.Directory} (every SHA-256 checked).");
             return 0;
         }));
@@ -63,8 +63,7 @@ public static class DataCommand
     /// <summary>Runs the fetch under a Spectre.Console progress display on stderr, so stdout keeps only the result.</summary>
     private static FetchResult WithProgress(Func<IProgress<FetchProgress>, CancellationToken, FetchResult> fetch)
     {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        return console.Progress().AutoClear(false)
+        return Cli.Err.Progress().AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(), new SpinnerColumn())
             .Start(ctx => fetch(new ProgressTasks(ctx), CancellationToken.None));
     }
@@ -101,8 +100,8 @@ public static class DataCommand
             var rows = new[] { new { Name = "mnist", Directory = dir, Cached = cached, Fetch = "qnn data fetch mnist" } };
             if (parse.GetValue(json)) { Cli.PrintJson(rows); return 0; }
             var table = new Table().AddColumns("data set", "in cache", "folder");
-            foreach (var r in rows) table.AddRow(r.Name, r.Cached ? "yes" : "no (qnn data fetch mnist)", r.Directory);
-            AnsiConsole.Write(table);
+            foreach (var r in rows) table.AddRow(r.Name, r.Cached ? "yes" : "no (qnn data fetch mnist)", Markup.Escape(r.Directory));
+            Cli.Out.Write(table);
             Console.WriteLine("Any folder with the four IDX files (plain or .gz) is also a data set: --dataset idx:PATH.");
             return 0;
         }));
@@ -127,8 +126,8 @@ public static class DataCommand
             if (parse.GetValue(json)) { Cli.PrintJson(parts); return 0; }
             var table = new Table().AddColumns("part", "samples", "image", "classes", "samples per class");
             foreach (var p in parts)
-                table.AddRow(p.Name, p.Count.ToString("N0"), $"{p.Height}x{p.Width}x{p.Channels}", p.ClassCount.ToString(), string.Join(" ", p.PerClass));
-            AnsiConsole.Write(table);
+                table.AddRow(Markup.Escape(p.Name), p.Count.ToString("N0"), $"{p.Height}x{p.Width}x{p.Channels}", p.ClassCount.ToString(), string.Join(" ", p.PerClass));
+            Cli.Out.Write(table);
             return 0;
         }));
         return command;
