@@ -1,0 +1,132 @@
+using System.Globalization;
+using Qnn.Format;
+using Qnn.Trainer.Backends;
+using Qnn.Trainer.Layers;
+
+namespace Qnn.Trainer.Export;
+
+/// <summary>The exported model and, per layer, how it was folded (the integer evaluation replays it).</summary>
+public sealed record ExportedModel(QnnModel Model, List<FoldedBlock> Blocks);
+
+/// <summary>
+/// Turns a trained <see cref="Network"/> into a .qnn model (format/SPEC.md): weights quantized to their levels and
+/// packed into bit-planes, each batch norm and quantizer folded into integer thresholds (<see cref="ThresholdFold"/>),
+/// the head into integer scores (<see cref="ScoreFold"/>), max-pools after a conv fused on its accumulators.
+/// </summary>
+public static class ModelExporter
+{
+    public static ExportedModel Export(Network network, string? dataset = null)
+    {
+        var blocks = ExportBlock.Parse(network.Layers);
+        var specs = new List<LayerSpec>();
+        var folded = new List<FoldedBlock>();
+        int bits = Network.InputBits;
+        bool signed = false;
+        foreach (var block in blocks)
+        {
+            if (block.LevelPool is { } lp)
+            {
+                var g = lp.Geometry;
+                var spec = LayerFactory.MaxPool2D(g.InH, g.InW, g.C, bits, lp.Pool, lp.Stride);
+                specs.Add(spec);
+                folded.Add(new FoldedBlock(block, spec, 1, [], false));
+                continue;
+            }
+            var f = FoldProduct(network.Backend, block, bits, signed);
+            specs.Add(f.Spec);
+            folded.Add(f);
+            bits = f.Spec.OutputBits;
+            signed = true;
+        }
+        var model = new QnnModel
+        {
+            InputHeight = network.InputShape.H, InputWidth = network.InputShape.W, InputChannels = network.InputShape.C,
+            InputBits = Network.InputBits, ClassCount = network.ClassCount, Layers = specs.ToArray(),
+        };
+        if (dataset == "mnist")
+        {
+            // MNIST digits are white on black and centered by their bounding box: ordinary photos of dark ink on
+            // paper need both (SPEC 2.3).
+            model.PreprocessFlags = Preprocess.Invert | Preprocess.Center;
+            model.Labels = Enumerable.Range(0, 10).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
+        }
+        return new ExportedModel(model, folded);
+    }
+
+    private static FoldedBlock FoldProduct(IBackend backend, ExportBlock block, int inBits, bool inSigned)
+    {
+        LatentWeights weights;
+        int kh, kw, stride = 1, pad = 0, outC;
+        Shape inShape = block.Product!.Input.Shape;
+        switch (block.Product)
+        {
+            case BinaryDense d:
+                weights = d.Weights;
+                kh = inShape.H;
+                kw = inShape.W;
+                outC = d.Units;
+                break;
+            case BinaryConv2D cv:
+                weights = cv.Weights;
+                kh = kw = cv.KernelSize;
+                stride = cv.Stride;
+                pad = cv.Pad;
+                outC = cv.Filters;
+                break;
+            default:
+                throw new NotSupportedException($"cannot export {block.Product.Kind}");
+        }
+        int m = weights.Bits, mMax = Levels.Max(m), patch = weights.Cols;
+        var latent = new float[weights.Rows * patch];
+        backend.Download(weights.Latent, latent);
+        var q = new int[latent.Length];
+        for (int i = 0; i < q.Length; i++) q[i] = Levels.Index(latent[i], m);
+
+        var (scale, shift) = block.Norm!.InferenceAffine();
+        bool negate = block.IsHead && scale[0] < 0f;
+        if (negate)
+        {
+            for (int i = 0; i < q.Length; i++) q[i] = mMax - q[i];   // v → −v
+            scale = scale.Select(a => -a).ToArray();
+        }
+        // The first layer sees centered pixels 2p − 255 where the runtime sees p: x = 2·acc − 255·Σ_k v_k.
+        int alpha = inSigned ? 1 : 2;
+        var delta = new long[outC];
+        if (!inSigned)
+            for (int f = 0; f < outC; f++)
+            {
+                long s = 0;
+                for (int k = 0; k < patch; k++) s += 2 * q[f * patch + k] - mMax;
+                delta[f] = -255 * s;
+            }
+        long bound = (long)patch * mMax * Levels.Max(inBits);
+
+        OutputKind output = block.IsHead ? OutputKind.Scores : OutputKind.Thresholds;
+        int outBits = block.Activation?.Bits ?? 0;
+        LayerSpec spec = block.Product is BinaryConv2D
+            ? LayerFactory.Conv2D(inShape.H, inShape.W, inShape.C, outC, kh, kw, stride, pad, m, inBits, inSigned, output, outBits,
+                block.Pool?.Pool ?? 0, block.Pool?.Stride ?? 0)
+            : LayerFactory.Dense(inShape.H, inShape.W, inShape.C, outC, m, inBits, inSigned, output, outBits);
+        spec.Weights = WeightPacking.Pack(q, outC, kh, kw, inShape.C, m);
+
+        if (block.IsHead)
+        {
+            var (offsets, shifts) = ScoreFold.Fold(scale[0], shift, alpha, delta, bound);
+            spec.Offsets = offsets;
+            spec.Shifts = shifts;
+        }
+        else
+        {
+            int levels = Levels.Max(outBits);
+            spec.Thresholds = new int[outC * levels];
+            spec.Flip = new uint[(outC + 31) / 32];
+            for (int c = 0; c < outC; c++)
+            {
+                var (t, flip) = ThresholdFold.Fold(scale[c], shift[c], outBits, alpha, delta[c], bound);
+                t.CopyTo(spec.Thresholds, c * levels);
+                if (flip) spec.Flip[c >> 5] |= 1u << (c & 31);
+            }
+        }
+        return new FoldedBlock(block, spec, alpha, delta, negate);
+    }
+}

@@ -1,0 +1,116 @@
+using Qnn.Trainer.Backends;
+
+namespace Qnn.Trainer.LowPrecision;
+
+/// <summary>
+/// The CPU backend's low-precision kernels: loops over <see cref="CpuTensor.Data"/> that call the shared element
+/// rules (<see cref="GradientQuantization"/>, <see cref="ShiftRules"/>). Reductions run in a fixed order (the
+/// maximum is order-free; the batch-norm sums go row by row per channel, as the exact batch norm's).
+/// </summary>
+public sealed class CpuLowPrecision : ILowPrecisionBackend
+{
+    public static readonly CpuLowPrecision Instance = new();
+
+    private static float[] D(Tensor t) => t is CpuTensor c ? c.Data : throw new ArgumentException($"{t} does not belong to the CPU backend");
+
+    /// <summary>Runs body over [0, count) in fixed chunks; only for element-wise work.</summary>
+    private static void Chunks(int count, Action<int, int> body, int chunk = 1 << 15)
+    {
+        int n = (count + chunk - 1) / chunk;
+        if (n <= 1) body(0, count);
+        else Parallel.For(0, n, i => body(i * chunk, Math.Min(count, i * chunk + chunk)));
+    }
+
+    public void QuantizeGradient(Tensor gradient, int count, int bits, ulong seed, Tensor levels, Tensor scale, Tensor quantized)
+    {
+        float[] g = D(gradient), v = D(levels), q = D(quantized);
+        float maxAbs = 0f;
+        for (int i = 0; i < count; i++) maxAbs = MathF.Max(maxAbs, MathF.Abs(g[i]));
+        int max = (1 << bits) - 1;
+        float s = GradientQuantization.Scale(maxAbs, max);
+        D(scale)[0] = s;
+        Chunks(count, (a, b) =>
+        {
+            for (int i = a; i < b; i++)
+            {
+                float level = GradientQuantization.Level(g[i], maxAbs, max, seed, i);
+                v[i] = level;
+                q[i] = s * level;
+            }
+        });
+    }
+
+    public void ShiftBatchNormTrain(Tensor x, int rows, int channels, Tensor gamma, Tensor beta, Tensor y, Tensor mean, Tensor invStd,
+        Tensor gammaPow2, Tensor runningMean, Tensor runningVar, float momentum, float epsilon, bool sharedScale)
+    {
+        float[] xs = D(x), g = D(gamma), bt = D(beta), ys = D(y), mu = D(mean), inv = D(invStd), g2 = D(gammaPow2),
+            rm = D(runningMean), rv = D(runningVar);
+        var variance = new double[channels];
+        Parallel.For(0, channels, c =>
+        {
+            double sum = 0;
+            for (int r = 0; r < rows; r++) sum += xs[(long)r * channels + c];
+            float m = (float)(sum / rows);
+            double sq = 0;
+            for (int r = 0; r < rows; r++) sq += ShiftRules.VarianceTerm(xs[(long)r * channels + c] - m);
+            mu[c] = m;
+            variance[c] = sq / rows;
+        });
+        FinishStatistics(variance, channels, inv, g, g2, rv, rm, mu, momentum, epsilon, rows, sharedScale);
+        Chunks(rows, (r0, r1) =>
+        {
+            for (int r = r0; r < r1; r++)
+            {
+                long o = (long)r * channels;
+                for (int c = 0; c < channels; c++)
+                {
+                    int s = sharedScale ? 0 : c;
+                    ys[o + c] = ShiftRules.Normalize(xs[o + c], mu[c], inv[s], g2[s], bt[c]);
+                }
+            }
+        }, Math.Max(1, (1 << 15) / Math.Max(1, channels)));
+    }
+
+    /// <summary>
+    /// From the per-channel approximate variances: the shifts s and AP2(γ), and the running statistics (unbiased
+    /// variance, as the exact batch norm). Shared with the ILGPU backend, which runs it on the downloaded variances
+    /// of its statistics kernel (a few hundred numbers per step).
+    /// </summary>
+    public static void FinishStatistics(double[] variance, int channels, float[] invStd, float[] gamma, float[] gammaPow2,
+        float[] runningVar, float[] runningMean, float[] mean, float momentum, float epsilon, int rows, bool sharedScale)
+    {
+        double unbiased = rows > 1 ? (double)rows / (rows - 1) : 1.0;
+        int scales = sharedScale ? 1 : channels;
+        double shared = 0;
+        if (sharedScale)
+        {
+            for (int c = 0; c < channels; c++) shared += variance[c];
+            shared /= channels;
+        }
+        for (int s = 0; s < scales; s++)
+        {
+            double v = sharedScale ? shared : variance[s];
+            invStd[s] = ShiftRules.InverseStd(v, epsilon);
+            gammaPow2[s] = PowerOfTwo.Approximate(gamma[s]);
+            runningVar[s] = ShiftRules.Running(runningVar[s], v * unbiased, momentum);
+        }
+        for (int c = 0; c < channels; c++) runningMean[c] = ShiftRules.Running(runningMean[c], mean[c], momentum);
+    }
+
+    public void AdaMaxShiftStep(Tensor parameter, Tensor gradient, Tensor m, Tensor u, int count, float step, float oneMinusBeta1,
+        float oneMinusBeta2, float clipLow, float clipHigh)
+    {
+        float[] p = D(parameter), g = D(gradient), ms = D(m), us = D(u);
+        Chunks(count, (a, b) =>
+        {
+            for (int i = a; i < b; i++)
+            {
+                float mi = ShiftRules.NextMoment(ms[i], g[i], oneMinusBeta1);
+                float ui = ShiftRules.NextNorm(us[i], g[i], oneMinusBeta2);
+                ms[i] = mi;
+                us[i] = ui;
+                p[i] = ShiftRules.NextParameter(p[i], mi, ui, step, clipLow, clipHigh);
+            }
+        });
+    }
+}

@@ -1,0 +1,44 @@
+using System.Globalization;
+using System.Text;
+
+namespace Qnn.Trainer.Training;
+
+/// <summary>One line of the per-epoch log.</summary>
+public sealed record EpochRecord(int Epoch, double LearningRate, double TrainLoss, double TrainAccuracy, double ValLoss,
+    double ValAccuracy, double Seconds);
+
+/// <summary>The per-epoch log as CSV (one header line, then a line per epoch), written atomically.</summary>
+public static class EpochLog
+{
+    public const string Header = "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,seconds";
+
+    public static string ToCsv(IEnumerable<EpochRecord> records)
+    {
+        var sb = new StringBuilder(Header).Append('\n');
+        foreach (var r in records)
+            sb.Append(string.Create(CultureInfo.InvariantCulture,
+                $"{r.Epoch},{r.LearningRate:G6},{r.TrainLoss:G6},{r.TrainAccuracy:F4},{r.ValLoss:G6},{r.ValAccuracy:F4},{r.Seconds:F2}\n"));
+        return sb.ToString();
+    }
+
+    public static void Write(string path, IEnumerable<EpochRecord> records) => AtomicFile.WriteAllText(path, ToCsv(records));
+}
+
+/// <summary>Writes a file through a temporary file and a rename, so a reader never sees half of it.</summary>
+public static class AtomicFile
+{
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
+    {
+        string full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        string tmp = full + ".tmp";
+        using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write))
+        {
+            f.Write(bytes);
+            f.Flush(true);
+        }
+        File.Move(tmp, full, overwrite: true);
+    }
+
+    public static void WriteAllText(string path, string text) => WriteAllBytes(path, Encoding.UTF8.GetBytes(text));
+}

@@ -1,0 +1,73 @@
+using System.Globalization;
+using Qnn.Datasets;
+using Qnn.Format;
+using Qnn.Trainer.Export;
+
+namespace Qnn.Trainer.Training;
+
+/// <summary>What one `qnn train` run produced, as its --json summary prints it.</summary>
+public sealed record TrainSummary
+{
+    public required string Model { get; init; }
+    public required string ModelId { get; init; }
+    public required long ModelBytes { get; init; }
+    public required string Dataset { get; init; }
+    public required string Arch { get; init; }
+    public required int Width { get; init; }
+    public required int WeightBits { get; init; }
+    public required int ActBits { get; init; }
+    public required int Epochs { get; init; }
+    public required int BestEpoch { get; init; }
+    public required int Seed { get; init; }
+    /// <summary>Deployed (integer) accuracy on the test set, measured by runtime-edge's FastInterpreter.</summary>
+    public required double TestAccuracy { get; init; }
+    /// <summary>The training graph in inference mode (float) on the test set.</summary>
+    public required double FloatAccuracy { get; init; }
+    public required double ValAccuracy { get; init; }
+    public required int TestCount { get; init; }
+    public required double TrainSeconds { get; init; }
+    public required List<EpochRecord> History { get; init; }
+}
+
+/// <summary>Train, restore the best-validation parameters, export, measure the deployed model, write it.</summary>
+public static class TrainPipeline
+{
+    public static string ToolVersion => typeof(TrainPipeline).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    /// <summary>
+    /// Exports <paramref name="trainer"/>'s network, measures the float and the deployed test accuracy, writes the
+    /// model with its metadata to <paramref name="outPath"/> atomically, and returns the summary.
+    /// </summary>
+    public static TrainSummary Finish(Trainer trainer, TrainOutcome outcome, Dataset test, string outPath)
+    {
+        var o = trainer.Options;
+        var net = trainer.Network;
+        int ok = net.Evaluate(test.Pixels, test.Labels, 0, test.Count, default, out _, Registry.Losses[o.Loss]);
+        double floatAcc = (double)ok / test.Count;
+        var exported = ModelExporter.Export(net, o.Dataset);
+        // Measure the file's bytes as a device would read them, not the in-memory model.
+        var model = ModelFile.Parse(ModelWriter.Write(exported.Model), outPath);
+        var deployed = DeployedEvaluation.Run(model, test);
+        var m = exported.Model;
+        var meta = new List<(string, string)>
+        {
+            ("dataset", o.Dataset), ("arch", $"{o.Arch} width={trainer.Arch.Width} w{o.WeightBits}a{o.ActBits}"),
+            ("test_accuracy", F(deployed.Accuracy)), ("float_accuracy", F(floatAcc)), ("val_accuracy", F(outcome.BestValAccuracy)),
+            ("seed", o.Seed.ToString(CultureInfo.InvariantCulture)), ("epochs", o.Epochs.ToString(CultureInfo.InvariantCulture)),
+            ("tool_version", "qnn " + ToolVersion), ("created_utc", DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture)),
+        };
+        m.MetadataKeys = meta.Select(p => p.Item1).ToArray();
+        m.MetadataValues = meta.Select(p => p.Item2).ToArray();
+        ModelWriter.WriteFile(m, outPath);
+        return new TrainSummary
+        {
+            Model = outPath, ModelId = m.ModelId.ToString("x16"), ModelBytes = new FileInfo(outPath).Length, Dataset = o.Dataset,
+            Arch = o.Arch, Width = trainer.Arch.Width, WeightBits = o.WeightBits, ActBits = o.ActBits, Epochs = o.Epochs,
+            BestEpoch = outcome.BestEpoch, Seed = o.Seed, TestAccuracy = deployed.Accuracy, FloatAccuracy = floatAcc,
+            ValAccuracy = outcome.BestValAccuracy, TestCount = test.Count, TrainSeconds = outcome.Elapsed.TotalSeconds, History = outcome.History,
+        };
+    }
+
+    /// <summary>Accuracies in metadata are fractions in [0, 1] with 4 decimals.</summary>
+    public static string F(double fraction) => fraction.ToString("F4", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,204 @@
+using System.Diagnostics;
+using Qnn.Datasets;
+using Qnn.Trainer.Backends;
+using Qnn.Trainer.Layers;
+
+namespace Qnn.Trainer.Training;
+
+/// <summary>What the progress display shows, sent after every batch.</summary>
+public readonly record struct TrainProgress(int Epoch, int Epochs, int Batch, int Batches, double Loss, double Accuracy,
+    double SamplesPerSecond, TimeSpan Eta, double LearningRate);
+
+/// <summary>The outcome of <see cref="Trainer.Run"/>.</summary>
+public sealed record TrainOutcome(List<EpochRecord> History, int BestEpoch, double BestValAccuracy, TimeSpan Elapsed);
+
+/// <summary>
+/// The training loop: seeded shuffles, mini-batches, the loss, backward, the optimizer with the per-epoch exponential
+/// learning-rate decay, validation after every epoch, a checkpoint after every epoch (and on cancellation), and the
+/// best-validation parameters restored at the end (the paper reports the test error at the best validation epoch).
+/// Every random choice is a function of (seed, epoch, step), so a resumed run is bit-identical to an uninterrupted one.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    private readonly Dataset train;
+    private readonly int trainCount, valStart, valCount;
+    private readonly Parameter[] parameters;
+    private readonly LossKind lossKind;
+
+    public Trainer(TrainOptions options, Dataset trainingSet)
+    {
+        Options = options;
+        train = trainingSet;
+        if (options.Batch < 1) throw new ArgumentException("batch must be at least 1");
+        if (options.Epochs < 1) throw new ArgumentException("epochs must be at least 1");
+        valCount = Math.Clamp(options.Validation, 0, trainingSet.Count - 1);
+        valStart = trainingSet.Count - valCount;
+        trainCount = options.TrainLimit > 0 ? Math.Min(options.TrainLimit, valStart) : valStart;
+        if (trainCount < options.Batch) throw new ArgumentException($"{trainCount} training samples are fewer than one batch of {options.Batch}");
+        lossKind = Registry.Get(Registry.Losses, options.Loss, "loss");
+        var backend = Registry.Get(Registry.Backends, options.Backend, "backend")();
+        var shape = new Shape(trainingSet.Height, trainingSet.Width, trainingSet.Channels);
+        var layers = Architectures.Build(options.Arch, new ArchOptions(options.WeightBits, options.ActBits, options.Width,
+            options.InputDropout, options.HiddenDropout), shape, trainingSet.ClassCount, out var resolved);
+        Arch = resolved;
+        Network = new Network(backend, shape, trainingSet.ClassCount, layers, options.Batch, options.Seed);
+        parameters = Network.Parameters.ToArray();
+        Optimizer = Registry.Get(Registry.Optimizers, options.Optimizer, "optimizer")(backend);
+    }
+
+    public TrainOptions Options { get; }
+    public ArchOptions Arch { get; }
+    public Network Network { get; }
+    public Optimizer Optimizer { get; }
+
+    /// <summary>Where checkpoints go (null: none).</summary>
+    public string? CheckpointPath { get; init; }
+
+    /// <summary>On cancellation, save a checkpoint of the exact position (mid-epoch) before stopping (Ctrl-C).</summary>
+    public bool CheckpointOnCancel { get; init; } = true;
+
+    /// <summary>Called after every finished epoch (the CLI writes the log and the plot there).</summary>
+    public Action<IReadOnlyList<EpochRecord>>? EpochDone { get; init; }
+
+    public int TrainCount => trainCount;
+    public int ValidationCount => valCount;
+
+    private IReadOnlyList<Tensor> CheckpointTensors() =>
+        parameters.Select(p => p.Value).Concat(Network.State).Concat(Optimizer.State(parameters)).ToArray();
+
+    private IReadOnlyList<Tensor> SnapshotTensors() => parameters.Select(p => p.Value).Concat(Network.State).ToArray();
+
+    private List<float[]> Snapshot() => SnapshotTensors().Select(t =>
+    {
+        var a = new float[t.Length];
+        Network.Backend.Download(t, a);
+        return a;
+    }).ToList();
+
+    private void Restore(List<float[]> snapshot)
+    {
+        var ts = SnapshotTensors();
+        for (int i = 0; i < ts.Count; i++) Network.Backend.Upload(snapshot[i], ts[i]);
+    }
+
+    /// <summary>The permutation of the training samples for an epoch: a function of (seed, epoch) only.</summary>
+    public int[] Permutation(int epoch)
+    {
+        var order = new int[trainCount];
+        for (int i = 0; i < order.Length; i++) order[i] = i;
+        new Random(unchecked(Options.Seed * 1_000_003 + epoch * 7919 + 17)).Shuffle(order);
+        return order;
+    }
+
+    /// <summary>Trains (or resumes from <see cref="CheckpointPath"/> when <paramref name="resume"/>) to the last epoch.</summary>
+    public TrainOutcome Run(IProgress<TrainProgress>? progress = null, CancellationToken cancel = default, bool resume = false)
+    {
+        var backend = Network.Backend;
+        var header = new CheckpointHeader { Options = Options };
+        List<float[]> best = [];
+        if (resume)
+        {
+            if (CheckpointPath is null) throw new ArgumentException("resume needs a checkpoint path");
+            var saved = Checkpoint.ReadHeader(CheckpointPath);
+            if (saved.Options != Options)
+                throw new InvalidDataException($"{CheckpointPath}: the checkpoint was made with other options ({Describe(saved.Options)}), not {Describe(Options)}");
+            (header, best) = Checkpoint.Load(CheckpointPath, CheckpointTensors(), backend);
+            Optimizer.Steps = header.Steps;
+        }
+        var history = new List<EpochRecord>(header.History);
+        double bestVal = header.BestValAccuracy;
+        int bestEpoch = header.BestEpoch;
+        int batches = trainCount / Options.Batch;
+        int classes = Network.ClassCount;
+        var labelsHost = new float[Options.Batch];
+        var lossHost = new float[Options.Batch];
+        var scoresHost = new float[Options.Batch * classes];
+        using var labels = backend.Allocate(Options.Batch);
+        using var loss = backend.Allocate(Options.Batch);
+        using var dScores = backend.Allocate(Options.Batch, classes);
+        var total = Stopwatch.StartNew();
+        long samplesThisSession = 0;
+
+        for (int epoch = header.Epoch; epoch < Options.Epochs; epoch++)
+        {
+            bool resumedHere = epoch == header.Epoch;
+            int firstBatch = resumedHere ? header.Batch : 0;
+            double lossSum = resumedHere ? header.PartialLoss : 0;
+            long correct = resumedHere ? header.PartialCorrect : 0, seen = resumedHere ? header.PartialSeen : 0;
+            double priorSeconds = resumedHere ? header.PartialSeconds : 0;
+            float lr = Options.LearningRate(epoch);
+            var order = Permutation(epoch);
+            var clock = Stopwatch.StartNew();
+            for (int b = firstBatch; b < batches; b++)
+            {
+                if (cancel.IsCancellationRequested)
+                {
+                    if (CheckpointOnCancel && CheckpointPath != null)
+                        Save(new CheckpointHeader
+                        {
+                            Options = Options, Epoch = epoch, Batch = b, Steps = Optimizer.Steps, PartialLoss = lossSum,
+                            PartialCorrect = correct, PartialSeen = seen, PartialSeconds = priorSeconds + clock.Elapsed.TotalSeconds,
+                            History = history, BestValAccuracy = bestVal, BestEpoch = bestEpoch, HasBest = best.Count > 0,
+                        }, best);
+                    cancel.ThrowIfCancellationRequested();
+                }
+                var idx = order.AsSpan(b * Options.Batch, Options.Batch);
+                for (int i = 0; i < idx.Length; i++) labelsHost[i] = train.Labels[idx[i]];
+                Network.SetInput(train.Pixels, idx);
+                backend.Upload(labelsHost, labels);
+                var scores = Network.Forward(Options.Batch, true, Optimizer.Steps);
+                backend.LossForwardBackward(lossKind, scores, labels, Options.Batch, classes, loss, dScores);
+                backend.Download(loss, lossHost);
+                backend.Download(scores, scoresHost);
+                Network.Backward(dScores, Options.Batch);
+                Optimizer.Step(parameters, lr);
+                for (int i = 0; i < Options.Batch; i++)
+                {
+                    lossSum += lossHost[i];
+                    if (Network.ArgMax(scoresHost.AsSpan(i * classes, classes)) == (int)labelsHost[i]) correct++;
+                }
+                seen += Options.Batch;
+                samplesThisSession += Options.Batch;
+                if (progress != null)
+                {
+                    double rate = samplesThisSession / Math.Max(1e-9, total.Elapsed.TotalSeconds);
+                    long remaining = (long)(batches - b - 1) * Options.Batch + (long)(Options.Epochs - epoch - 1) * batches * Options.Batch;
+                    progress.Report(new TrainProgress(epoch, Options.Epochs, b + 1, batches, lossSum / seen, (double)correct / seen,
+                        rate, TimeSpan.FromSeconds(remaining / Math.Max(1e-9, rate)), lr));
+                }
+            }
+            double valLoss = double.NaN, valAcc = double.NaN;
+            if (valCount > 0)
+            {
+                int ok = Network.Evaluate(train.Pixels, train.Labels, valStart, valCount, default, out double vl, lossKind);
+                valLoss = vl / valCount;
+                valAcc = (double)ok / valCount;
+                if (valAcc > bestVal)
+                {
+                    bestVal = valAcc;
+                    bestEpoch = epoch;
+                    best = Snapshot();
+                }
+            }
+            history.Add(new EpochRecord(epoch + 1, lr, lossSum / Math.Max(1, seen), (double)correct / Math.Max(1, seen), valLoss, valAcc,
+                priorSeconds + clock.Elapsed.TotalSeconds));
+            if (CheckpointPath != null)
+                Save(new CheckpointHeader
+                {
+                    Options = Options, Epoch = epoch + 1, Batch = 0, Steps = Optimizer.Steps, History = history,
+                    BestValAccuracy = bestVal, BestEpoch = bestEpoch, HasBest = best.Count > 0,
+                }, best);
+            EpochDone?.Invoke(history);
+        }
+        if (best.Count > 0) Restore(best);
+        return new TrainOutcome(history, bestEpoch + 1, bestVal, total.Elapsed);
+    }
+
+    private void Save(CheckpointHeader header, List<float[]> best) =>
+        Checkpoint.Save(CheckpointPath!, header, CheckpointTensors(), Network.Backend, best);
+
+    private static string Describe(TrainOptions o) =>
+        $"{o.Arch}, width {o.Width}, {o.WeightBits}/{o.ActBits} bits, {o.Epochs} epochs, batch {o.Batch}, seed {o.Seed}, lr {o.Lr}";
+
+    public void Dispose() => Network.Dispose();
+}
