@@ -25,6 +25,7 @@ public static class Registry
     public static readonly Dictionary<string, Func<IBackend, Optimizer>> Optimizers = new(StringComparer.OrdinalIgnoreCase)
     {
         ["adam"] = b => new Adam(b),
+        ["adamax-shift"] = b => new LowPrecision.AdaMaxShift(b),
     };
 
     public static readonly Dictionary<string, Func<IBackend>> Backends = new(StringComparer.OrdinalIgnoreCase)

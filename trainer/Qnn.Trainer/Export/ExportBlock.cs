@@ -14,6 +14,7 @@ public sealed record ExportBlock(Layer? Product, MaxPool2D? Pool, BatchNorm? Nor
     /// <summary>Splits a network's layers into blocks, or throws naming the layer that breaks the pattern.</summary>
     public static List<ExportBlock> Parse(IReadOnlyList<Layer> layers)
     {
+        layers = LowPrecision.LowPrecisionTraining.InferenceLayers(layers);
         var blocks = new List<ExportBlock>();
         int i = 0;
         int Skip(int j)

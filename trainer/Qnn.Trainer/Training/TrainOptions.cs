@@ -20,6 +20,10 @@ public sealed record TrainOptions
     public string Loss { get; init; } = "squared_hinge";
     public string Optimizer { get; init; } = "adam";
     public string Backend { get; init; } = "cpu";
+    /// <summary>Bits of the quantized gradients (QNN paper), 32 = float gradients; see LowPrecision.GradientQuantization.</summary>
+    public int GradBits { get; init; } = 32;
+    /// <summary>"exact" or "shift" (the BNN paper's shift-based batch norm); see LowPrecision.ShiftBatchNorm.</summary>
+    public string BatchNorm { get; init; } = "exact";
     /// <summary>Samples taken from the end of the training set for validation.</summary>
     public int Validation { get; init; } = 5000;
     /// <summary>Use at most this many training samples (0 = all); for quick runs and tests.</summary>

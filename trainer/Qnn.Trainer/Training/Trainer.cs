@@ -40,6 +40,7 @@ public sealed class Trainer : IDisposable
         var shape = new Shape(trainingSet.Height, trainingSet.Width, trainingSet.Channels);
         var layers = Architectures.Build(options.Arch, new ArchOptions(options.WeightBits, options.ActBits, options.Width,
             options.InputDropout, options.HiddenDropout), shape, trainingSet.ClassCount, out var resolved);
+        layers = LowPrecision.LowPrecisionTraining.Apply(layers, options.GradBits, options.BatchNorm, options.Seed);
         Arch = resolved;
         Network = new Network(backend, shape, trainingSet.ClassCount, layers, options.Batch, options.Seed);
         parameters = Network.Parameters.ToArray();
