@@ -42,8 +42,8 @@ public sealed record FitReport(
             var broken = Limits.Where(l => !l.Fits)
                 .Select(l => $"{l.Name} needs {Bytes.Format(l.NeedBytes)}, has {Bytes.Format(l.HaveBytes)}");
             string instead = FitsInstead.Count == 0
-                ? "no target in the table fits it: make the model smaller (fewer or narrower layers, fewer weight bits)"
-                : "it would fit " + string.Join(", ", FitsInstead.Select(t => $"{t.Name} ({t.Board})"));
+                ? "No target in the table fits it: make the model smaller (fewer or narrower layers, fewer weight bits)"
+                : "It would fit " + string.Join(", ", FitsInstead.Select(t => $"{t.Name} ({t.Board})"));
             return $"does not fit {Target.Name}: {string.Join("; ", broken)}. {instead}";
         }
     }

@@ -1,0 +1,119 @@
+using System.Text.Json;
+using Qnn.Format;
+
+namespace Qnn.Devices.Tests;
+
+/// <summary>`qnn flash` and `qnn inspect --target`, in-process, dry runs only: nothing touches a network or a device.</summary>
+[Collection(nameof(ConsoleCollection))]
+public sealed class FlashCommandTests : IDisposable
+{
+    private readonly TempFolder _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    private string Write(QnnModel model, string name)
+    {
+        string path = _temp.File(name);
+        ModelWriter.WriteFile(model, path);
+        return path;
+    }
+
+    [Fact]
+    public void Esp32_dry_run_on_the_microcontroller_mlp_writes_nanoffs_json_and_reports_a_fit()
+    {
+        string model = Write(Mlps.Micro(), "micro.qnn");
+        var run = ConsoleCapture.RunQnn("flash", "--target", "esp32", model, "--port", "COM7", "--dry-run");
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains("fits esp32", run.Out);
+        Assert.Contains("weights resident", run.Out);
+
+        string json = _temp.File("micro.nanoff.json");
+        using var deploy = JsonDocument.Parse(File.ReadAllText(json));
+        Assert.Equal("COM7", deploy.RootElement.GetProperty("SerialPort").GetString());
+        var file = Assert.Single(deploy.RootElement.GetProperty("Files").EnumerateArray());
+        Assert.Equal(@"I:\model.qnn", file.GetProperty("DestinationFilePath").GetString());
+        Assert.Equal(Path.GetFullPath(model), file.GetProperty("SourceFilePath").GetString());
+        Assert.Contains($"nanoff --filedeployment {json} --serialport COM7", run.Out);
+        Assert.Contains("dry run", run.Out);
+    }
+
+    [Fact]
+    public void Esp32_dry_run_on_the_big_mlp_says_it_does_not_fit_and_what_would()
+    {
+        string model = Write(Mlps.Big(), "big.qnn");
+        var run = ConsoleCapture.RunQnn("flash", "--target", "esp32", model, "--dry-run");
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("does not fit esp32", run.Error);
+        Assert.Contains("storage (model file) needs", run.Error);
+        Assert.Contains("It would fit pi", run.Error);
+        Assert.False(File.Exists(_temp.File("big.nanoff.json")));
+        Assert.DoesNotContain("nanoff --filedeployment", run.Out);
+    }
+
+    [Fact]
+    public void Esp32_dry_run_json_carries_the_report_and_the_command()
+    {
+        string model = Write(Mlps.Micro(), "m.qnn");
+        var run = ConsoleCapture.RunQnn("flash", "--target", "esp32", model, "--dry-run", "--json");
+        Assert.True(run.ExitCode == 0, run.Error);
+        using var result = JsonDocument.Parse(run.Out);
+        var root = result.RootElement;
+        Assert.True(root.GetProperty("report").GetProperty("fits").GetBoolean());
+        Assert.Equal("resident", root.GetProperty("report").GetProperty("weights").GetString());
+        Assert.Equal(new FileInfo(model).Length, root.GetProperty("report").GetProperty("fileBytes").GetInt64());
+        Assert.False(root.GetProperty("deployed").GetBoolean());
+        Assert.StartsWith("nanoff --filedeployment", Assert.Single(root.GetProperty("commands").EnumerateArray()).GetString());
+    }
+
+    [Fact]
+    public void Pi_dry_run_prints_the_copy_and_restart_commands()
+    {
+        string model = Write(Mlps.Big(), "big.qnn");
+        string app = Directory.CreateDirectory(_temp.File("publish")).FullName;
+        var run = ConsoleCapture.RunQnn("flash", "--target", "pi", model, "--host", "pi@raspberrypi.local", "--app", app, "--dry-run");
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains("fits pi", run.Out);
+        Assert.Contains($"scp -p {Path.GetFullPath(model)} pi@raspberrypi.local:qnn/model.qnn", run.Out);
+        Assert.Contains($"scp -p -r {app} pi@raspberrypi.local:qnn/app", run.Out);
+        Assert.Contains("ssh pi@raspberrypi.local sudo systemctl restart qnn-classifier", run.Out);
+    }
+
+    [Fact]
+    public void Pi_without_a_host_and_unknown_targets_are_one_line_errors()
+    {
+        string model = Write(Mlps.Micro(), "m.qnn");
+        var noHost = ConsoleCapture.RunQnn("flash", "--target", "pi", model, "--dry-run");
+        Assert.Equal(1, noHost.ExitCode);
+        Assert.Equal("qnn flash: --target pi needs --host USER@HOST", noHost.Error.Trim());
+
+        var unknown = ConsoleCapture.RunQnn("flash", "--target", "arduino", model, "--dry-run");
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("unknown target (known: esp32, esp32-psram, pi)", unknown.Error);
+
+        var missing = ConsoleCapture.RunQnn("flash", "--target", "esp32", _temp.File("nope.qnn"), "--dry-run");
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("nope.qnn: no such file", missing.Error);
+        Assert.DoesNotContain("   at ", missing.Error);
+    }
+
+    [Fact]
+    public void Target_report_json_shows_both_plans_against_the_limits()
+    {
+        var model = Mlps.Create(3, 1024, 1024);
+        string path = Write(model, "mid.qnn");
+        var (oldOut, capture) = (Console.Out, new StringWriter());
+        Console.SetOut(capture);
+        int code;
+        try { code = global::Qnn.Cli.Commands.TargetReport.Print(ModelFile.Load(path), path, "esp32", json: true); }
+        finally { Console.SetOut(oldOut); }
+        Assert.Equal(0, code);
+        using var report = JsonDocument.Parse(capture.ToString());
+        var root = report.RootElement;
+        Assert.True(root.GetProperty("fits").GetBoolean());
+        Assert.Equal("streamed", root.GetProperty("weights").GetString());
+        long resident = root.GetProperty("residentPlan").GetProperty("totalBytes").GetInt64();
+        long streamed = root.GetProperty("streamedPlan").GetProperty("totalBytes").GetInt64();
+        Assert.True(resident > DeviceTargets.Esp32.ModelMemoryBytes && streamed <= DeviceTargets.Esp32.ModelMemoryBytes);
+        Assert.Equal(2, root.GetProperty("limits").GetArrayLength());
+    }
+}
