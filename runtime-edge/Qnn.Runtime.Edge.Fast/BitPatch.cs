@@ -1,0 +1,48 @@
+namespace Qnn.Runtime.Edge.Fast;
+
+/// <summary>
+/// The bits of one convolution window laid end to end (an im2col of bits): for each input plane, bit
+/// (ky·KW + kx)·C + c of a 64-bit word stream is channel c at kernel position (ky, kx). Weights are repacked the
+/// same way, so a window's accumulator is a popcount dot product over ceil(KH·KW·C / 64) words whatever C is:
+/// a 1-channel image does not waste 63 of every 64 bits, and bits past C never need masking.
+/// Positions in the padding stay 0, the lowest level, as SPEC 1.4 says.
+/// </summary>
+public static class BitPatch
+{
+    /// <summary>ORs the 32 bits of <paramref name="value"/> into the stream at bit <paramref name="position"/>; the buffer needs one word of slack.</summary>
+    public static void Append(Span<ulong> stream, long position, uint value)
+    {
+        int word = (int)(position >> 6), shift = (int)(position & 63);
+        stream[word] |= (ulong)value << shift;
+        if (shift > 32) stream[word + 1] |= (ulong)value >> (64 - shift);
+    }
+
+    /// <summary>
+    /// Writes the window of output pixel (<paramref name="oy"/>, <paramref name="ox"/>) of every input plane:
+    /// plane j at words [j·patchWords, (j+1)·patchWords) of <paramref name="patch"/>, which is cleared first.
+    /// </summary>
+    public static void Build(LayerSpec l, LayerGeometry g, ReadOnlySpan<uint> input, int oy, int ox, int patchWords, Span<ulong> patch)
+    {
+        int planes = l.InputBits, cw = g.InChannelWords, c = l.InC;
+        patch[..(planes * patchWords + 1)].Clear();
+        int iy0 = oy * l.StrideH - l.PadTop, ix0 = ox * l.StrideW - l.PadLeft;
+        long positionBits = 0;
+        for (int ky = 0; ky < l.KernelH; ky++)
+        {
+            int iy = iy0 + ky;
+            for (int kx = 0; kx < l.KernelW; kx++, positionBits += c)
+            {
+                int ix = ix0 + kx;
+                if (iy < 0 || iy >= l.InH || ix < 0 || ix >= l.InW) continue;
+                int pixel = iy * g.InRowWords + ix * g.InPixelWords;
+                long planeBits = positionBits;
+                for (int j = 0; j < planes; j++, planeBits += (long)patchWords << 6)
+                {
+                    var words = input.Slice(pixel + j * cw, cw);
+                    for (int w = 0; w < cw; w++)
+                        if (words[w] != 0) Append(patch, planeBits + (w << 5), words[w]);
+                }
+            }
+        }
+    }
+}

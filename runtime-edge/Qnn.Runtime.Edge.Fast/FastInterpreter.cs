@@ -1,0 +1,205 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+
+namespace Qnn.Runtime.Edge.Fast;
+
+/// <summary>
+/// The fast .NET path (desktops, Raspberry Pi): the same integers as the portable <see cref="Interpreter"/>,
+/// computed pixel by pixel as a binary GEMM: each output pixel's window is laid out as a bit patch
+/// (<see cref="BitPatch"/>) and multiplied against 8 filters at a time with 64-bit popcounts or SIMD
+/// (<see cref="XnorGemm"/>). Activations stay in the SPEC 1.2 layout between layers, so every layer's output
+/// compares word for word with the portable interpreter's. Standalone max-pool and the input bit-planes reuse the
+/// portable code. Safe to call from several threads: each call borrows its own buffers.
+/// </summary>
+public sealed class FastInterpreter
+{
+    private readonly QnnModel _model;
+    private readonly FastLayer[] _layers;
+    private readonly MemoryPlan _plan;
+    private readonly int _imageBytes;
+    private readonly int _patchWords;
+    private readonly int _accumulators;
+    private readonly ConcurrentBag<Workspace> _workspaces = [];
+
+    public FastInterpreter(QnnModel model) : this(model, FastKernel.Auto) { }
+
+    public FastInterpreter(QnnModel model, FastKernel kernel)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        _model = model;
+        Kernel = XnorGemm.Resolve(kernel);
+        _layers = model.Layers.Select(l => new FastLayer(l)).ToArray();
+        _plan = MemoryPlan.Compute(model, false);
+        _imageBytes = model.InputHeight * model.InputWidth * model.InputChannels;
+        _patchWords = _layers.Max(l => l.Spec.InputBits * l.PatchWords);
+        _accumulators = _layers.Max(l => l.Spec.PoolH > 0 ? l.Geometry.ConvOutH * l.Geometry.ConvOutW * l.Spec.OutC : 0);
+    }
+
+    public QnnModel Model => _model;
+
+    /// <summary>The popcount kernel in use.</summary>
+    public FastKernel Kernel { get; }
+
+    /// <summary>Classifies one image (H·W·C 8-bit pixels); fills scores[0 … classes − 1]; returns the predicted class.</summary>
+    public int Run(ReadOnlySpan<byte> image, Span<int> scores)
+    {
+        var ws = Rent();
+        try { return RunOne(ws, image, scores, null); }
+        finally { _workspaces.Add(ws); }
+    }
+
+    /// <summary>
+    /// Classifies <paramref name="count"/> images stored one after another, across all cores (one sample per task,
+    /// each thread with its own buffers). Scores are count · classes ints, sample-major.
+    /// </summary>
+    public void RunBatch(ReadOnlySpan<byte> images, int count, Span<int> scores, Span<int> predictions)
+    {
+        int classes = _model.ClassCount;
+        if (count < 0 || images.Length < (long)count * _imageBytes) throw new ArgumentException($"images must hold {count} × {_imageBytes} bytes");
+        if (scores.Length < (long)count * classes) throw new ArgumentException($"scores must hold {count} × {classes} ints");
+        if (predictions.Length < count) throw new ArgumentException($"predictions must hold {count} ints");
+        if (count == 0) return;
+        // Parallel.For cannot capture spans: the batch is copied into arrays once (a small cost next to inference).
+        byte[] input = images[..(count * _imageBytes)].ToArray();
+        int[] allScores = new int[count * classes];
+        int[] predicted = new int[count];
+        Parallel.For(0, count, Rent, (s, _, ws) =>
+        {
+            predicted[s] = RunOne(ws, input.AsSpan(s * _imageBytes, _imageBytes), allScores.AsSpan(s * classes, classes), null);
+            return ws;
+        }, _workspaces.Add);
+        allScores.CopyTo(scores);
+        predicted.CopyTo(predictions);
+    }
+
+    /// <summary>Every layer's output as <see cref="LayerObserver"/> sees it (SPEC 1.2 words; scores as uint for the last layer).</summary>
+    public uint[][] RunLayers(ReadOnlySpan<byte> image)
+    {
+        var outputs = new uint[_layers.Length][];
+        var scores = new int[_model.ClassCount];
+        var ws = Rent();
+        try { RunOne(ws, image, scores, outputs); }
+        finally { _workspaces.Add(ws); }
+        return outputs;
+    }
+
+    private Workspace Rent() =>
+        _workspaces.TryTake(out var ws) ? ws : new Workspace(_imageBytes, _plan, _patchWords, _accumulators);
+
+    private int RunOne(Workspace ws, ReadOnlySpan<byte> image, Span<int> scores, uint[][]? outputs)
+    {
+        if (image.Length != _imageBytes) throw new ArgumentException($"the image must have H*W*C = {_imageBytes} bytes");
+        if (scores.Length < _model.ClassCount) throw new ArgumentException($"scores must hold {_model.ClassCount} ints");
+        image.CopyTo(ws.Image);
+        var first = _layers[0];
+        InputPlanes.Write(ws.Image, 8 - _model.InputBits, _model.InputChannels, first.Geometry.InChannelWords,
+            first.Geometry.InPixelWords, ws.BufferA, first.Spec.InputWords);
+        uint[] input = ws.BufferA, output = ws.BufferB;
+        for (int i = 0; i < _layers.Length; i++)
+        {
+            var layer = _layers[i];
+            var l = layer.Spec;
+            if (l.Kind == LayerKind.MaxPool2D) MaxPoolLevels.Run(l, layer.Geometry, input, output);
+            else RunWeighted(ws, layer, input, output, scores);
+            if (outputs != null)
+            {
+                outputs[i] = l.Output == OutputKind.Scores
+                    ? MemoryMarshal.Cast<int, uint>(scores[..l.OutC]).ToArray()
+                    : output.AsSpan(0, l.OutputWords).ToArray();
+            }
+            (input, output) = (output, input);
+        }
+        // Interpreter.ArgMax takes an array (the portable subset has no spans): the rule is restated for a span.
+        int best = 0;
+        for (int c = 1; c < _model.ClassCount; c++)
+            if (scores[c] > scores[best]) best = c;
+        return best;
+    }
+
+    private void RunWeighted(Workspace ws, FastLayer layer, uint[] input, uint[] output, Span<int> scores)
+    {
+        var l = layer.Spec;
+        var g = layer.Geometry;
+        bool thresholds = l.Output == OutputKind.Thresholds;
+        if (thresholds) Array.Clear(output, 0, l.OutputWords);
+        bool pooled = l.PoolH > 0;
+        int filters = l.OutC;
+        for (int oy = 0; oy < g.ConvOutH; oy++)
+        for (int ox = 0; ox < g.ConvOutW; ox++)
+        {
+            BitPatch.Build(l, g, input, oy, ox, layer.PatchWords, ws.Patch);
+            int ones = 0;
+            if (!l.InputSigned)
+                for (int j = 0; j < l.InputBits; j++)
+                    ones += Popcount(ws.Patch.AsSpan(j * layer.PatchWords, layer.PatchWords)) << j;
+            int pixel = oy * g.ConvOutW + ox;
+            for (int b = 0; b < layer.Blocks; b++)
+            {
+                Accumulate(ws, layer, b);
+                int lanes = Math.Min(XnorGemm.BlockFilters, filters - b * XnorGemm.BlockFilters);
+                for (int lane = 0; lane < lanes; lane++)
+                {
+                    int f = b * XnorGemm.BlockFilters + lane;
+                    int sum = ws.Sums[lane];
+                    int acc = l.InputSigned ? g.AgreeAll - (sum << 1) : (sum << 1) - ((ones << l.WeightBits) - ones);
+                    if (pooled) ws.Accumulators[pixel * filters + f] = acc;
+                    else Emit(l, g, output, scores, pixel, f, acc);
+                }
+            }
+        }
+        if (!pooled) return;
+        for (int py = 0; py < l.OutH; py++)
+        for (int px = 0; px < l.OutW; px++)
+        {
+            int origin = (py * l.PoolStrideH * g.ConvOutW + px * l.PoolStrideW) * filters;
+            for (int f = 0; f < filters; f++)
+            {
+                int best = int.MinValue;
+                for (int dy = 0; dy < l.PoolH; dy++)
+                for (int dx = 0; dx < l.PoolW; dx++)
+                    best = Math.Max(best, ws.Accumulators[origin + (dy * g.ConvOutW + dx) * filters + f]);
+                Emit(l, g, output, scores, py * l.OutW + px, f, best);
+            }
+        }
+    }
+
+    /// <summary>Sums[lane] = Σ_i Σ_j popcount(op(patch_j, W_i)) &lt;&lt; (i + j) for the 8 filters of block <paramref name="b"/>.</summary>
+    private void Accumulate(Workspace ws, FastLayer layer, int b)
+    {
+        var l = layer.Spec;
+        Array.Clear(ws.Sums);
+        for (int i = 0; i < l.WeightBits; i++)
+        {
+            var weights = layer.BlockPlane(b, i);
+            for (int j = 0; j < l.InputBits; j++)
+            {
+                var patch = ws.Patch.AsSpan(j * layer.PatchWords, layer.PatchWords);
+                if (l.InputSigned) XnorGemm.Block<XorOp>(Kernel, patch, weights, ws.Counts);
+                else XnorGemm.Block<AndOp>(Kernel, patch, weights, ws.Counts);
+                int shift = i + j;
+                for (int lane = 0; lane < XnorGemm.BlockFilters; lane++) ws.Sums[lane] += ws.Counts[lane] << shift;
+            }
+        }
+    }
+
+    private static void Emit(LayerSpec l, LayerGeometry g, uint[] output, Span<int> scores, int pixel, int f, int acc)
+    {
+        if (l.Output == OutputKind.Scores)
+        {
+            scores[f] = (acc << l.Shifts![f]) + l.Offsets![f];
+            return;
+        }
+        int q = Interpreter.Level(acc, l.Thresholds!, f * g.Levels, g.Levels, l.IsFlipped(f));
+        int at = pixel * g.OutPixelWords + (f >> 5);
+        uint bit = 1u << (f & 31);
+        for (; q != 0; q >>= 1, at += g.OutChannelWords)
+            if ((q & 1) != 0) output[at] |= bit;
+    }
+
+    private static int Popcount(ReadOnlySpan<ulong> words)
+    {
+        int count = 0;
+        foreach (ulong w in words) count += System.Numerics.BitOperations.PopCount(w);
+        return count;
+    }
+}

@@ -1,0 +1,127 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using CsCheck;
+using Qnn.Datasets;
+using Qnn.Format;
+using Qnn.Runtime.Edge.Fast;
+using Qnn.TestSupport;
+
+namespace Qnn.Runtime.Edge.Tests;
+
+/// <summary>The fast path gives the portable interpreter's integers on every layer, with every kernel this machine has.</summary>
+public class FastInterpreterTests
+{
+    public static TheoryData<FastKernel> Kernels()
+    {
+        var kernels = new TheoryData<FastKernel> { FastKernel.Scalar };
+        if (Avx2.IsSupported) kernels.Add(FastKernel.Avx2);
+        if (Avx512BW.IsSupported && Vector512.IsHardwareAccelerated) kernels.Add(FastKernel.Avx512);
+        return kernels;
+    }
+
+    private static void AssertSameLayers(Interpreter portable, FastInterpreter fast, byte[] image)
+    {
+        var observer = new RecordingObserver();
+        portable.Observer = observer;
+        var scores = new int[portable.Model.ClassCount];
+        int expected = portable.Run(image, scores);
+        var layers = fast.RunLayers(image);
+        Assert.Equal(observer.Layers.Count, layers.Length);
+        for (int i = 0; i < layers.Length; i++) Assert.True(observer.Layers[i].AsSpan().SequenceEqual(layers[i]), $"layer {i} differs");
+        var fastScores = new int[scores.Length];
+        Assert.Equal(expected, fast.Run(image, fastScores));
+        Assert.Equal(scores, fastScores);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kernels))]
+    public void Every_layer_equals_the_portable_interpreter_on_random_models(FastKernel kernel)
+    {
+        Gen.Int.Sample(seed =>
+        {
+            var rng = new Random(seed);
+            var model = RandomModels.Create(rng);
+            var fast = new FastInterpreter(model, kernel);
+            Assert.Equal(kernel, fast.Kernel);
+            var portable = new Interpreter(model);
+            for (int n = 0; n < 3; n++) AssertSameLayers(portable, fast, RandomModels.Image(rng, model));
+        }, iter: 200);
+    }
+
+    /// <summary>Wide layers: patches longer than the SIMD fold of 31 words, and many filter blocks.</summary>
+    [Theory]
+    [MemberData(nameof(Kernels))]
+    public void Wide_layers_equal_the_portable_interpreter(FastKernel kernel)
+    {
+        Gen.Int.Sample(seed =>
+        {
+            var rng = new Random(seed);
+            var limits = new RandomModels.Limits(MaxSide: 6, MaxChannels: 300, MaxDense: 700, MaxLayers: 3, MaxBits: 2);
+            var model = RandomModels.Create(rng, limits);
+            AssertSameLayers(new Interpreter(model), new FastInterpreter(model, kernel), RandomModels.Image(rng, model));
+        }, iter: 25);
+    }
+
+    [Fact]
+    public void A_batch_across_cores_equals_one_sample_at_a_time()
+    {
+        Gen.Int.Sample(seed =>
+        {
+            var rng = new Random(seed);
+            var model = RandomModels.Create(rng);
+            var fast = new FastInterpreter(model);
+            int count = rng.Next(1, 40), bytes = model.InputHeight * model.InputWidth * model.InputChannels, classes = model.ClassCount;
+            var images = new byte[count * bytes];
+            rng.NextBytes(images);
+            var scores = new int[count * classes];
+            var predictions = new int[count];
+            fast.RunBatch(images, count, scores, predictions);
+            var one = new int[classes];
+            for (int s = 0; s < count; s++)
+            {
+                Assert.Equal(fast.Run(images.AsSpan(s * bytes, bytes), one), predictions[s]);
+                Assert.Equal(one, scores.AsSpan(s * classes, classes).ToArray());
+            }
+        }, iter: 30);
+    }
+
+    /// <summary>
+    /// Both paths on all 10,000 MNIST test images, through an MNIST-shaped network of random weights
+    /// (8-bit input through bit-planes, conv with fused pool at 1 and 2 bits, dense, scores).
+    /// The trained-model check is the trainer's.
+    /// </summary>
+    [Fact]
+    public void Both_paths_agree_on_all_MNIST_test_images()
+    {
+        var test = DatasetLoader.Load("mnist").Test;
+        Assert.Equal(10000, test.Count);
+        var rng = new Random(2016);
+        var layers = new[]
+        {
+            LayerFactory.Conv2D(28, 28, 1, 16, 3, 3, 1, 1, 1, 8, false, OutputKind.Thresholds, 1, 2),
+            LayerFactory.Conv2D(14, 14, 16, 24, 3, 3, 1, 1, 2, 1, true, OutputKind.Thresholds, 2, 2),
+            LayerFactory.Dense(7, 7, 24, 100, 1, 2, true, OutputKind.Thresholds, 1),
+            LayerFactory.Dense(1, 1, 100, 10, 2, 1, true, OutputKind.Scores, 0),
+        };
+        foreach (var l in layers) RandomModels.Fill(rng, l);
+        var model = new QnnModel { InputHeight = 28, InputWidth = 28, InputChannels = 1, InputBits = 8, ClassCount = 10, Layers = layers };
+        model = ModelReader.Read(new ArraySource(ModelWriter.Write(model)));
+        var portable = new Interpreter(model);
+        var fast = new FastInterpreter(model);
+        var fastScores = new int[test.Count * 10];
+        var fastPredictions = new int[test.Count];
+        fast.RunBatch(test.Pixels, test.Count, fastScores, fastPredictions);
+        var image = new byte[test.SampleBytes];
+        var scores = new int[10];
+        var classesSeen = new HashSet<int>();
+        for (int s = 0; s < test.Count; s++)
+        {
+            test.Image(s).CopyTo(image);
+            int predicted = portable.Run(image, scores);
+            Assert.Equal(predicted, fastPredictions[s]);
+            Assert.True(fastScores.AsSpan(s * 10, 10).SequenceEqual(scores), $"sample {s}: scores differ");
+            classesSeen.Add(predicted);
+        }
+        Assert.True(classesSeen.Count > 1, "a network that predicts one class for every image would compare little");
+    }
+}
