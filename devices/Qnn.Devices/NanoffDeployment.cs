@@ -19,9 +19,18 @@ public static class NanoffDeployment
 
     private static readonly JsonSerializerOptions Options = new() { WriteIndented = true };
 
-    /// <summary>The deployment of one model file to <paramref name="target"/>'s model path.</summary>
-    public static Configuration ForModel(string modelPath, DeviceTarget target, string? serialPort) =>
-        new(serialPort, [new File(target.ModelPath, Path.GetFullPath(modelPath))]);
+    /// <summary>
+    /// The deployment of a model file to <paramref name="target"/>'s model path, and of raw input images (the
+    /// ESP32 app classifies every I:\*.raw) next to it.
+    /// </summary>
+    public static Configuration ForModel(string modelPath, DeviceTarget target, string? serialPort, IReadOnlyList<string>? inputs = null)
+    {
+        var files = new List<File> { new(target.ModelPath, Path.GetFullPath(modelPath)) };
+        string folder = target.ModelPath[..(target.ModelPath.LastIndexOf('\\') + 1)];
+        foreach (string input in inputs ?? [])
+            files.Add(new File(folder + Path.GetFileNameWithoutExtension(input) + ".raw", Path.GetFullPath(input)));
+        return new(serialPort, files);
+    }
 
     public static string ToJson(Configuration configuration) => JsonSerializer.Serialize(configuration, Options);
 

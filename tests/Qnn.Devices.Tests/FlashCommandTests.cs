@@ -38,6 +38,27 @@ public sealed class FlashCommandTests : IDisposable
     }
 
     [Fact]
+    public void Esp32_raw_inputs_are_deployed_beside_the_model_and_checked_for_size()
+    {
+        string model = Write(Mlps.Micro(), "micro.qnn");
+        string digit = _temp.File("digit7.bin");
+        File.WriteAllBytes(digit, new byte[784]);
+        var run = ConsoleCapture.RunQnn("flash", "--target", "esp32", model, "--input", digit, "--dry-run");
+        Assert.True(run.ExitCode == 0, run.Error);
+        using var deploy = JsonDocument.Parse(File.ReadAllText(_temp.File("micro.nanoff.json")));
+        var files = deploy.RootElement.GetProperty("Files").EnumerateArray().ToArray();
+        Assert.Equal(2, files.Length);
+        Assert.Equal(@"I:\digit7.raw", files[1].GetProperty("DestinationFilePath").GetString());
+        Assert.Equal(digit, files[1].GetProperty("SourceFilePath").GetString());
+        Assert.False(deploy.RootElement.TryGetProperty("SerialPort", out _));
+
+        File.WriteAllBytes(digit, new byte[28 * 28 * 3]);
+        var wrong = ConsoleCapture.RunQnn("flash", "--target", "esp32", model, "--input", digit, "--dry-run");
+        Assert.Equal(1, wrong.ExitCode);
+        Assert.Contains("2352 bytes, but the model takes raw images of 1x1x784 = 784 bytes", wrong.Error);
+    }
+
+    [Fact]
     public void Esp32_dry_run_on_the_big_mlp_says_it_does_not_fit_and_what_would()
     {
         string model = Write(Mlps.Big(), "big.qnn");

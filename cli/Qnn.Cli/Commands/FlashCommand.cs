@@ -36,23 +36,28 @@ public static class FlashCommand
             Description = "Pi: the systemd unit to restart.",
             DefaultValueFactory = _ => PiDeployment.DefaultService,
         };
+        var inputs = new Option<string[]>("--input")
+        {
+            Description = "ESP32: raw input images (height*width*channels 8-bit pixels) to deploy beside the model as I:\\NAME.raw; the app classifies each at start.",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var dryRun = new Option<bool>("--dry-run") { Description = "Check the fit, write the deployment JSON and print the commands; run nothing." };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
 
         var command = new Command("flash", "Check that a model fits a device and deploy it (ESP32 with nanoff, Raspberry Pi with scp and ssh).");
         command.Arguments.Add(model);
-        foreach (var option in new Option[] { target, port, deployJson, host, app, service, dryRun, json }) command.Options.Add(option);
+        foreach (var option in new Option[] { target, port, deployJson, inputs, host, app, service, dryRun, json }) command.Options.Add(option);
         command.SetAction(parse => Cli.Run("flash", () =>
         {
             string path = parse.GetValue(model)!;
             var request = new FlashRequest(path, parse.GetValue(target)!, parse.GetValue(port), parse.GetValue(deployJson),
-                parse.GetValue(host), parse.GetValue(app), parse.GetValue(service)!, parse.GetValue(dryRun), parse.GetValue(json));
+                parse.GetValue(inputs) ?? [], parse.GetValue(host), parse.GetValue(app), parse.GetValue(service)!, parse.GetValue(dryRun), parse.GetValue(json));
             return Flash(request);
         }));
         return command;
     }
 
-    private sealed record FlashRequest(string Model, string Target, string? Port, string? DeployJson, string? Host,
+    private sealed record FlashRequest(string Model, string Target, string? Port, string? DeployJson, string[] Inputs, string? Host,
         string? App, string Service, bool DryRun, bool Json);
 
     private static int Flash(FlashRequest request)
@@ -71,14 +76,16 @@ public static class FlashCommand
         IReadOnlyList<ToolCommand> commands;
         if (report.Target.Kind == TargetKind.Microcontroller)
         {
+            CheckInputs(request, model, report);
             deployJson = request.DeployJson ?? Path.ChangeExtension(request.Model, ".nanoff.json");
-            var configuration = NanoffDeployment.ForModel(request.Model, report.Target, request.Port);
+            var configuration = NanoffDeployment.ForModel(request.Model, report.Target, request.Port, request.Inputs);
             File.WriteAllText(deployJson, NanoffDeployment.ToJson(configuration));
             commands = [NanoffDeployment.Command(deployJson, request.Port)];
             if (!request.Json) Console.WriteLine($"wrote {deployJson}: {request.Model} -> {report.Target.ModelPath}");
         }
         else
         {
+            if (request.Inputs.Length > 0) throw new UserError("--input is for microcontrollers; on a Pi drop images into the app's watched folder");
             if (request.Host is null) throw new UserError($"--target {report.Target.Name} needs --host USER@HOST");
             if (request.App is not null && !Directory.Exists(request.App)) throw new UserError($"{request.App}: no such app folder");
             commands = PiDeployment.Commands(request.Model, request.Host, request.App, request.Service);
@@ -110,6 +117,23 @@ public static class FlashCommand
             });
         else if (run) Console.WriteLine($"deployed {request.Model} to {report.Target.Name}");
         return 0;
+    }
+
+    /// <summary>Raw inputs must have exactly the model's pixel count, and fit the file system beside the model.</summary>
+    private static void CheckInputs(FlashRequest request, QnnModel model, FitReport report)
+    {
+        long pixels = (long)model.InputHeight * model.InputWidth * model.InputChannels;
+        long total = report.FileBytes;
+        foreach (string input in request.Inputs)
+        {
+            var info = new FileInfo(input);
+            if (!info.Exists) throw new UserError($"{input}: no such file");
+            if (info.Length != pixels)
+                throw new UserError($"{input}: {info.Length} bytes, but the model takes raw images of {model.InputHeight}x{model.InputWidth}x{model.InputChannels} = {pixels} bytes");
+            total += info.Length;
+        }
+        if (total > report.Target.StorageBytes)
+            throw new UserError($"the model and {request.Inputs.Length} inputs need {Bytes.Format(total)}, {report.Target.Name} has {Bytes.Format(report.Target.StorageBytes)} of storage");
     }
 
     private static string InstallHint(string tool) => tool == "nanoff" ? " (dotnet tool install -g nanoff)" : "";
