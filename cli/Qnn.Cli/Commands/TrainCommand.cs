@@ -1,8 +1,157 @@
 using System.CommandLine;
+using Qnn.Datasets;
+using Qnn.Trainer;
+using Qnn.Trainer.Training;
+using Spectre.Console;
+using TrainingLoop = Qnn.Trainer.Training.Trainer;
 
 namespace Qnn.Cli.Commands;
 
+/// <summary>
+/// `qnn train`: trains a binarized/quantized network on the CPU (trainer/), shows progress, writes a checkpoint
+/// every epoch (Ctrl-C saves one and stops; --resume continues bit for bit), the per-epoch CSV log and a PNG of the
+/// curves, then exports the best-validation network and reports its deployed (integer) test accuracy.
+/// </summary>
 public static class TrainCommand
 {
-    public static Command Create() => NotBuilt.Create("train", "Train a binarized/quantized network and export it.", 4);
+    public static Command Create()
+    {
+        var dataset = new Option<string>("--dataset") { Description = "mnist or idx:PATH (a folder with the four IDX files)", DefaultValueFactory = _ => "mnist" };
+        var arch = new Option<string>("--arch") { Description = $"architecture: {string.Join(", ", Architectures.All.Keys)}", DefaultValueFactory = _ => "mlp" };
+        var epochs = new Option<int>("--epochs") { Description = "epochs", DefaultValueFactory = _ => new TrainOptions().Epochs };
+        var output = new Option<string>("--out") { Description = "the .qnn model to write", DefaultValueFactory = _ => "model.qnn" };
+        var width = new Option<int>("--width") { Description = "hidden units (mlp) or first conv filters (conv); 0 = the architecture's default" };
+        var weightBits = new Option<int>("--weight-bits") { Description = "weight bits m (1-4)", DefaultValueFactory = _ => 1 };
+        var actBits = new Option<int>("--act-bits") { Description = "activation bits k (1-4)", DefaultValueFactory = _ => 1 };
+        var batch = new Option<int>("--batch") { Description = "mini-batch size", DefaultValueFactory = _ => new TrainOptions().Batch };
+        var lr = new Option<float>("--lr") { Description = "learning rate of the first epoch", DefaultValueFactory = _ => new TrainOptions().Lr };
+        var lrEnd = new Option<float>("--lr-end") { Description = "learning rate of the last epoch (exponential decay)", DefaultValueFactory = _ => new TrainOptions().LrEnd };
+        var seed = new Option<int>("--seed") { Description = "random seed (runs are bit-reproducible)", DefaultValueFactory = _ => 1 };
+        var loss = new Option<string>("--loss") { Description = $"loss: {string.Join(", ", Registry.Losses.Keys)}", DefaultValueFactory = _ => "squared_hinge" };
+        var optimizer = new Option<string>("--optimizer") { Description = $"optimizer: {string.Join(", ", Registry.Optimizers.Keys)}", DefaultValueFactory = _ => "adam" };
+        var validation = new Option<int>("--validation") { Description = "training samples held out for validation", DefaultValueFactory = _ => new TrainOptions().Validation };
+        var dropIn = new Option<float>("--dropout-in") { Description = "input dropout (-1 = the architecture's default)", DefaultValueFactory = _ => -1f };
+        var dropHidden = new Option<float>("--dropout-hidden") { Description = "hidden dropout (-1 = the architecture's default)", DefaultValueFactory = _ => -1f };
+        var limit = new Option<int>("--train-limit") { Description = "use only the first N training samples (0 = all)" };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "checkpoint file (default: OUT.ckpt)" };
+        var resume = new Option<bool>("--resume") { Description = "continue from the checkpoint" };
+        var log = new Option<string?>("--log") { Description = "per-epoch CSV log (default: OUT.log.csv)" };
+        var plot = new Option<string?>("--plot") { Description = "PNG of the training curves (default: OUT.png)" };
+        var json = new Option<bool>("--json") { Description = "print the summary as JSON" };
+
+        var command = new Command("train", "Train a binarized/quantized network on the CPU and export it as .qnn.");
+        foreach (Option o in new Option[] { dataset, arch, epochs, output, width, weightBits, actBits, batch, lr, lrEnd, seed, loss, optimizer,
+                     validation, dropIn, dropHidden, limit, checkpoint, resume, log, plot, json })
+            command.Options.Add(o);
+        command.SetAction(parse => Cli.Run("train", () =>
+        {
+            string outPath = parse.GetValue(output)!;
+            var options = new TrainOptions
+            {
+                Dataset = parse.GetValue(dataset)!, Arch = parse.GetValue(arch)!, Epochs = parse.GetValue(epochs), Width = parse.GetValue(width),
+                WeightBits = parse.GetValue(weightBits), ActBits = parse.GetValue(actBits), Batch = parse.GetValue(batch), Lr = parse.GetValue(lr),
+                LrEnd = parse.GetValue(lrEnd), Seed = parse.GetValue(seed), Loss = parse.GetValue(loss)!, Optimizer = parse.GetValue(optimizer)!,
+                Validation = parse.GetValue(validation), InputDropout = parse.GetValue(dropIn), HiddenDropout = parse.GetValue(dropHidden),
+                TrainLimit = parse.GetValue(limit),
+            };
+            return Train(options, outPath, parse.GetValue(checkpoint) ?? outPath + ".ckpt", parse.GetValue(resume),
+                parse.GetValue(log) ?? outPath + ".log.csv", parse.GetValue(plot) ?? outPath + ".png", parse.GetValue(json));
+        }));
+        return command;
+    }
+
+    private static int Train(TrainOptions options, string outPath, string checkpointPath, bool resume, string logPath, string plotPath, bool json)
+    {
+        if (options.Epochs < 1) throw new UserError("--epochs must be at least 1");
+        if (options.Batch < 1) throw new UserError("--batch must be at least 1");
+        if (options.WeightBits is < 1 or > 4 || options.ActBits is < 1 or > 4) throw new UserError("--weight-bits and --act-bits are 1-4");
+        if (resume && !File.Exists(checkpointPath)) throw new UserError($"{checkpointPath}: no checkpoint to resume from");
+        var data = DatasetLoader.Load(options.Dataset);
+        TrainingLoop trainer;
+        try
+        {
+            trainer = new TrainingLoop(options, data.Train) { CheckpointPath = checkpointPath, EpochDone = h => WriteLogAndPlot(h, logPath, plotPath, options) };
+        }
+        catch (ArgumentException e)
+        {
+            throw new UserError(e.Message);
+        }
+        using var _ = trainer;
+        // Progress and tables go to stderr, so that --json leaves stdout to the summary.
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        console.MarkupLine($"[bold]qnn train[/] {Markup.Escape(options.Arch)} on {Markup.Escape(options.Dataset)}: {trainer.TrainCount} training, " +
+                           $"{trainer.ValidationCount} validation, {data.Test.Count} test samples; {options.Epochs} epochs, batch {options.Batch}, seed {options.Seed}");
+        console.WriteLine(trainer.Network.Summary());
+
+        using var cts = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;     // let the loop reach a batch boundary and save a checkpoint
+            cts.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        TrainOutcome outcome;
+        try
+        {
+            outcome = console.Progress()
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask("starting", maxValue: 1.0);
+                    var progress = new SyncProgress<TrainProgress>(p =>
+                    {
+                        if (p.Batch != p.Batches && p.Batch % 20 != 0) return;
+                        task.Description = Markup.Escape(
+                            $"epoch {p.Epoch + 1}/{p.Epochs} batch {p.Batch}/{p.Batches}  loss {p.Loss:F4}  acc {100 * p.Accuracy:F2}%  " +
+                            $"{p.SamplesPerSecond:F0} samples/s  ETA {p.Eta:hh\\:mm\\:ss}");
+                        task.Value = (p.Epoch + (double)p.Batch / p.Batches) / p.Epochs;
+                    });
+                    return trainer.Run(progress, cts.Token, resume);
+                });
+        }
+        catch (OperationCanceledException)
+        {
+            console.MarkupLine($"[yellow]interrupted[/]: checkpoint saved to {Markup.Escape(checkpointPath)}; continue with the same options and --resume");
+            return 130;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+        var summary = TrainPipeline.Finish(trainer, outcome, data.Test, outPath);
+        if (json)
+        {
+            Cli.PrintJson(summary);
+            return 0;
+        }
+        var table = new Table().AddColumn("").AddColumn("");
+        table.AddRow("model", Markup.Escape($"{summary.Model} ({summary.ModelBytes} bytes, id {summary.ModelId})"));
+        table.AddRow("deployed test accuracy", $"{100 * summary.TestAccuracy:F2}% (runtime-edge, {summary.TestCount} images)");
+        table.AddRow("float test accuracy", $"{100 * summary.FloatAccuracy:F2}% (training graph, inference mode)");
+        table.AddRow("validation accuracy", $"{100 * summary.ValAccuracy:F2}% (best epoch {summary.BestEpoch})");
+        table.AddRow("training time", $"{summary.TrainSeconds:F0} s");
+        table.AddRow("log, plot", Markup.Escape($"{logPath}, {plotPath}"));
+        AnsiConsole.Write(table);
+        return 0;
+    }
+
+    private static void WriteLogAndPlot(IReadOnlyList<EpochRecord> history, string logPath, string plotPath, TrainOptions o)
+    {
+        EpochLog.Write(logPath, history);
+        try
+        {
+            TrainingPlot.Save(plotPath, history, $"{o.Arch} w{o.WeightBits}a{o.ActBits} on {o.Dataset}");
+        }
+        catch (Exception e) when (e is TypeInitializationException or DllNotFoundException)
+        {
+            Console.Error.WriteLine($"qnn train: could not draw {plotPath} ({e.Message}); the CSV log is {logPath}");
+        }
+    }
+
+    /// <summary>Reports on the training thread (Progress&lt;T&gt; would post to the thread pool and lag behind).</summary>
+    private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
 }

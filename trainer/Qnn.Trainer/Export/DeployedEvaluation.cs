@@ -15,7 +15,9 @@ public static class DeployedEvaluation
     /// <summary>Runs the first <paramref name="limit"/> samples (all when ≤ 0) through <see cref="FastInterpreter"/>.</summary>
     public static DeployedResult Run(QnnModel model, Dataset data, int limit = 0)
     {
-        if (data.Height != model.InputHeight || data.Width != model.InputWidth || data.Channels != model.InputChannels)
+        bool sameShape = data.Height == model.InputHeight && data.Width == model.InputWidth && data.Channels == model.InputChannels;
+        bool flattened = model.InputHeight == 1 && model.InputWidth == 1 && model.InputChannels == data.SampleBytes;
+        if (!sameShape && !flattened)
             throw new InvalidDataException($"the model takes {model.InputHeight}x{model.InputWidth}x{model.InputChannels} images, the data set has {data.Height}x{data.Width}x{data.Channels}");
         int count = limit > 0 ? Math.Min(limit, data.Count) : data.Count;
         int classes = model.ClassCount;

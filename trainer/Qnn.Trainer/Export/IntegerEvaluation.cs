@@ -19,7 +19,7 @@ public static class IntegerEvaluation
         var scores = new int[count * classes];
         var predictions = new int[count];
         var byNorm = exported.Blocks.Where(b => b.Block.Norm != null).ToDictionary(b => (Layer)b.Block.Norm!);
-        var layers = network.Layers;
+        var layers = LowPrecision.LowPrecisionTraining.InferenceLayers(network.Layers);
         var levelTensors = new Dictionary<Layer, Tensor>();
         var idx = new int[network.MaxBatch];
         for (int b0 = 0; b0 < count; b0 += network.MaxBatch)

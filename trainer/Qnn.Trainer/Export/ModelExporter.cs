@@ -15,6 +15,9 @@ public sealed record ExportedModel(QnnModel Model, List<FoldedBlock> Blocks);
 /// </summary>
 public static class ModelExporter
 {
+    /// <summary>Metadata key naming the image (HxWxC) a model with a flattened 1 × 1 × N input was trained on.</summary>
+    public const string ImageShapeKey = "image_shape";
+
     public static ExportedModel Export(Network network, string? dataset = null)
     {
         var blocks = ExportBlock.Parse(network.Layers);
@@ -22,6 +25,10 @@ public static class ModelExporter
         var folded = new List<FoldedBlock>();
         int bits = Network.InputBits;
         bool signed = false;
+        // A dense first layer reads the image as one vector: declaring the input 1 × 1 × (H·W·C) packs 32 pixels
+        // per weight word instead of one word per pixel (SPEC 1.3 pads channels to whole words at each position).
+        bool flatten = blocks[0].Product is BinaryDense && network.InputShape.C % 32 != 0;
+        var input = flatten ? new Shape(1, 1, network.InputShape.Size) : network.InputShape;
         foreach (var block in blocks)
         {
             if (block.LevelPool is { } lp)
@@ -32,7 +39,7 @@ public static class ModelExporter
                 folded.Add(new FoldedBlock(block, spec, 1, [], false));
                 continue;
             }
-            var f = FoldProduct(network.Backend, block, bits, signed);
+            var f = FoldProduct(network.Backend, block, bits, signed, specs.Count == 0 ? input : null);
             specs.Add(f.Spec);
             folded.Add(f);
             bits = f.Spec.OutputBits;
@@ -40,7 +47,7 @@ public static class ModelExporter
         }
         var model = new QnnModel
         {
-            InputHeight = network.InputShape.H, InputWidth = network.InputShape.W, InputChannels = network.InputShape.C,
+            InputHeight = input.H, InputWidth = input.W, InputChannels = input.C,
             InputBits = Network.InputBits, ClassCount = network.ClassCount, Layers = specs.ToArray(),
         };
         if (dataset == "mnist")
@@ -50,15 +57,21 @@ public static class ModelExporter
             model.PreprocessFlags = Preprocess.Invert | Preprocess.Center;
             model.Labels = Enumerable.Range(0, 10).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
         }
+        if (flatten)
+        {
+            var s = network.InputShape;
+            model.MetadataKeys = [ImageShapeKey];
+            model.MetadataValues = [$"{s.H}x{s.W}x{s.C}"];
+        }
         return new ExportedModel(model, folded);
     }
 
-    private static FoldedBlock FoldProduct(IBackend backend, ExportBlock block, int inBits, bool inSigned)
+    private static FoldedBlock FoldProduct(IBackend backend, ExportBlock block, int inBits, bool inSigned, Shape? inputOverride)
     {
         LatentWeights weights;
         int kh, kw, stride = 1, pad = 0, outC;
-        Shape inShape = block.Product!.Input.Shape;
-        switch (block.Product)
+        Shape inShape = inputOverride ?? block.Product!.Input.Shape;
+        switch (block.Product!)
         {
             case BinaryDense d:
                 weights = d.Weights;
@@ -74,7 +87,7 @@ public static class ModelExporter
                 outC = cv.Filters;
                 break;
             default:
-                throw new NotSupportedException($"cannot export {block.Product.Kind}");
+                throw new NotSupportedException($"cannot export {block.Product!.Kind}");
         }
         int m = weights.Bits, mMax = Levels.Max(m), patch = weights.Cols;
         var latent = new float[weights.Rows * patch];

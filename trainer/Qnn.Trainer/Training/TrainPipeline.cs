@@ -56,8 +56,8 @@ public static class TrainPipeline
             ("seed", o.Seed.ToString(CultureInfo.InvariantCulture)), ("epochs", o.Epochs.ToString(CultureInfo.InvariantCulture)),
             ("tool_version", "qnn " + ToolVersion), ("created_utc", DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture)),
         };
-        m.MetadataKeys = meta.Select(p => p.Item1).ToArray();
-        m.MetadataValues = meta.Select(p => p.Item2).ToArray();
+        m.MetadataKeys = m.MetadataKeys.Concat(meta.Select(p => p.Item1)).ToArray();
+        m.MetadataValues = m.MetadataValues.Concat(meta.Select(p => p.Item2)).ToArray();
         ModelWriter.WriteFile(m, outPath);
         return new TrainSummary
         {
