@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Threading.Channels;
+using Qnn.Format;
 
 namespace Qnn.Devices.RaspberryPi;
 
@@ -82,8 +83,9 @@ public sealed class ClassifierApp
             Print(result);
             ClassificationShown?.Invoke(result);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException
-                                       or InvalidOperationException or NotSupportedException or ArgumentException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or QnnFormatException
+                                       or SixLabors.ImageSharp.ImageFormatException or InvalidOperationException
+                                       or NotSupportedException or ArgumentException)
         {
             Interlocked.Increment(ref _failed);
             _log.WriteLine($"{source}: {e.Message}");
