@@ -38,6 +38,8 @@ public sealed class BitPlanes
     {
         int words = Words, planes = Planes, max = Max, k = K, rows = Rows;
         Array.Clear(Bits);
+        float bad = 0f;
+        bool invalid = false;
         Parallel.For(0, (rows + 15) / 16, block =>
         {
             int r1 = Math.Min(rows, block * 16 + 16);
@@ -49,7 +51,11 @@ public sealed class BitPlanes
                     float v = transposed ? source[(long)p * rows + r] : source[(long)r * k + p];
                     int twice = (int)v + max;                      // 2q
                     if (twice != v + max || (twice & 1) != 0 || (uint)twice > 2u * (uint)max)
-                        throw new ArgumentException($"{v} is not an odd level of {planes} bit(s)");
+                    {
+                        bad = v;
+                        invalid = true;
+                        return;
+                    }
                     uint q = (uint)twice >> 1;
                     ulong bit = 1UL << (p & 63);
                     int w = p >> 6;
@@ -58,5 +64,6 @@ public sealed class BitPlanes
                 }
             }
         });
+        if (invalid) throw new ArgumentException($"{bad} is not an odd level of {planes} bit(s)");
     }
 }

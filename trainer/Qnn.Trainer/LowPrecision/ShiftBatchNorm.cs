@@ -109,15 +109,22 @@ public sealed class ShiftBatchNorm(bool sharedScale = false, float momentum = 0.
         return (a, s);
     }
 
+    private BatchNorm? exact;
+
     /// <summary>
     /// An exact <see cref="BatchNorm"/> whose inference map is this one's, for the export: γ' = the power-of-two
-    /// scale, running variance 1 and ε = 0 (so γ' / √(1 + 0) is γ' exactly), β and the running mean copied.
+    /// scale, running variance 1 and ε = 0 (so γ' / √(1 + 0) is γ' exactly), β and the running mean copied. The
+    /// same object every time (refreshed from the current parameters), so that it can key a lookup.
     /// </summary>
     public BatchNorm ToExact()
     {
         var (a, _) = InferenceAffine();
-        var bn = new BatchNorm(SharedScale, Momentum, epsilon: 0f);
-        bn.Build(Backend, Input, 1, new Random(0));
+        var bn = exact;
+        if (bn is null)
+        {
+            bn = exact = new BatchNorm(SharedScale, Momentum, epsilon: 0f);
+            bn.Build(Backend, Input, MaxBatch, new Random(0));
+        }
         Backend.Upload(a.AsSpan(0, ScaleCount), bn.Gamma.Value);
         Backend.Copy(Beta.Value, bn.Beta.Value, Channels);
         Backend.Copy(RunningMean, bn.RunningMean, Channels);

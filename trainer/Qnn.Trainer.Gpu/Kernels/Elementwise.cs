@@ -1,0 +1,101 @@
+using ILGPU;
+using Qnn.Trainer.Backends;
+using Qnn.Trainer.LowPrecision;
+
+namespace Qnn.Trainer.Gpu.Kernels;
+
+/// <summary>
+/// The element-wise kernels, each the CPU backend's loop body with the same float operations in the same order
+/// (the shared rules — <see cref="DropoutMask"/>, <see cref="GradientQuantization"/>, <see cref="ShiftRules"/> — are
+/// called, not copied).
+/// </summary>
+public static class Elementwise
+{
+    public static void Fill(Index1D i, ArrayView<float> x, float value) => x[i] = value;
+
+    /// <summary>The b-bit odd level of <see cref="Levels.Quantize"/> (b = 1: sign with sign(0) = +1).</summary>
+    public static void Quantize(Index1D i, ArrayView<float> x, ArrayView<float> y, int bits) => y[i] = Level(x[i], bits);
+
+    /// <summary>
+    /// <see cref="Levels.Quantize"/> in a form ILGPU compiles for every accelerator (no Math.Clamp, whose
+    /// argument check throws): the level is the number of float32 boundaries (2l − 1 − L) / L at or below x,
+    /// found from the same first guess and fixed by the same exact comparisons, so the result is identical.
+    /// </summary>
+    public static float Level(float x, int bits)
+    {
+        if (bits == 1) return x >= 0f ? 1f : -1f;
+        int l = (1 << bits) - 1;
+        if (!(x >= Boundary(1, l))) return -l;
+        if (x >= Boundary(l, l)) return l;
+        float t = (x * l + l + 1) * 0.5f;
+        int q = (int)MathF.Floor(t);
+        q = q < 1 ? 1 : q > l - 1 ? l - 1 : q;
+        while (q > 0 && !(x >= Boundary(q, l))) q--;
+        while (q < l && x >= Boundary(q + 1, l)) q++;
+        return 2 * q - l;
+    }
+
+    private static float Boundary(int level, int max) => (float)((2.0 * level - 1 - max) / max);
+
+    public static void QuantizeBackward(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, float scale, int cancelOutside) =>
+        dx[i] = cancelOutside != 0 && !(MathF.Abs(x[i]) <= 1f) ? 0f : scale * dy[i];
+
+    public static void ScaleShift(Index1D i, ArrayView<float> x, ArrayView<float> scale, ArrayView<float> shift, ArrayView<float> y, int channels)
+    {
+        int c = i % channels;
+        y[i] = MathF.FusedMultiplyAdd(x[i], scale[c], shift[c]);
+    }
+
+    public static void Dropout(Index1D i, ArrayView<float> x, ArrayView<float> y, float rate, float keepScale, ulong seed) =>
+        y[i] = DropoutMask.Keep(seed, i, rate) ? x[i] * keepScale : 0f;
+
+    public static void Adam(Index1D i, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamArgs a)
+    {
+        float gi = g[i];
+        float mi = a.Beta1 * m[i] + (1f - a.Beta1) * gi;
+        float vi = a.Beta2 * v[i] + (1f - a.Beta2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        float pi = p[i] - a.StepSize * mi / (MathF.Sqrt(vi) + a.Epsilon);
+        p[i] = MathF.Min(a.ClipHigh, MathF.Max(a.ClipLow, pi));
+    }
+
+    public static void AdaMaxShift(Index1D i, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> u, AdamArgs a)
+    {
+        float mi = ShiftRules.NextMoment(m[i], g[i], a.Beta1);
+        float ui = ShiftRules.NextNorm(u[i], g[i], a.Beta2);
+        m[i] = mi;
+        u[i] = ui;
+        p[i] = ShiftRules.NextParameter(p[i], mi, ui, a.StepSize, a.ClipLow, a.ClipHigh);
+    }
+
+    /// <summary>
+    /// Max |g| of a tensor as the int bits of a non-negative float (whose int order is the float order), reduced
+    /// with an atomic maximum: the maximum does not depend on the order, so the result is the CPU's.
+    /// </summary>
+    public static void MaxAbs(Index1D i, ArrayView<float> g, ArrayView<int> result, int count, int stride)
+    {
+        int best = 0;
+        for (int e = i; e < count; e += stride)
+        {
+            int bits = (int)Interop.FloatAsInt(MathF.Abs(g[e]));
+            best = bits > best ? bits : best;
+        }
+        Atomic.Max(ref result[0], best);
+    }
+
+    /// <summary>Levels and scaled levels of <see cref="GradientQuantization"/>, given the maximum from <see cref="MaxAbs"/>.</summary>
+    public static void QuantizeGradient(Index1D i, ArrayView<float> g, ArrayView<int> maxBits, ArrayView<float> levels,
+        ArrayView<float> scale, ArrayView<float> quantized, int max, ulong seed)
+    {
+        float maxAbs = Interop.IntAsFloat((uint)maxBits[0]);
+        float s = GradientQuantization.Scale(maxAbs, max);
+        float level = GradientQuantization.Level(g[i], maxAbs, max, seed, i);
+        levels[i] = level;
+        quantized[i] = s * level;
+        if (i == 0) scale[0] = s;
+    }
+}
+
+/// <summary>Scalars of an optimizer step (AdaMax-shift uses Beta1/Beta2 for 1 − β1 and 1 − β2).</summary>
+public readonly record struct AdamArgs(float StepSize, float Beta1, float Beta2, float Epsilon, float ClipLow, float ClipHigh);
