@@ -35,8 +35,19 @@ public static class Cli
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    /// <summary>A Spectre.Console console on the current Console.Out, for tables (made per call, so tests that redirect the console see the output).</summary>
-    public static IAnsiConsole Out => AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+    /// <summary>
+    /// A Spectre.Console console on the current Console.Out, for tables (made per call, so tests that redirect the
+    /// console see the output). Piped into a file or a test, tables get 160 columns instead of wrapping at 80.
+    /// </summary>
+    public static IAnsiConsole Out
+    {
+        get
+        {
+            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+            if (!console.Profile.Out.IsTerminal) console.Profile.Width = 160;
+            return console;
+        }
+    }
 
     /// <summary>A Spectre.Console console on Console.Error, for progress displays: stdout keeps only the result.</summary>
     public static IAnsiConsole Err => AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });

@@ -1,0 +1,108 @@
+using System.Text.Json;
+using Qnn.TestSupport;
+
+namespace Qnn.Format.Tests;
+
+/// <summary>`qnn inspect` run in-process on models written here.</summary>
+[Collection("Console")]
+public class InspectCommandTests
+{
+    /// <summary>
+    /// A BinaryNet-like MNIST model: 8-bit input through bit-planes into a conv with a fused pool, a 1-bit conv,
+    /// a max-pool, a 1-bit dense layer and 2-bit scores. Set QNN_TEST_MODEL_OUT=PATH to keep it for `./qnn inspect PATH`.
+    /// </summary>
+    public static QnnModel MnistLike()
+    {
+        var c1 = LayerFactory.Conv2D(28, 28, 1, 16, 3, 3, 1, 1, 1, 8, false, OutputKind.Thresholds, 1, pool: 2);
+        var c2 = LayerFactory.Conv2D(14, 14, 16, 32, 3, 3, 1, 1, 1, 1, true, OutputKind.Thresholds, 1);
+        var p2 = LayerFactory.MaxPool2D(14, 14, 32, 1, 2);
+        var d1 = LayerFactory.Dense(7, 7, 32, 100, 1, 1, true, OutputKind.Thresholds, 1);
+        var d2 = LayerFactory.Dense(1, 1, 100, 10, 2, 1, true, OutputKind.Scores, 0);
+        var model = new QnnModel
+        {
+            InputHeight = 28, InputWidth = 28, InputChannels = 1, InputBits = 8, ClassCount = 10, PreprocessFlags = Preprocess.Invert | Preprocess.Center,
+            Layers = [c1, c2, p2, d1, d2], Labels = Enumerable.Range(0, 10).Select(i => i.ToString()).ToArray(),
+            MetadataKeys = ["dataset", "test_accuracy"], MetadataValues = ["mnist", "not trained (random weights)"],
+        };
+        var rng = new Random(7);
+        foreach (var l in model.Layers) RandomModels.Fill(rng, l);
+        return model;
+    }
+
+    [Fact]
+    public void Inspect_json_summarizes_a_model_written_by_the_test()
+    {
+        using var tmp = new TempFolder();
+        string path = Environment.GetEnvironmentVariable("QNN_TEST_MODEL_OUT") is { Length: > 0 } keep ? keep : tmp.File("mnist-like.qnn");
+        var model = MnistLike();
+        ModelWriter.WriteFile(model, path);
+
+        var (exit, stdout, stderr) = ConsoleCapture.Run("inspect", path, "--json");
+        Assert.True(exit == 0, stderr);
+        var j = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(new FileInfo(path).Length, j.GetProperty("fileBytes").GetInt64());
+        Assert.Equal("1.0", j.GetProperty("version").GetString());
+        Assert.Equal($"{model.ModelId:x16}", j.GetProperty("modelId").GetString());
+        Assert.True(j.GetProperty("modelIdMatches").GetBoolean());
+        Assert.Equal("ok (header and 8 sections)", j.GetProperty("crc").GetString());
+        Assert.Equal([28, 28, 1], j.GetProperty("input").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal(["invert", "center"], j.GetProperty("preprocess").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(10, j.GetProperty("labels").GetArrayLength());
+        Assert.Equal("mnist", j.GetProperty("metadata").GetProperty("dataset").GetString());
+
+        var layers = j.GetProperty("layers").EnumerateArray().ToList();
+        Assert.Equal(["Conv2D", "Conv2D", "MaxPool2D", "Dense", "Dense"], layers.Select(l => l.GetProperty("kind").GetString()));
+        Assert.Equal([14, 14, 16], layers[0].GetProperty("output").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal([2, 2, 2, 2], layers[0].GetProperty("pool").EnumerateArray().Select(e => e.GetInt32()));
+        // Conv 1: 16 filters of 3x3x1 at 28x28 positions before the pool; 8-bit unsigned input, so not binary.
+        Assert.Equal(16 * 9, layers[0].GetProperty("weights").GetInt64());
+        Assert.Equal(28L * 28 * 16 * 9, layers[0].GetProperty("macs").GetInt64());
+        Assert.False(layers[0].GetProperty("binary").GetBoolean());
+        // Conv 2: 32 filters of 3x3 positions, 16 channels in one padded word each: 32*9 words.
+        Assert.Equal(32 * 9 * 4, layers[1].GetProperty("weightBytes").GetInt64());
+        Assert.True(layers[1].GetProperty("binary").GetBoolean());
+        Assert.Equal(32, layers[1].GetProperty("thresholds").GetInt32());
+        Assert.Equal(10, layers[4].GetProperty("scores").GetInt32());
+        Assert.False(layers[4].GetProperty("binary").GetBoolean());   // 2-bit weights
+
+        var totals = j.GetProperty("totals");
+        long weights = 16 * 9 + 32 * 9 * 16 + 7 * 7 * 32 * 100 + 100 * 10;
+        Assert.Equal(weights, totals.GetProperty("weights").GetInt64());
+        Assert.Equal(4 * weights, totals.GetProperty("float32Bytes").GetInt64());
+        Assert.Equal(Math.Round(4.0 * weights / new FileInfo(path).Length, 2), totals.GetProperty("compressionRatio").GetDouble());
+        long macs = 28L * 28 * 16 * 9 + 14L * 14 * 32 * 9 * 16 + 7 * 7 * 32 * 100 + 100 * 10;
+        long binary = 14L * 14 * 32 * 9 * 16 + 7 * 7 * 32 * 100;
+        Assert.Equal(macs, totals.GetProperty("macs").GetInt64());
+        Assert.Equal(Math.Round((double)binary / macs, 4), totals.GetProperty("binaryMacShare").GetDouble());
+    }
+
+    [Fact]
+    public void Inspect_prints_a_table_with_a_row_per_layer()
+    {
+        using var tmp = new TempFolder();
+        ModelWriter.WriteFile(MnistLike(), tmp.File("m.qnn"));
+        var (exit, stdout, _) = ConsoleCapture.Run("inspect", tmp.File("m.qnn"));
+        Assert.Equal(0, exit);
+        Assert.Contains("recomputed: matches", stdout);
+        Assert.Contains("MaxPool2D", stdout);
+        Assert.Contains("binary (1-bit x 1-bit) MACs", stdout);
+        Assert.Contains("metadata: dataset=mnist", stdout);
+    }
+
+    [Fact]
+    public void A_corrupt_model_gives_exit_1_and_one_line_naming_the_file()
+    {
+        using var tmp = new TempFolder();
+        byte[] bytes = ModelWriter.Write(MnistLike());
+        bytes[bytes.Length / 2] ^= 0x10;
+        File.WriteAllBytes(tmp.File("bad.qnn"), bytes);
+        var (exit, stdout, stderr) = ConsoleCapture.Run("inspect", tmp.File("bad.qnn"), "--json");
+        Assert.Equal(1, exit);
+        Assert.Equal("", stdout);
+        Assert.Matches($"^qnn inspect: {System.Text.RegularExpressions.Regex.Escape(tmp.File("bad.qnn"))}: section \\d+ \\(LAYER\\): CRC mismatch .*\\n$", stderr.Replace("\r", ""));
+        Assert.Single(stderr.TrimEnd().Split('\n'));
+
+        var missing = ConsoleCapture.Run("inspect", tmp.File("none.qnn"));
+        Assert.Equal((1, $"qnn inspect: {tmp.File("none.qnn")}: no such file"), (missing.Exit, missing.Err.Trim()));
+    }
+}
