@@ -128,14 +128,21 @@ public sealed class FastInterpreter
         for (int ox = 0; ox < g.ConvOutW; ox++)
         {
             BitPatch.Build(l, g, input, oy, ox, layer.PatchWords, ws.Patch);
-            int ones = 0;
+            int ones = 0, planeMask = (1 << l.InputBits) - 1;
             if (!l.InputSigned)
+            {
+                // An unsigned plane without a set bit adds nothing (dark image background): its products are skipped.
                 for (int j = 0; j < l.InputBits; j++)
-                    ones += Popcount(ws.Patch.AsSpan(j * layer.PatchWords, layer.PatchWords)) << j;
+                {
+                    int count = Popcount(ws.Patch.AsSpan(j * layer.PatchWords, layer.PatchWords));
+                    ones += count << j;
+                    if (count == 0) planeMask &= ~(1 << j);
+                }
+            }
             int pixel = oy * g.ConvOutW + ox;
             for (int b = 0; b < layer.Blocks; b++)
             {
-                Accumulate(ws, layer, b);
+                Accumulate(ws, layer, b, planeMask);
                 int lanes = Math.Min(XnorGemm.BlockFilters, filters - b * XnorGemm.BlockFilters);
                 for (int lane = 0; lane < lanes; lane++)
                 {
@@ -163,8 +170,8 @@ public sealed class FastInterpreter
         }
     }
 
-    /// <summary>Sums[lane] = Σ_i Σ_j popcount(op(patch_j, W_i)) &lt;&lt; (i + j) for the 8 filters of block <paramref name="b"/>.</summary>
-    private void Accumulate(Workspace ws, FastLayer layer, int b)
+    /// <summary>Sums[lane] = Σ_i Σ_j popcount(op(patch_j, W_i)) &lt;&lt; (i + j) for the 8 filters of block <paramref name="b"/>, over the planes j in <paramref name="planeMask"/>.</summary>
+    private void Accumulate(Workspace ws, FastLayer layer, int b, int planeMask)
     {
         var l = layer.Spec;
         Array.Clear(ws.Sums);
@@ -173,6 +180,7 @@ public sealed class FastInterpreter
             var weights = layer.BlockPlane(b, i);
             for (int j = 0; j < l.InputBits; j++)
             {
+                if ((planeMask & (1 << j)) == 0) continue;
                 var patch = ws.Patch.AsSpan(j * layer.PatchWords, layer.PatchWords);
                 if (l.InputSigned) XnorGemm.Block<XorOp>(Kernel, patch, weights, ws.Counts);
                 else XnorGemm.Block<AndOp>(Kernel, patch, weights, ws.Counts);

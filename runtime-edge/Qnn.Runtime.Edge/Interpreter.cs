@@ -337,22 +337,21 @@ namespace Qnn.Runtime.Edge
                         {
                             int count = 0;
                             for (int w = 0; w < cw; w++) count += Popcount.Count(input[aPlane + w]);
-                            ones += count << j;
-                            aPlane += cw;
-                        }
-                        int wPlane = position;
-                        for (int i = 0; i < m; i++)
-                        {
-                            aPlane = pixel;
-                            for (int j = 0; j < k; j++)
+                            // A plane without a set bit adds nothing (dark image background is common): skip its products.
+                            if (count != 0)
                             {
-                                int count = 0;
-                                for (int w = 0; w < cw; w++)
-                                    count += Popcount.Count(input[aPlane + w] & weights[wPlane + w]);
-                                both += count << (i + j);
-                                aPlane += cw;
+                                ones += count << j;
+                                int wPlane = position;
+                                for (int i = 0; i < m; i++)
+                                {
+                                    int product = 0;
+                                    for (int w = 0; w < cw; w++)
+                                        product += Popcount.Count(input[aPlane + w] & weights[wPlane + w]);
+                                    both += product << (i + j);
+                                    wPlane += g.WeightPlaneWords;
+                                }
                             }
-                            wPlane += g.WeightPlaneWords;
+                            aPlane += cw;
                         }
                     }
                     position += cw;
