@@ -10,6 +10,7 @@ public static class Program
     /// <summary>The whole command tree; tests call it to run verbs in-process.</summary>
     public static RootCommand BuildRoot()
     {
+        Qnn.Trainer.Gpu.IlgpuBackend.Register();   // --backend ilgpu in the trainer's registry
         var root = new RootCommand("qnn: train, export, inspect, run and verify quantized neural networks (Hubara et al. 2016) for edge devices and GPUs.");
         root.Subcommands.Add(DataCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());

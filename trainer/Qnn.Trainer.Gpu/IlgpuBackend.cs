@@ -36,8 +36,21 @@ public sealed class IlgpuBackend : IBackend, ILowPrecisionBackend
         lock (Compiled) k = Compiled.GetValue(acc, a => new TrainKernels(a));
     }
 
-    /// <summary>Opens an accelerator of <paramref name="kind"/> and a backend that owns it.</summary>
-    public static IlgpuBackend Open(AcceleratorKind kind) => new(GpuDevice.Open(kind), ownsDevice: true);
+    /// <summary>
+    /// Opens an accelerator of <paramref name="kind"/> and a backend that owns it; an absent accelerator is an
+    /// <see cref="ArgumentException"/> (what the trainer reports for any backend it cannot make).
+    /// </summary>
+    public static IlgpuBackend Open(AcceleratorKind kind)
+    {
+        try
+        {
+            return new(GpuDevice.Open(kind), ownsDevice: true);
+        }
+        catch (NotSupportedException e)
+        {
+            throw new ArgumentException(e.Message, e);
+        }
+    }
 
     /// <summary>
     /// Registers "ilgpu" (CUDA, else OpenCL, else the CPU accelerator), "ilgpu-cuda", "ilgpu-opencl" and "ilgpu-cpu"
@@ -54,14 +67,15 @@ public sealed class IlgpuBackend : IBackend, ILowPrecisionBackend
         }
     }
 
-    /// <summary>The registry name of <c>--backend</c> and <c>--accelerator</c>: "cpu", or "ilgpu" / "ilgpu-KIND".</summary>
+    /// <summary>
+    /// The registry name of <c>--backend</c> and <c>--accelerator</c>: "cpu", "ilgpu" (auto) or "ilgpu-KIND". A name
+    /// that is not registered is reported by the trainer with the list of known ones.
+    /// </summary>
     public static string BackendName(string backend, string? accelerator)
     {
         string b = backend.ToLowerInvariant();
         string a = (accelerator ?? "auto").ToLowerInvariant();
-        if (b != "ilgpu") return a is "auto" or "" ? b : throw new ArgumentException($"--accelerator {accelerator} needs --backend ilgpu");
-        GpuDevice.ParseKind(a);
-        return a is "auto" or "" ? "ilgpu" : "ilgpu-" + (a == "cl" ? "opencl" : a);
+        return a is "auto" or "" ? b : $"{b}-{(a == "cl" ? "opencl" : a)}";
     }
 
     public string Name => "ilgpu-" + acc.AcceleratorType.ToString().ToLowerInvariant();

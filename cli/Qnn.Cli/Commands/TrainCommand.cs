@@ -38,10 +38,14 @@ public static class TrainCommand
         var log = new Option<string?>("--log") { Description = "per-epoch CSV log (default: OUT.log.csv)" };
         var plot = new Option<string?>("--plot") { Description = "PNG of the training curves (default: OUT.png)" };
         var json = new Option<bool>("--json") { Description = "print the summary as JSON" };
+        var backend = new Option<string>("--backend") { Description = "cpu or ilgpu (trainer/Qnn.Trainer.Gpu)", DefaultValueFactory = _ => "cpu" };
+        var accelerator = new Option<string>("--accelerator") { Description = "with --backend ilgpu: cuda, opencl, cpu or auto", DefaultValueFactory = _ => "auto" };
+        var gradBits = new Option<int>("--grad-bits") { Description = "bits of the quantized gradients (QNN paper: 6); 32 = float", DefaultValueFactory = _ => 32 };
+        var bn = new Option<string>("--bn") { Description = "batch norm: exact or shift (BNN paper, Algorithm 3)", DefaultValueFactory = _ => "exact" };
 
         var command = new Command("train", "Train a binarized/quantized network on the CPU and export it as .qnn.");
         foreach (Option o in new Option[] { dataset, arch, epochs, output, width, weightBits, actBits, batch, lr, lrEnd, seed, loss, optimizer,
-                     validation, dropIn, dropHidden, limit, checkpoint, resume, log, plot, json })
+                     validation, dropIn, dropHidden, limit, checkpoint, resume, log, plot, json, backend, accelerator, gradBits, bn })
             command.Options.Add(o);
         command.SetAction(parse => Cli.Run("train", () =>
         {
@@ -53,6 +57,8 @@ public static class TrainCommand
                 LrEnd = parse.GetValue(lrEnd), Seed = parse.GetValue(seed), Loss = parse.GetValue(loss)!, Optimizer = parse.GetValue(optimizer)!,
                 Validation = parse.GetValue(validation), InputDropout = parse.GetValue(dropIn), HiddenDropout = parse.GetValue(dropHidden),
                 TrainLimit = parse.GetValue(limit),
+                Backend = Qnn.Trainer.Gpu.IlgpuBackend.BackendName(parse.GetValue(backend)!, parse.GetValue(accelerator)),
+                GradBits = parse.GetValue(gradBits), BatchNorm = parse.GetValue(bn)!,
             };
             return Train(options, outPath, parse.GetValue(checkpoint) ?? outPath + ".ckpt", parse.GetValue(resume),
                 parse.GetValue(log) ?? outPath + ".log.csv", parse.GetValue(plot) ?? outPath + ".png", parse.GetValue(json));
