@@ -5,7 +5,10 @@ public static class ConsoleCapture
 {
     public sealed record Result(int ExitCode, string Out, string Error);
 
-    public static Result RunQnn(params string[] args)
+    public static Result RunQnn(params string[] args) => Run(() => global::Qnn.Cli.Program.BuildRoot().Parse(args).Invoke());
+
+    /// <summary>Runs <paramref name="body"/> with the console captured; its return value is the exit code.</summary>
+    public static Result Run(Func<int> body)
     {
         var (oldOut, oldError) = (Console.Out, Console.Error);
         var (stdout, stderr) = (new StringWriter(), new StringWriter());
@@ -13,7 +16,7 @@ public static class ConsoleCapture
         Console.SetError(stderr);
         try
         {
-            int code = global::Qnn.Cli.Program.BuildRoot().Parse(args).Invoke();
+            int code = body();
             return new Result(code, stdout.ToString(), stderr.ToString());
         }
         finally

@@ -122,13 +122,9 @@ public sealed class FlashCommandTests : IDisposable
     {
         var model = Mlps.Create(3, 1024, 1024);
         string path = Write(model, "mid.qnn");
-        var (oldOut, capture) = (Console.Out, new StringWriter());
-        Console.SetOut(capture);
-        int code;
-        try { code = global::Qnn.Cli.Commands.TargetReport.Print(ModelFile.Load(path), path, "esp32", json: true); }
-        finally { Console.SetOut(oldOut); }
-        Assert.Equal(0, code);
-        using var report = JsonDocument.Parse(capture.ToString());
+        var run = ConsoleCapture.Run(() => global::Qnn.Cli.Commands.TargetReport.Print(ModelFile.Load(path), path, "esp32", json: true));
+        Assert.Equal(0, run.ExitCode);
+        using var report = JsonDocument.Parse(run.Out);
         var root = report.RootElement;
         Assert.True(root.GetProperty("fits").GetBoolean());
         Assert.Equal("streamed", root.GetProperty("weights").GetString());

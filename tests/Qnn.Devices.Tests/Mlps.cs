@@ -28,6 +28,9 @@ public static class Mlps
             InputHeight = 1, InputWidth = 1, InputChannels = 784, InputBits = 8, ClassCount = 10,
             Layers = [.. layers],
             Labels = Enumerable.Range(0, 10).Select(i => i.ToString()).ToArray(),
+            // As the trainer's export writes it for a flattened first layer (SPEC 2.5): image files are resized to 28×28.
+            MetadataKeys = ["image_shape"],
+            MetadataValues = ["28x28x1"],
         };
         foreach (var l in model.Layers) RandomModels.Fill(rng, l);
         return model;

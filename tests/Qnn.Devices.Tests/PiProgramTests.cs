@@ -11,23 +11,8 @@ public sealed class PiProgramTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private static (int Code, string Out, string Error) Run(params string[] args)
-    {
-        var (oldOut, oldError) = (Console.Out, Console.Error);
-        var (stdout, stderr) = (new StringWriter(), new StringWriter());
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try
-        {
-            int code = global::Qnn.Devices.RaspberryPi.Program.BuildCommand().Parse(args).InvokeAsync().GetAwaiter().GetResult();
-            return (code, stdout.ToString(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldError);
-        }
-    }
+    private static ConsoleCapture.Result Run(params string[] args) =>
+        ConsoleCapture.Run(() => global::Qnn.Devices.RaspberryPi.Program.BuildCommand().Parse(args).InvokeAsync().GetAwaiter().GetResult());
 
     [Fact]
     public void Image_files_are_classified_with_their_latency_then_the_app_exits()
@@ -44,7 +29,7 @@ public sealed class PiProgramTests : IDisposable
         }).ToArray();
 
         var run = Run(["--model", path, "--image", .. images]);
-        Assert.True(run.Code == 0, run.Error);
+        Assert.True(run.ExitCode == 0, run.Error);
         string[] lines = run.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(3, lines.Length);
         for (int i = 0; i < 3; i++)
@@ -58,19 +43,19 @@ public sealed class PiProgramTests : IDisposable
     public void Bad_model_missing_inputs_and_unreadable_images_are_one_line_errors()
     {
         var missingModel = Run("--model", _temp.File("none.qnn"), "--image", "x.raw");
-        Assert.Equal(1, missingModel.Code);
+        Assert.Equal(1, missingModel.ExitCode);
         Assert.Contains("none.qnn: no such file", missingModel.Error);
 
         string path = _temp.File("m.qnn");
         ModelWriter.WriteFile(Mlps.Micro(), path);
         var nothing = Run("--model", path);
-        Assert.Equal(1, nothing.Code);
+        Assert.Equal(1, nothing.ExitCode);
         Assert.Contains("nothing to classify", nothing.Error);
 
         string broken = _temp.File("broken.png");
         File.WriteAllBytes(broken, [0x89, 0x50, 0x4E, 0x47, 1, 2, 3]);
         var bad = Run("--model", path, "--image", broken);
-        Assert.Equal(1, bad.Code);
+        Assert.Equal(1, bad.ExitCode);
         Assert.StartsWith(broken + ": ", bad.Out);
         Assert.DoesNotContain("   at ", bad.Out + bad.Error);
     }

@@ -18,6 +18,8 @@ public sealed class ModelClassifier
     {
         _model = model;
         _interpreter = new FastInterpreter(model);
+        // One run on a blank image at start, so that the first printed latency is not the JIT compiling the kernels.
+        _interpreter.Run(new byte[model.InputHeight * model.InputWidth * model.InputChannels], new int[model.ClassCount]);
     }
 
     public QnnModel Model => _model;
