@@ -1,0 +1,138 @@
+using Qnn.Format;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
+
+namespace Qnn.Runtime.Edge.Imaging;
+
+/// <summary>
+/// Turns an image file or a camera frame into the H·W·C 8-bit pixels a model reads, as its header asks
+/// (SPEC 2.3): grayscale or RGB to match C, inverted when the model wants bright content on dark (bit 0),
+/// centered on its content's bounding box MNIST-style (bit 1), then resized to H × W.
+/// A raw file of exactly H·W·C bytes is a sample already in the model's input form and is used as it is.
+/// </summary>
+public static class ImageInput
+{
+    /// <summary>MNIST puts each digit in a 20 × 20 box inside its 28 × 28 image: content fills this share of the side.</summary>
+    public const double CenteredContentShare = 20.0 / 28.0;
+
+    /// <summary>What a file was read as.</summary>
+    public enum Source { Image, Raw }
+
+    /// <summary>Reads <paramref name="path"/> and converts it; errors name the file.</summary>
+    public static byte[] Load(string path, QnnModel model) => Load(path, model, out _);
+
+    public static byte[] Load(string path, QnnModel model, out Source source)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file");
+        byte[] bytes = File.ReadAllBytes(path);
+        int expected = model.InputHeight * model.InputWidth * model.InputChannels;
+        var format = Image.DetectFormat(bytes);
+        if (format == null)
+        {
+            if (bytes.Length == expected)
+            {
+                source = Source.Raw;
+                return bytes;
+            }
+            throw new InvalidDataException(
+                $"{path}: not a PNG, JPEG, PGM/PBM/PPM, BMP, GIF or TGA image, and its {bytes.Length} bytes are not a raw " +
+                $"{model.InputHeight}x{model.InputWidth}x{model.InputChannels} sample ({expected} bytes)");
+        }
+        try
+        {
+            using var image = Image.Load(bytes);
+            source = Source.Image;
+            return FromImage(image, model);
+        }
+        catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException or NotSupportedException or ImageFormatException)
+        {
+            throw new InvalidDataException($"{path}: cannot decode the {format.Name} image: {e.Message}");
+        }
+    }
+
+    /// <summary>Converts any decoded image (a file, a camera frame) to the model's input.</summary>
+    public static byte[] FromImage(Image image, QnnModel model)
+    {
+        int h = model.InputHeight, w = model.InputWidth, c = model.InputChannels;
+        if (c != 1 && c != 3)
+            throw new InvalidDataException($"the model reads {c} channels per pixel; images convert to 1 (grayscale) or 3 (RGB)");
+        bool invert = (model.PreprocessFlags & Preprocess.Invert) != 0;
+        bool center = (model.PreprocessFlags & Preprocess.Center) != 0;
+        if (c == 1)
+        {
+            using var gray = image.CloneAs<L8>();
+            if (invert) gray.Mutate(x => x.Invert());
+            if (center) CenterOnContent(gray, Luminance);
+            gray.Mutate(x => x.Resize(w, h));
+            var pixels = new byte[h * w];
+            gray.CopyPixelDataTo(pixels);
+            return pixels;
+        }
+        using var rgb = image.CloneAs<Rgb24>();
+        if (invert) rgb.Mutate(x => x.Invert());
+        if (center) CenterOnContent(rgb, p => (byte)((p.R * 77 + p.G * 150 + p.B * 29) >> 8));
+        rgb.Mutate(x => x.Resize(w, h));
+        var data = new byte[h * w * 3];
+        rgb.CopyPixelDataTo(data);
+        return data;
+    }
+
+    private static byte Luminance(L8 p) => p.PackedValue;
+
+    /// <summary>
+    /// Crops to the bounding box of the content, then pads it with the background to a square in which the content's
+    /// longer side takes <see cref="CenteredContentShare"/>. The background is the median brightness of the border
+    /// pixels; content is what differs from it by more than half the largest difference, so dark ink on paper and
+    /// bright strokes on black are both found.
+    /// </summary>
+    public static void CenterOnContent<TPixel>(Image<TPixel> image, Func<TPixel, byte> brightness) where TPixel : unmanaged, IPixel<TPixel>
+    {
+        var border = new List<(byte Value, TPixel Pixel)>();
+        image.ProcessPixelRows(rows =>
+        {
+            for (int y = 0; y < rows.Height; y++)
+            {
+                var row = rows.GetRowSpan(y);
+                for (int x = 0; x < row.Length; x++)
+                    if (y == 0 || y == rows.Height - 1 || x == 0 || x == row.Length - 1) border.Add((brightness(row[x]), row[x]));
+            }
+        });
+        border.Sort((a, b) => a.Value.CompareTo(b.Value));
+        var (background, backgroundPixel) = border[border.Count / 2];
+        int largest = 0;
+        image.ProcessPixelRows(rows =>
+        {
+            for (int y = 0; y < rows.Height; y++)
+                foreach (var p in rows.GetRowSpan(y)) largest = Math.Max(largest, Math.Abs(brightness(p) - background));
+        });
+        if (largest == 0) return; // a blank image has no content to center
+        int top = int.MaxValue, left = int.MaxValue, bottom = -1, right = -1;
+        image.ProcessPixelRows(rows =>
+        {
+            for (int y = 0; y < rows.Height; y++)
+            {
+                var row = rows.GetRowSpan(y);
+                for (int x = 0; x < row.Length; x++)
+                {
+                    if (2 * Math.Abs(brightness(row[x]) - background) <= largest) continue;
+                    top = Math.Min(top, y); bottom = Math.Max(bottom, y);
+                    left = Math.Min(left, x); right = Math.Max(right, x);
+                }
+            }
+        });
+        int boxW = right - left + 1, boxH = bottom - top + 1;
+        int side = (int)Math.Ceiling(Math.Max(boxW, boxH) / CenteredContentShare);
+        var pad = ToColor(backgroundPixel);
+        image.Mutate(x => x
+            .Crop(new Rectangle(left, top, boxW, boxH))
+            .Resize(new ResizeOptions { Size = new Size(side, side), Mode = ResizeMode.BoxPad, Position = AnchorPositionMode.Center, PadColor = pad }));
+    }
+
+    private static Color ToColor<TPixel>(TPixel p) where TPixel : unmanaged, IPixel<TPixel>
+    {
+        Rgba32 rgba = default;
+        p.ToRgba32(ref rgba);
+        return Color.FromRgba(rgba.R, rgba.G, rgba.B, rgba.A);
+    }
+}
