@@ -8,20 +8,14 @@ dotnet restore Qnn.Edge.sln --nologo -v quiet
 ./qnn data fetch mnist          # checks the cached files' SHA-256; downloads only what is missing or wrong
 dotnet build Qnn.Edge.sln -c Release --no-restore --nologo -v quiet
 
-results="$(mktemp -d)"
-trap 'rm -rf "$results"' EXIT
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
 status=0
-dotnet test Qnn.Edge.sln -c Release --no-build --nologo --logger trx --results-directory "$results" || status=$?
+dotnet test Qnn.Edge.sln -c Release --no-build --nologo 2>&1 | tee "$log" || status=$?
 
-# Sum the counters of every project's TRX report.
-passed=0; failed=0; reports=0
-for trx in "$results"/*.trx; do
-  [[ -f "$trx" ]] || continue
-  counters="$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)"
-  p="$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")"
-  f="$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")"
-  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); reports=$((reports + 1))
-done
-echo "$passed passed, $failed failed ($reports test projects)"
-if [[ $status -eq 0 && $reports -eq 0 ]]; then echo "no test results were written" >&2; status=1; fi
+# Sum the "Passed!/Failed!  - Failed: N, Passed: N, ..." line that each test project prints.
+read -r passed failed projects < <(sed -n 's/.*- Failed: *\([0-9]*\), Passed: *\([0-9]*\),.*/\2 \1/p' "$log" |
+  awk '{ p += $1; f += $2; n++ } END { print p + 0, f + 0, n + 0 }')
+echo "$passed passed, $failed failed ($projects test projects)"
+if [[ $status -eq 0 && $projects -eq 0 ]]; then echo "test.sh: no test results were printed" >&2; status=1; fi
 exit $status
