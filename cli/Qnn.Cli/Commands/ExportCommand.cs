@@ -1,8 +1,61 @@
 using System.CommandLine;
+using Qnn.Format;
+using Qnn.Onnx;
 
 namespace Qnn.Cli.Commands;
 
+/// <summary>
+/// `qnn export MODEL --onnx OUT [--json]`: the model as a standard ONNX graph (opset 17) that computes the same
+/// integer scores as the Qnn.Edge runtimes (format/Qnn.Onnx/OnnxExporter.cs says how).
+/// </summary>
 public static class ExportCommand
 {
-    public static Command Create() => NotBuilt.Create("export", "Export a model to another format (ONNX).", 8);
+    public sealed record Result(string Model, string Onnx, string ModelId, int Opset, int Nodes, long OnnxBytes, long QnnBytes,
+        long InitializerBytes, long MaxAccumulatorBound, string Input, string[] Outputs);
+
+    public static Command Create()
+    {
+        var model = new Argument<string>("model") { Description = "The .qnn model file." };
+        var onnx = new Option<string?>("--onnx") { Description = "Write an ONNX file (opset 17) computing the same integer scores." };
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var command = new Command("export", "Export a model to another format: ONNX, checked bit for bit against the runtimes by ONNX Runtime.");
+        command.Arguments.Add(model);
+        command.Options.Add(onnx);
+        command.Options.Add(json);
+        command.SetAction(parse => Cli.Run("export", () =>
+        {
+            string path = parse.GetValue(model)!;
+            string output = parse.GetValue(onnx) ?? throw new UserError("say where to write the export: --onnx OUT.onnx");
+            QnnModel m = ModelFile.Load(path);
+            OnnxExport export;
+            try { export = OnnxExporter.Export(m, typeof(ExportCommand).Assembly.GetName().Version?.ToString(3) ?? "0"); }
+            catch (OnnxExportException e) { throw new UserError($"{path}: {e.Message}"); }
+            WriteAtomically(output, export.Bytes);
+            var result = new Result(path, output, m.ModelId.ToString("x16"), export.Opset, export.NodeCount, export.Bytes.Length,
+                new FileInfo(path).Length, export.InitializerBytes, export.MaxAccumulatorBound,
+                $"{OnnxExporter.InputName}: uint8 [batch, {m.InputHeight}, {m.InputWidth}, {m.InputChannels}] (8-bit pixels)",
+                [$"{OnnxExporter.ScoresName}: int32 [batch, {m.ClassCount}]", $"{OnnxExporter.ClassName}: int64 [batch]"]);
+            if (parse.GetValue(json)) Cli.PrintJson(result);
+            else
+            {
+                Console.WriteLine($"{output}: ONNX opset {result.Opset}, {result.Nodes} nodes, {result.OnnxBytes:N0} bytes ({result.QnnBytes:N0} bytes as .qnn)");
+                Console.WriteLine($"  input   {result.Input}");
+                foreach (string o in result.Outputs) Console.WriteLine($"  output  {o}");
+                Console.WriteLine($"  same integers as the runtimes: largest accumulator bound {result.MaxAccumulatorBound:N0} < 2^24, exact in float32");
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>Temporary file then rename, so that a failed write never leaves half an ONNX file behind.</summary>
+    private static void WriteAtomically(string path, byte[] bytes)
+    {
+        string full = Path.GetFullPath(path);
+        string? dir = Path.GetDirectoryName(full);
+        if (dir != null && !Directory.Exists(dir)) throw new UserError($"{path}: the folder {dir} does not exist");
+        string tmp = full + ".tmp";
+        File.WriteAllBytes(tmp, bytes);
+        File.Move(tmp, full, overwrite: true);
+    }
 }

@@ -1,0 +1,64 @@
+using Qnn.Runtime.Edge.Fast;
+
+namespace Qnn.Benchmarks;
+
+/// <summary>
+/// Binary GEMM of ±1 matrices with the fast edge path's XNOR-popcount kernel (<see cref="XnorGemm.Block{TOp}"/>):
+/// C[M×N] = A[M×K] · B[K×N] as K − 2·popcount(a XOR b), operands packed to bits (1 = +1, SPEC 1.1) and B laid out
+/// as the runtime lays out filters, 8 interleaved per block. Tiles of one row × 64 filters run across all cores.
+/// </summary>
+public sealed class BinaryGemm
+{
+    private const int TileBlocks = 8;
+    private readonly ulong[] _a;
+    private readonly ulong[] _b;
+    private readonly int _words;
+    private readonly int _blocks;
+
+    /// <summary>Packs A (M×K, row-major) and B (K×N, row-major) of ±1 floats; a value ≥ 0 is +1.</summary>
+    public BinaryGemm(float[] a, float[] b, int m, int n, int k, FastKernel kernel = FastKernel.Auto)
+    {
+        M = m; N = n; K = k;
+        Kernel = XnorGemm.Resolve(kernel);
+        _words = (k + 63) / 64;
+        _blocks = (n + XnorGemm.BlockFilters - 1) / XnorGemm.BlockFilters;
+        _a = new ulong[m * _words];
+        for (int i = 0; i < m; i++)
+            for (int c = 0; c < k; c++)
+                if (a[i * k + c] >= 0) _a[i * _words + c / 64] |= 1UL << (c % 64);
+        _b = new ulong[_blocks * _words * XnorGemm.BlockFilters];
+        for (int j = 0; j < n; j++)
+            for (int c = 0; c < k; c++)
+                if (b[c * n + j] >= 0)
+                    _b[(j / XnorGemm.BlockFilters * _words + c / 64) * XnorGemm.BlockFilters + j % XnorGemm.BlockFilters] |= 1UL << (c % 64);
+        C = new int[m * n];
+    }
+
+    public int M { get; }
+    public int N { get; }
+    public int K { get; }
+    public FastKernel Kernel { get; }
+
+    /// <summary>The product of the last <see cref="Run"/>, row-major M×N.</summary>
+    public int[] C { get; }
+
+    /// <summary>Bytes of the packed operands: what binary weights and activations occupy.</summary>
+    public long PackedBytes => 8L * (_a.Length + _b.Length);
+
+    public void Run()
+    {
+        int groups = (_blocks + TileBlocks - 1) / TileBlocks;
+        Parallel.For(0, M * groups, tile =>
+        {
+            int i = tile / groups, b0 = tile % groups * TileBlocks, b1 = Math.Min(_blocks, b0 + TileBlocks);
+            Span<int> counts = stackalloc int[XnorGemm.BlockFilters];
+            var row = _a.AsSpan(i * _words, _words);
+            for (int blk = b0; blk < b1; blk++)
+            {
+                XnorGemm.Block<XorOp>(Kernel, row, _b.AsSpan(blk * _words * XnorGemm.BlockFilters, _words * XnorGemm.BlockFilters), counts);
+                int j0 = blk * XnorGemm.BlockFilters, n = Math.Min(XnorGemm.BlockFilters, N - j0);
+                for (int l = 0; l < n; l++) C[i * N + j0 + l] = K - 2 * counts[l];
+            }
+        });
+    }
+}

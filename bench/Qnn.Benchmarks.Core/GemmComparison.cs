@@ -1,0 +1,67 @@
+using Qnn.Onnx;
+using Qnn.Trainer.Backends;
+
+namespace Qnn.Benchmarks;
+
+/// <summary>One GEMM shape timed with one of our kernels and with ONNX Runtime's MatMul on the same operands.</summary>
+/// <param name="OursGops">Our kernel's operations per second (binary MACs ×2 for XNOR-popcount, FLOPs for float), in 10^9.</param>
+/// <param name="OrtGflops">ONNX Runtime MatMul's float32 GFLOP/s.</param>
+/// <param name="Speedup">ONNX Runtime's median time over ours: above 1, ours is faster.</param>
+/// <param name="MaxAbsDifference">Largest |ours − ONNX Runtime| over all of C: 0 for the binary GEMM (both exact integers).</param>
+public sealed record GemmRow(string Shape, int M, int N, int K, int Threads, string Kernel, double OursMs, double OrtMs,
+    double OursGops, double OrtGflops, double Speedup, double MaxAbsDifference, int OursRuns, int OrtRuns);
+
+/// <summary>Our GEMMs against ONNX Runtime's MatMul (float32, MLAS) on the same operands and thread count.</summary>
+public static class GemmComparison
+{
+    /// <summary>A one-node ONNX graph: C = MatMul(A, B) with B [K×N] as an initializer (the layer's weights).</summary>
+    public static byte[] MatMulModel(float[] b, int k, int n)
+    {
+        var g = new OnnxGraph("matmul");
+        string a = g.Input("a", OnnxType.Float, "m", k);
+        g.Node("MatMul", [a, g.Constant("b", b, k, n)], output: "c");
+        g.Output("c", OnnxType.Float, "m", n);
+        return g.ToModel(OnnxExporter.Opset, "Qnn.Edge bench", "0");
+    }
+
+    /// <summary>±1 operands: the binary GEMM and ONNX Runtime multiply the same matrices and must agree exactly.</summary>
+    public static GemmRow Binary(GemmShape s, double budgetSeconds, int seed = 1)
+    {
+        var (a, b) = Operands(s, seed, signs: true);
+        var ours = new BinaryGemm(a, b, s.M, s.N, s.K);
+        using var ort = new OrtRunner<float, float>(MatMulModel(b, s.K, s.N), Environment.ProcessorCount, "a", a, [s.M, s.K], "c", [s.M, s.N]);
+        var tOurs = Timing.Measure(ours.Run, budgetSeconds: budgetSeconds);
+        var tOrt = Timing.Measure(ort.Run, budgetSeconds: budgetSeconds);
+        double diff = 0;
+        for (int i = 0; i < ours.C.Length; i++) diff = Math.Max(diff, Math.Abs(ours.C[i] - ort.Output[i]));
+        return Row(s, ours.Kernel.ToString() + " XNOR-popcount", tOurs, tOrt, diff);
+    }
+
+    /// <summary>The trainer's float GEMM (<see cref="CpuGemm"/>) against ONNX Runtime MatMul, both on all cores.</summary>
+    public static GemmRow TrainerCpu(GemmShape s, double budgetSeconds, int seed = 1)
+    {
+        var (a, b) = Operands(s, seed, signs: false);
+        var c = new float[s.M * s.N];
+        using var ort = new OrtRunner<float, float>(MatMulModel(b, s.K, s.N), Environment.ProcessorCount, "a", a, [s.M, s.K], "c", [s.M, s.N]);
+        var tOurs = Timing.Measure(() => CpuGemm.Multiply(a, false, b, false, c, s.M, s.N, s.K), budgetSeconds: budgetSeconds);
+        var tOrt = Timing.Measure(ort.Run, budgetSeconds: budgetSeconds);
+        double diff = 0;
+        for (int i = 0; i < c.Length; i++) diff = Math.Max(diff, Math.Abs(c[i] - ort.Output[i]));
+        return Row(s, "Qnn.Trainer CpuGemm (Vector256 FMA)", tOurs, tOrt, diff);
+    }
+
+    private static GemmRow Row(GemmShape s, string kernel, Timing ours, Timing ort, double diff) =>
+        new(s.Name, s.M, s.N, s.K, Environment.ProcessorCount, kernel, ours.MedianMs, ort.MedianMs,
+            s.Operations / (ours.MedianMs * 1e6), s.Operations / (ort.MedianMs * 1e6), ort.MedianMs / ours.MedianMs, diff, ours.Runs, ort.Runs);
+
+    private static (float[] A, float[] B) Operands(GemmShape s, int seed, bool signs)
+    {
+        var rng = new Random(seed);
+        float Next() => signs ? (rng.Next(2) == 0 ? -1f : 1f) : (float)(rng.NextDouble() * 2 - 1);
+        var a = new float[s.M * s.K];
+        var b = new float[s.K * s.N];
+        for (int i = 0; i < a.Length; i++) a[i] = Next();
+        for (int i = 0; i < b.Length; i++) b[i] = Next();
+        return (a, b);
+    }
+}

@@ -1,0 +1,27 @@
+using System.Diagnostics;
+
+namespace Qnn.Benchmarks;
+
+/// <summary>Median and fastest time of one call, over enough calls to fill a time budget.</summary>
+public sealed record Timing(double MedianMs, double MinMs, int Runs)
+{
+    /// <summary>
+    /// Runs <paramref name="call"/> once to warm up (JIT, first-touch pages, ONNX Runtime's lazy setup), then at least
+    /// <paramref name="minRuns"/> times and until <paramref name="budgetSeconds"/> have passed. The median resists the
+    /// other processes that share this machine's cores; the minimum is the best the machine did.
+    /// </summary>
+    public static Timing Measure(Action call, int minRuns = 5, double budgetSeconds = 1.0, int maxRuns = 100_000)
+    {
+        call();
+        var times = new List<double>();
+        long start = Stopwatch.GetTimestamp();
+        while (times.Count < maxRuns && (times.Count < minRuns || Stopwatch.GetElapsedTime(start).TotalSeconds < budgetSeconds))
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            call();
+            times.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+        }
+        times.Sort();
+        return new Timing(times[times.Count / 2], times[0], times.Count);
+    }
+}

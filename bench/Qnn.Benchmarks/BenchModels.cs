@@ -1,0 +1,31 @@
+using Qnn.Format;
+using Qnn.TestSupport;
+
+namespace Qnn.Benchmarks;
+
+/// <summary>Networks of the papers' shapes with random weights and thresholds, written and read back as a file would be.</summary>
+public static class BenchModels
+{
+    /// <summary>
+    /// The MNIST MLP of `qnn train --arch mlp`: 784 → width → width → width → 10, 1-bit weights and activations,
+    /// 8-bit input through bit-planes (width 1024 by default; the paper's is 4096).
+    /// </summary>
+    public static QnnModel MnistMlp(int width = 1024, int seed = 1)
+    {
+        var rng = new Random(seed);
+        var layers = new List<LayerSpec> { LayerFactory.Dense(28, 28, 1, width, 1, 8, false, OutputKind.Thresholds, 1) };
+        for (int i = 0; i < 2; i++) layers.Add(LayerFactory.Dense(1, 1, width, width, 1, 1, true, OutputKind.Thresholds, 1));
+        layers.Add(LayerFactory.Dense(1, 1, width, 10, 1, 1, true, OutputKind.Scores, 0));
+        foreach (var l in layers) RandomModels.Fill(rng, l);
+        var model = new QnnModel { InputHeight = 28, InputWidth = 28, InputChannels = 1, InputBits = 8, ClassCount = 10, Layers = [.. layers] };
+        return ModelFile.Parse(ModelWriter.Write(model), $"mlp-{width}");
+    }
+
+    /// <summary>Seeded random 8-bit images of the model's shape, one after another.</summary>
+    public static byte[] Images(QnnModel model, int count, int seed = 2)
+    {
+        var images = new byte[count * model.InputHeight * model.InputWidth * model.InputChannels];
+        new Random(seed).NextBytes(images);
+        return images;
+    }
+}
