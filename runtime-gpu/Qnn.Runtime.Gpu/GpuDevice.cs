@@ -16,8 +16,6 @@ public enum AcceleratorKind { Auto, Cuda, OpenCL, Cpu }
 /// </summary>
 public sealed class GpuDevice : IDisposable
 {
-    /// <summary>Threads per group the CPU accelerator simulates: enough for the 16×16 groups of the tiled kernels.</summary>
-    public const int CpuGroupThreads = 256;
 
     public Context Context { get; }
     public Accelerator Accelerator { get; }
@@ -50,10 +48,13 @@ public sealed class GpuDevice : IDisposable
     };
 
     /// <summary>Opens the accelerator of <paramref name="kind"/>; throws <see cref="NotSupportedException"/> when a requested one is absent.</summary>
-    public static GpuDevice Open(AcceleratorKind kind)
+    /// <param name="cpuGroupThreads">
+    /// Threads per group of the CPU accelerator: 16 (ILGPU's default) runs fastest, since each simulated thread is an
+    /// OS thread that meets the others at every barrier; 256 lets the tiled kernels run with their GPU group size.
+    /// </param>
+    public static GpuDevice Open(AcceleratorKind kind, int cpuGroupThreads = 16)
     {
-        // The CPU device simulates 256-thread groups (the library default is 16) so the tiled kernels run unchanged.
-        var cpu = new CPUDevice(numThreadsPerWarp: 16, numWarpsPerMultiprocessor: CpuGroupThreads / 16, numMultiprocessors: 1);
+        var cpu = new CPUDevice(numThreadsPerWarp: 4, numWarpsPerMultiprocessor: cpuGroupThreads / 4, numMultiprocessors: 1);
         Context context = Context.Create(b => b.Cuda().OpenCL().CPU(cpu).EnableAlgorithms());
         try
         {

@@ -20,8 +20,14 @@ public sealed class GpuKernels
     public readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int> FloatGemm;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<int>> FloatToInt;
 
+    /// <summary>Threads per group of the tiled versions: 16 × 16 where the accelerator allows 256 threads per group (GPUs), else 8 × 2 (see <see cref="XnorTile"/>).</summary>
+    public readonly int TileGroupX, TileGroupY;
+
     public GpuKernels(Accelerator a)
     {
+        bool small = a.MaxNumThreadsPerGroup < XnorTile.MaxGroupX * XnorTile.MaxGroupY;
+        TileGroupX = small ? 8 : XnorTile.MaxGroupX;
+        TileGroupY = small ? 2 : XnorTile.MaxGroupY;
         BitPlanes = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<byte>, ArrayView<uint>, InputShape>(Kernels.BitPlanes.Kernel);
         Im2Col = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<uint>, ArrayView<ulong>, ConvShape>(Kernels.Im2Col.Kernel);
         XnorGemm1 = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<uint>, ArrayView<uint>, ArrayView<int>, ArrayView<int>, GemmShape>(Kernels.XnorGemm1.Kernel);
@@ -36,8 +42,8 @@ public sealed class GpuKernels
         FloatToInt = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>>(FloatBaseline.ToIntKernel);
     }
 
-    /// <summary>The launch grid of the tiled versions for a Rows × Filters GEMM.</summary>
-    public static KernelConfig TileGrid(GemmShape g) => new(
-        new Index2D((g.Filters + XnorTile.TileFilters - 1) / XnorTile.TileFilters, (g.Rows + XnorTile.TileRows - 1) / XnorTile.TileRows),
-        new Index2D(XnorTile.GroupX, XnorTile.GroupY));
+    /// <summary>The launch grid of the tiled versions for a Rows × Filters GEMM: one group per (4·X)-filter × (4·Y)-row tile.</summary>
+    public KernelConfig TileGrid(GemmShape g) => new(
+        new Index2D((g.Filters + 4 * TileGroupX - 1) / (4 * TileGroupX), (g.Rows + 4 * TileGroupY - 1) / (4 * TileGroupY)),
+        new Index2D(TileGroupX, TileGroupY));
 }

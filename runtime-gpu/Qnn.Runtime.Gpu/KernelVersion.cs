@@ -34,5 +34,14 @@ public static class KernelVersions
         _ => v.ToString(),
     };
 
+    /// <summary>Parses a --kernel value: a full name above or its short form (float, cublas, xnor1, xnor2, xnor3).</summary>
+    public static KernelVersion Parse(string text)
+    {
+        foreach (KernelVersion v in Enum.GetValues<KernelVersion>())
+            if (string.Equals(text, v.Name(), StringComparison.OrdinalIgnoreCase) || string.Equals(text, v.Name().Split('-')[0], StringComparison.OrdinalIgnoreCase))
+                return v;
+        throw new NotSupportedException($"unknown kernel version \"{text}\": use {string.Join(", ", Enum.GetValues<KernelVersion>().Select(v => v.Name().Split('-')[0]))}");
+    }
+
     public static bool IsFloat(this KernelVersion v) => v is KernelVersion.FloatBaseline or KernelVersion.CuBlas;
 }

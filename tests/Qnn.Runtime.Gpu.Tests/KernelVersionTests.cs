@@ -28,13 +28,13 @@ public sealed class KernelVersionTests(CpuAccelerator cpu)
             int count = rng.Next(1, 4);
             byte[] images = Images(rng, model, count);
             AssertAllVersionsMatch(model, images, count, maxBatch: 256);
-        }, iter: 25, threads: 1);
+        }, iter: 30, threads: 1);
     }
 
     [Fact]
     public void LayersWiderThanOneTileMatch()
     {
-        // 5 images of 9×9 → 245 conv rows and 70 or 130 filters: several full and partial 64 × 64 tiles,
+        // 5 images of 9×9 → 405 conv rows and 70 or 130 filters: several full and partial 64 × 64 tiles,
         // rows of 9 words (odd, so the last 64-bit word is half padding), a fused pool, multi-bit planes.
         var rng = new Random(7);
         var model = new QnnModel { InputHeight = 9, InputWidth = 9, InputChannels = 3, InputBits = 8, ClassCount = 10 };
@@ -46,6 +46,28 @@ public sealed class KernelVersionTests(CpuAccelerator cpu)
         foreach (var l in model.Layers) RandomModels.Fill(rng, l);
         model = RoundTrip(model);
         AssertAllVersionsMatch(model, Images(rng, model, 5), 5, maxBatch: 256);
+    }
+
+    [Fact]
+    public void TiledVersionsMatchWithTheirGpuGroupSize()
+    {
+        // The tests' CPU accelerator runs 8 × 2 groups; this one allows 256 threads, so the tiled versions run
+        // with the 16 × 16 groups and 64 × 64 tiles they use on a GPU.
+        using var gpuSized = GpuDevice.Open(AcceleratorKind.Cpu, cpuGroupThreads: 256);
+        Assert.Equal(16, gpuSized.Kernels.TileGroupX);
+        var rng = new Random(5);
+        var model = new QnnModel { InputHeight = 5, InputWidth = 5, InputChannels = 2, InputBits = 2, ClassCount = 3 };
+        var conv = LayerFactory.Conv2D(5, 5, 2, 67, 3, 3, 1, 1, 1, 2, false, OutputKind.Thresholds, 1);
+        var dense = LayerFactory.Dense(5, 5, 67, 70, 2, 1, true, OutputKind.Thresholds, 2);
+        var last = LayerFactory.Dense(1, 1, 70, 3, 1, 2, true, OutputKind.Scores, 0);
+        model.Layers = [conv, dense, last];
+        foreach (var l in model.Layers) RandomModels.Fill(rng, l);
+        model = RoundTrip(model);
+        byte[] images = Images(rng, model, 3);
+        uint[][] expected = PortableReference.RunLayers(model, images, 3);
+        using var gpu = new GpuInterpreter(gpuSized, model);
+        foreach (KernelVersion v in new[] { KernelVersion.XnorGemm2, KernelVersion.XnorGemm3 })
+            AssertSame(model, expected, gpu.RunLayers(images, 3, v), v);
     }
 
     [Fact]
@@ -77,8 +99,12 @@ public sealed class KernelVersionTests(CpuAccelerator cpu)
         uint[][] expected = PortableReference.RunLayers(model, images, count);
         using var gpu = new GpuInterpreter(cpu.Device, model, maxBatch);
         foreach (KernelVersion v in Versions)
+            AssertSame(model, expected, gpu.RunLayers(images, count, v), v);
+    }
+
+    private static void AssertSame(QnnModel model, uint[][] expected, uint[][] actual, KernelVersion v)
+    {
         {
-            uint[][] actual = gpu.RunLayers(images, count, v);
             for (int l = 0; l < expected.Length; l++)
                 if (!expected[l].AsSpan().SequenceEqual(actual[l]))
                 {

@@ -8,27 +8,28 @@ namespace Qnn.Runtime.Gpu.Kernels;
 /// </summary>
 public static class XnorGemm2
 {
-    /// <summary>Grid: (ceil(F / 64), ceil(Rows / 64)) groups of 16 × 16.</summary>
+    /// <summary>Grid: (ceil(F / 4X), ceil(Rows / 4Y)) groups of X × Y threads (<see cref="XnorTile"/>).</summary>
     public static void Kernel(ArrayView<ulong> a, ArrayView<ulong> w, ArrayView<int> wpop, ArrayView<int> acc, GemmShape g)
     {
         var aTile = SharedMemory.Allocate<ulong>(XnorTile.SharedWords);
         var wTile = SharedMemory.Allocate<ulong>(XnorTile.SharedWords);
-        int row0 = Grid.IdxY * XnorTile.TileRows, f0 = Grid.IdxX * XnorTile.TileFilters;
+        int gx = Group.DimX, gy = Group.DimY;
+        int row0 = Grid.IdxY * 4 * gy, f0 = Grid.IdxX * 4 * gx;
         Acc4x4 v = XnorTile.Compute(a, w, wpop, g, aTile, wTile, row0, f0);
         int r = row0 + Group.IdxY, f = f0 + Group.IdxX;
-        Store(acc, g, r, f, v.V00, v.V01, v.V02, v.V03);
-        Store(acc, g, r + 16, f, v.V10, v.V11, v.V12, v.V13);
-        Store(acc, g, r + 32, f, v.V20, v.V21, v.V22, v.V23);
-        Store(acc, g, r + 48, f, v.V30, v.V31, v.V32, v.V33);
+        Store(acc, g, r, f, gx, v.V00, v.V01, v.V02, v.V03);
+        Store(acc, g, r + gy, f, gx, v.V10, v.V11, v.V12, v.V13);
+        Store(acc, g, r + 2 * gy, f, gx, v.V20, v.V21, v.V22, v.V23);
+        Store(acc, g, r + 3 * gy, f, gx, v.V30, v.V31, v.V32, v.V33);
     }
 
-    private static void Store(ArrayView<int> acc, GemmShape g, int row, int f, int v0, int v1, int v2, int v3)
+    private static void Store(ArrayView<int> acc, GemmShape g, int row, int f, int gx, int v0, int v1, int v2, int v3)
     {
         if (row >= g.Rows) return;
         int b = row * g.Filters;
         if (f < g.Filters) acc[b + f] = v0;
-        if (f + 16 < g.Filters) acc[b + f + 16] = v1;
-        if (f + 32 < g.Filters) acc[b + f + 32] = v2;
-        if (f + 48 < g.Filters) acc[b + f + 48] = v3;
+        if (f + gx < g.Filters) acc[b + f + gx] = v1;
+        if (f + 2 * gx < g.Filters) acc[b + f + 2 * gx] = v2;
+        if (f + 3 * gx < g.Filters) acc[b + f + 3 * gx] = v3;
     }
 }
