@@ -8,16 +8,21 @@ public static class BenchModels
 {
     /// <summary>
     /// The MNIST MLP of `qnn train --arch mlp`: 784 → width → width → width → 10, 1-bit weights and activations,
-    /// 8-bit input through bit-planes (width 1024 by default; the paper's is 4096).
+    /// 8-bit input through bit-planes (width 1024 by default; the paper's is 4096). Like `qnn train`'s export, the
+    /// image is read as one 1 × 1 × 784 vector, so that 32 pixels share a weight word.
     /// </summary>
     public static QnnModel MnistMlp(int width = 1024, int seed = 1)
     {
         var rng = new Random(seed);
-        var layers = new List<LayerSpec> { LayerFactory.Dense(28, 28, 1, width, 1, 8, false, OutputKind.Thresholds, 1) };
+        var layers = new List<LayerSpec> { LayerFactory.Dense(1, 1, 784, width, 1, 8, false, OutputKind.Thresholds, 1) };
         for (int i = 0; i < 2; i++) layers.Add(LayerFactory.Dense(1, 1, width, width, 1, 1, true, OutputKind.Thresholds, 1));
         layers.Add(LayerFactory.Dense(1, 1, width, 10, 1, 1, true, OutputKind.Scores, 0));
         foreach (var l in layers) RandomModels.Fill(rng, l);
-        var model = new QnnModel { InputHeight = 28, InputWidth = 28, InputChannels = 1, InputBits = 8, ClassCount = 10, Layers = [.. layers] };
+        var model = new QnnModel
+        {
+            InputHeight = 1, InputWidth = 1, InputChannels = 784, InputBits = 8, ClassCount = 10, Layers = [.. layers],
+            MetadataKeys = ["image_shape"], MetadataValues = ["28x28x1"],
+        };
         return ModelFile.Parse(ModelWriter.Write(model), $"mlp-{width}");
     }
 

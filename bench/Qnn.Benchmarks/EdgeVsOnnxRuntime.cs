@@ -34,7 +34,7 @@ public class EdgeVsOnnxRuntime
         var network = FloatNetwork.Build(model);
         int threads = Batch == 1 ? 1 : Environment.ProcessorCount;
         _ort = new OrtRunner<float, float>(network.Bytes, threads, FloatNetwork.InputName, PeerComparison.ToFloatNchw(_images, model, Batch),
-            [Batch, 1, 28, 28], FloatNetwork.OutputName, [Batch, model.ClassCount]);
+            [Batch, 784, 1, 1], FloatNetwork.OutputName, [Batch, model.ClassCount]);
     }
 
     [GlobalCleanup]

@@ -29,6 +29,19 @@ public class OnnxExactnessTests
     }
 
     [Fact]
+    public void MnistMlpOverImage_SameScoresAsInterpreter_OnAThousandTestImages()
+    {
+        // Narrow, and a tenth of the images: the portable interpreter reads this layout one word per pixel.
+        Dataset test = DatasetLoader.Load("mnist").Test;
+        QnnModel model = OnnxRunner.RoundTrip(MnistMlpOverImage(new Random(1998)));
+
+        var (difference, classes) = OnnxRunner.Compare(model, test.Pixels, 1000);
+
+        Assert.Null(difference);
+        Assert.True(classes.Distinct().Count() >= 3, $"only {classes.Distinct().Count()} distinct predictions");
+    }
+
+    [Fact]
     public void RandomModels_SameScoresAsInterpreter()
     {
         Gen.Int.Sample(seed =>
@@ -99,27 +112,39 @@ public class OnnxExactnessTests
     }
 
     /// <summary>
-    /// 784 → 8 → 32 → 10: 8-bit pixels through bit-planes, 2-bit then 1-bit activations, 1-bit weights. Narrow
-    /// because the portable interpreter, the reference, runs the pixel layer at about 0.35 ms per filter per image
-    /// on this machine and every one of the 10,000 images goes through it. Thresholds are drawn where the
-    /// accumulators of real digits fall (a few thousand for the pixel layer, a few units for the ±1 layer), so
-    /// that activations and predictions vary.
+    /// 784 → 256 → 256 → 10 as `qnn train` exports an MLP: the image read as one 1 × 1 × 784 vector of 8-bit pixels
+    /// through bit-planes, 2-bit then 1-bit activations, 1-bit weights. Thresholds are drawn where the accumulators
+    /// of real digits fall (a few thousand for the pixel layer, about √C for the ±1 layer), so that activations and
+    /// predictions vary.
     /// </summary>
     internal static QnnModel MnistMlp(Random rng)
     {
         var layers = new[]
         {
-            LayerFactory.Dense(28, 28, 1, 8, 1, 8, false, OutputKind.Thresholds, 2),
-            LayerFactory.Dense(1, 1, 8, 32, 1, 2, true, OutputKind.Thresholds, 1),
-            LayerFactory.Dense(1, 1, 32, 10, 1, 1, true, OutputKind.Scores, 0),
+            LayerFactory.Dense(1, 1, 784, 256, 1, 8, false, OutputKind.Thresholds, 2),
+            LayerFactory.Dense(1, 1, 256, 256, 1, 2, true, OutputKind.Thresholds, 1),
+            LayerFactory.Dense(1, 1, 256, 10, 1, 1, true, OutputKind.Scores, 0),
         };
         foreach (var l in layers) RandomModels.Fill(rng, l);
-        layers[0].Thresholds = Enumerable.Range(0, 8).SelectMany(c =>
+        layers[0].Thresholds = Enumerable.Range(0, 256).SelectMany(c =>
         {
             var row = Enumerable.Range(0, 3).Select(_ => rng.Next(-3000, 3001)).Order().ToArray();
             return layers[0].IsFlipped(c) ? row.Reverse() : row;
         }).ToArray();
-        layers[1].Thresholds = Enumerable.Range(0, 32).Select(_ => rng.Next(-8, 9)).ToArray();
+        layers[1].Thresholds = Enumerable.Range(0, 256).Select(_ => rng.Next(-48, 49)).ToArray();
+        return new QnnModel { InputHeight = 1, InputWidth = 1, InputChannels = 784, InputBits = 8, ClassCount = 10, Layers = layers };
+    }
+
+    /// <summary>The same network reading the image as 28 × 28 × 1 (one weight word per pixel): the Dense-over-image path.</summary>
+    internal static QnnModel MnistMlpOverImage(Random rng)
+    {
+        var layers = new[]
+        {
+            LayerFactory.Dense(28, 28, 1, 16, 1, 8, false, OutputKind.Thresholds, 1),
+            LayerFactory.Dense(1, 1, 16, 10, 2, 1, true, OutputKind.Scores, 0),
+        };
+        foreach (var l in layers) RandomModels.Fill(rng, l);
+        layers[0].Thresholds = Enumerable.Range(0, 16).Select(_ => rng.Next(-3000, 3001)).ToArray();
         return new QnnModel { InputHeight = 28, InputWidth = 28, InputChannels = 1, InputBits = 8, ClassCount = 10, Layers = layers };
     }
 

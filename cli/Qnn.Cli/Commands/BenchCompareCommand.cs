@@ -41,18 +41,19 @@ public static class BenchCompareCommand
         return command;
     }
 
-    /// <summary>256 MNIST test images when the model takes 28×28×1 and MNIST is cached, else seeded random pixels.</summary>
+    /// <summary>256 MNIST test images when the model takes 784 pixels (28×28×1, or 1×1×784 as `qnn train` exports an MLP)
+    /// and MNIST is cached, else seeded random pixels.</summary>
     private static (byte[] Images, string Source) Images(QnnModel m)
     {
         int size = m.InputHeight * m.InputWidth * m.InputChannels, n = PeerComparison.LargeBatch;
-        if (m.InputHeight == 28 && m.InputWidth == 28 && m.InputChannels == 1)
+        if (size == 784)
         {
             try
             {
                 var test = DatasetLoader.Load("mnist").Test;
                 if (test.Count >= n) return (test.Pixels[..(n * size)], $"the first {n} MNIST test images");
             }
-            catch (IdxFormatException) { } // not cached: random pixels time the same arithmetic
+            catch (IOException) { } // not cached (IdxFormatException is an IOException): random pixels time the same arithmetic
         }
         var images = new byte[n * size];
         new Random(1).NextBytes(images);
