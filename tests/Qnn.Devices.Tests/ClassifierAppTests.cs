@@ -14,7 +14,7 @@ public sealed class ClassifierAppTests : IDisposable
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
     private readonly TempFolder _temp = new();
-    private readonly QnnModel _model = Mlps.Micro(seed: 5);
+    private readonly QnnModel _model = ImageModels.Create(seed: 5);
     private readonly Random _rng = new(11);
 
     public void Dispose() => _temp.Dispose();
@@ -32,9 +32,12 @@ public sealed class ClassifierAppTests : IDisposable
     [Fact]
     public async Task A_button_press_takes_one_picture_and_shows_one_classification()
     {
-        byte[] picture = RandomModels.Image(_rng, _model);
+        // The camera's picture is a PNG of exactly the model's input size: decoding and converting it must give the
+        // same pixels, so the app's scores must be the portable reference's on those pixels.
+        byte[] pixels = RandomModels.Image(_rng, _model);
         var expectedScores = new int[10];
-        int expected = new Interpreter(_model).Run(picture, expectedScores);
+        int expected = new Interpreter(_model).Run(pixels, expectedScores);
+        byte[] picture = ImageModels.Png(pixels);
 
         var driver = new FakeGpioDriver();
         using var gpio = new GpioController(driver);
@@ -79,7 +82,7 @@ public sealed class ClassifierAppTests : IDisposable
         await loop;
         string[] lines = log.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(2, lines.Length);
-        Assert.All(lines, line => Assert.StartsWith($"camera: class {expected} ({expected})  inference ", line));
+        Assert.All(lines, line => Assert.StartsWith($"camera: class {expected} (digit {expected})  inference ", line));
         Assert.All(lines, line => Assert.Contains(" ms", line));
     }
 
@@ -102,7 +105,7 @@ public sealed class ClassifierAppTests : IDisposable
         File.Move(staged, Path.Combine(watched, "digit.raw"));
         await WaitUntil(() => app.Classified == 1);
 
-        await File.WriteAllBytesAsync(Path.Combine(watched, "broken.raw"), new byte[100]);
+        await File.WriteAllBytesAsync(Path.Combine(watched, "broken.raw"), new byte[100]);  // neither an image nor 8x8 raw pixels
         await WaitUntil(() => app.Failed == 1);
         await Task.Delay(200);
         Assert.Equal(1, app.Classified);
@@ -110,9 +113,9 @@ public sealed class ClassifierAppTests : IDisposable
         await loop;
 
         string output = log.ToString();
-        Assert.Contains($"digit.raw: class {expected} ({expected})", output);
-        Assert.Contains("broken.raw: ", output);
-        // The matrix got the class glyph in its digit registers.
+        Assert.Contains($"digit.raw: class {expected} (digit {expected})", output);
+        Assert.Contains("broken.raw: not a PNG", output);
+        // The matrix (one 8x8 module, too narrow for "digit N") got the class index's glyph in its digit registers.
         var glyph = Iot.Device.Max7219.Fonts.Default[expected.ToString()[0]];
         Assert.Contains(matrix.Writes, w => w.SequenceEqual(new byte[] { 1, glyph[0] }));
     }

@@ -40,6 +40,25 @@ public sealed class PiProgramTests : IDisposable
     }
 
     [Fact]
+    public void A_png_is_converted_and_classified_as_the_reference_does_its_pixels()
+    {
+        var model = ImageModels.Create(seed: 3);
+        string path = _temp.File("conv.qnn");
+        ModelWriter.WriteFile(model, path);
+        byte[] pixels = RandomModels.Image(new Random(8), model);
+        int expected = new Qnn.Runtime.Edge.Interpreter(model).Run(pixels, new int[10]);
+        string png = _temp.File("picture.png");
+        File.WriteAllBytes(png, ImageModels.Png(pixels));
+
+        var run = Run("--model", path, "--image", png, "--json");
+        Assert.True(run.ExitCode == 0, run.Error);
+        using var line = System.Text.Json.JsonDocument.Parse(run.Out);
+        Assert.Equal(expected, line.RootElement.GetProperty("class").GetInt32());
+        Assert.Equal($"digit {expected}", line.RootElement.GetProperty("label").GetString());
+        Assert.True(line.RootElement.GetProperty("inferenceMs").GetDouble() >= 0);
+    }
+
+    [Fact]
     public void Bad_model_missing_inputs_and_unreadable_images_are_one_line_errors()
     {
         var missingModel = Run("--model", _temp.File("none.qnn"), "--image", "x.raw");

@@ -71,13 +71,17 @@ public sealed class ClassifierApp
         string source = request is FileRequest f ? f.Path : "camera";
         try
         {
-            byte[] image = request switch
+            Classification result;
+            if (request is FileRequest file)
             {
-                FileRequest file => await ReadWhenCompleteAsync(file.Path, cancellation).ConfigureAwait(false),
-                _ when _camera is null => throw new InvalidOperationException("no camera: start the app with --camera"),
-                _ => await _camera.CaptureAsync(cancellation).ConfigureAwait(false),
-            };
-            var result = _classifier.Classify(image, source);
+                await WaitUntilCompleteAsync(file.Path, cancellation).ConfigureAwait(false);
+                result = _classifier.ClassifyFile(file.Path);
+            }
+            else
+            {
+                if (_camera is null) throw new InvalidOperationException("no camera: start the app with --camera");
+                result = _classifier.ClassifyPicture(await _camera.CaptureAsync(cancellation).ConfigureAwait(false), source);
+            }
             foreach (var display in _displays) display.Show(result);
             Interlocked.Increment(ref _classified);
             Print(result);
@@ -88,7 +92,8 @@ public sealed class ClassifierApp
                                        or NotSupportedException or ArgumentException)
         {
             Interlocked.Increment(ref _failed);
-            _log.WriteLine($"{source}: {e.Message}");
+            // Errors from the image conversion already start with the file's name.
+            _log.WriteLine(e.Message.StartsWith(source + ":", StringComparison.Ordinal) ? e.Message : $"{source}: {e.Message}");
         }
     }
 
@@ -108,18 +113,18 @@ public sealed class ClassifierApp
             $"{c.Source}: class {c.Class}{label}  inference {c.Inference.TotalMilliseconds:0.000} ms  preprocess {c.Preprocess.TotalMilliseconds:0.0} ms"));
     }
 
-    /// <summary>Reads a file once its length has stopped changing (a dropped file may still be being written).</summary>
-    private static async Task<byte[]> ReadWhenCompleteAsync(string path, CancellationToken cancellation)
+    /// <summary>Waits until a file's length has stopped changing (a dropped file may still be being written).</summary>
+    private static async Task WaitUntilCompleteAsync(string path, CancellationToken cancellation)
     {
         long last = -1;
         for (int attempt = 0; attempt < 50; attempt++)
         {
             var info = new FileInfo(path);
-            if (!info.Exists) throw new FileNotFoundException($"no such file", path);
-            if (info.Length > 0 && info.Length == last) return await File.ReadAllBytesAsync(path, cancellation).ConfigureAwait(false);
+            if (!info.Exists) throw new FileNotFoundException($"{path}: no such file", path);
+            if (info.Length > 0 && info.Length == last) return;
             last = info.Length;
             await Task.Delay(attempt == 0 ? 20 : 100, cancellation).ConfigureAwait(false);
         }
-        throw new IOException("the file kept growing for 5 seconds");
+        throw new IOException($"{path}: the file kept growing for 5 seconds");
     }
 }

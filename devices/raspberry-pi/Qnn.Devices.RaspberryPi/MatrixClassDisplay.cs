@@ -4,8 +4,8 @@ using Iot.Device.Max7219;
 namespace Qnn.Devices.RaspberryPi;
 
 /// <summary>
-/// Shows the class name on one or more cascaded 8×8 MAX7219 LED matrices over SPI, one glyph per matrix
-/// (Iot.Device.Bindings' Max7219 and its default font).
+/// Shows the class on one or more cascaded 8×8 MAX7219 LED matrices over SPI, one glyph per matrix
+/// (Iot.Device.Bindings' Max7219 and its default font): the label when it has a glyph per matrix, else the index.
 /// </summary>
 public sealed class MatrixClassDisplay : IClassDisplay
 {
@@ -30,7 +30,10 @@ public sealed class MatrixClassDisplay : IClassDisplay
     public void Show(Classification classification)
     {
         _matrix.ClearAll(flush: false);
-        string name = classification.Name;
+        // One glyph per matrix: the label when it fits ("7"), else the class index.
+        string name = classification.Name.Length <= _matrix.CascadedDevices
+            ? classification.Name
+            : classification.Class.ToString(System.Globalization.CultureInfo.InvariantCulture);
         for (int device = 0; device < Math.Min(name.Length, _matrix.CascadedDevices); device++)
             _graphics.WriteLetter(device, name[device], flush: false);
         _matrix.Flush();

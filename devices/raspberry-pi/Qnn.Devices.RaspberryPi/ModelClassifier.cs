@@ -1,13 +1,16 @@
 using System.Diagnostics;
 using Qnn.Format;
 using Qnn.Runtime.Edge.Fast;
+using Qnn.Runtime.Edge.Imaging;
+using SixLabors.ImageSharp;
 
 namespace Qnn.Devices.RaspberryPi;
 
 /// <summary>
-/// An image file in, a class out: the file is converted to the model's input (grayscale or colour, inverted and
-/// centred as the model header's preprocessing flags say, resized) by the same conversion `qnn run` uses, then
-/// run through the fast interpreter, which gives the same integers as the portable reference.
+/// An image in, a class out: the image is converted to the model's input (grayscale or colour, inverted and
+/// centred as the model header's preprocessing flags say, resized) by runtime-edge's <see cref="ImageInput"/>, the
+/// conversion `qnn run` uses, then run through the fast interpreter, which gives the same integers as the portable
+/// reference.
 /// </summary>
 public sealed class ModelClassifier
 {
@@ -24,11 +27,20 @@ public sealed class ModelClassifier
 
     public QnnModel Model => _model;
 
-    /// <summary>Classifies an encoded image file (or raw H·W·C pixels); <paramref name="source"/> names it in the result.</summary>
-    public Classification Classify(byte[] imageFile, string source)
+    /// <summary>Classifies an image file (PNG, JPEG, PGM, BMP, ..., or raw H·W·C pixels); errors name the file.</summary>
+    public Classification ClassifyFile(string path) => Classify(path, () => ImageInput.Load(path, _model));
+
+    /// <summary>Classifies an encoded picture, such as a camera's JPEG; <paramref name="source"/> names it in the result.</summary>
+    public Classification ClassifyPicture(byte[] encoded, string source) => Classify(source, () =>
+    {
+        using var image = Image.Load(encoded);
+        return ImageInput.FromImage(image, _model);
+    });
+
+    private Classification Classify(string source, Func<byte[]> toInput)
     {
         long start = Stopwatch.GetTimestamp();
-        byte[] input = ToModelInput(imageFile, source);
+        byte[] input = toInput();
         long converted = Stopwatch.GetTimestamp();
         var scores = new int[_model.ClassCount];
         int predicted = _interpreter.Run(input, scores);
@@ -37,7 +49,4 @@ public sealed class ModelClassifier
         return new Classification(source, predicted, label, scores,
             Stopwatch.GetElapsedTime(start, converted), Stopwatch.GetElapsedTime(converted, done));
     }
-
-    /// <summary>The model's input pixels for an image file: runtime-edge's ImageInput, shared with `qnn run`.</summary>
-    public byte[] ToModelInput(byte[] imageFile, string source) => ImageInput.FromBytes(imageFile, _model, source);
 }
