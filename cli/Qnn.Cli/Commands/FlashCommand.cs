@@ -103,7 +103,7 @@ public static class FlashCommand
             foreach (var c in commands) Console.WriteLine("  " + c.Display);
         }
         if (run)
-            foreach (var c in commands) FlashTools.Run(c, FlashTools.Find(c.FileName)!);
+            foreach (var c in commands) FlashTools.Run(c, FlashTools.Find(c.FileName)!, outputToStderr: request.Json);
 
         if (request.Json)
             Cli.PrintJson(new

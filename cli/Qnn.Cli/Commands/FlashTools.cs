@@ -21,12 +21,21 @@ public static class FlashTools
         return null;
     }
 
-    /// <summary>Runs <paramref name="command"/> with this console's standard streams; a non-zero exit is a <see cref="UserError"/>.</summary>
-    public static void Run(ToolCommand command, string executable)
+    /// <summary>
+    /// Runs <paramref name="command"/> with this console's standard streams; with <paramref name="outputToStderr"/>
+    /// (the --json form) its output goes to stderr so that stdout keeps only the JSON. A non-zero exit is a
+    /// <see cref="UserError"/>.
+    /// </summary>
+    public static void Run(ToolCommand command, string executable, bool outputToStderr)
     {
-        var start = new ProcessStartInfo(executable) { UseShellExecute = false };
+        var start = new ProcessStartInfo(executable) { UseShellExecute = false, RedirectStandardOutput = outputToStderr };
         foreach (var argument in command.Arguments) start.ArgumentList.Add(argument);
         using var process = Process.Start(start) ?? throw new UserError($"could not start {command.FileName}");
+        if (outputToStderr)
+        {
+            process.OutputDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine(e.Data); };
+            process.BeginOutputReadLine();
+        }
         process.WaitForExit();
         if (process.ExitCode != 0)
             throw new UserError($"`{command.Display}` failed with exit code {process.ExitCode}");
