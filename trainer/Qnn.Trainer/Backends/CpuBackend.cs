@@ -41,7 +41,7 @@ public sealed class CpuBackend : IBackend
     public void SignGemm(Tensor a, Tensor b, Tensor c, int m, int n, int k) => XnorGemm.Multiply(D(a), D(b), D(c), m, n, k);
 
     /// <summary>Runs body over [0, count) in fixed chunks (results never depend on the split: elementwise only).</summary>
-    private static void Chunks(int count, Action<int, int> body, int chunk = 1 << 15)
+    private static void Chunks(int count, Action<int, int> body, int chunk = 1 << 18)
     {
         if (count <= chunk)
         {
@@ -93,7 +93,7 @@ public sealed class CpuBackend : IBackend
     {
         const int block = 16;
         int n = (channels + block - 1) / block;
-        if (n == 1 || work < 1 << 16) body(0, channels);
+        if (n == 1 || work < 1 << 20) body(0, channels);
         else Parallel.For(0, n, b => body(b * block, Math.Min(channels, b * block + block)));
     }
 
@@ -157,7 +157,7 @@ public sealed class CpuBackend : IBackend
                     ys[o + c] = g[s] * ((xs[o + c] - mu[c]) * inv[s]) + bt[c];
                 }
             }
-        }, Math.Max(1, (1 << 15) / Math.Max(1, channels)));
+        }, Math.Max(1, (1 << 18) / Math.Max(1, channels)));
     }
 
     public void BatchNormBackward(Tensor x, Tensor dy, int rows, int channels, Tensor gamma, Tensor mean, Tensor invStd,
@@ -210,7 +210,7 @@ public sealed class CpuBackend : IBackend
                     dxs[o + c] = g[s] * inv[s] * (dys[o + c] - meanDy[c] - xhat * coef[c]);
                 }
             }
-        }, Math.Max(1, (1 << 15) / Math.Max(1, channels)));
+        }, Math.Max(1, (1 << 18) / Math.Max(1, channels)));
     }
 
     public void ScaleShift(Tensor x, int rows, int channels, Tensor scale, Tensor shift, Tensor y)
@@ -223,7 +223,7 @@ public sealed class CpuBackend : IBackend
                 long o = (long)r * channels;
                 for (int c = 0; c < channels; c++) ys[o + c] = MathF.FusedMultiplyAdd(xs[o + c], a[c], b[c]);
             }
-        }, Math.Max(1, (1 << 15) / Math.Max(1, channels)));
+        }, Math.Max(1, (1 << 18) / Math.Max(1, channels)));
     }
 
     public void Im2Col(Tensor x, ConvGeometry g, int batch, float padValue, Tensor cols)
@@ -378,7 +378,27 @@ public sealed class CpuBackend : IBackend
         float[] p = D(parameter), g = D(gradient), ms = D(m), vs = D(v);
         Chunks(count, (s, e) =>
         {
-            for (int i = s; i < e; i++)
+            int i = s;
+            var b1 = Vector256.Create(beta1);
+            var c1 = Vector256.Create(1f - beta1);
+            var b2 = Vector256.Create(beta2);
+            var c2 = Vector256.Create(1f - beta2);
+            var step = Vector256.Create(stepSize);
+            var eps = Vector256.Create(epsilon);
+            var lo = Vector256.Create(clipLow);
+            var hi = Vector256.Create(clipHigh);
+            for (; i + 8 <= e; i += 8)
+            {
+                // Same operations, in the same order, as the scalar tail below: lanes give identical bits.
+                var gi = Vector256.Create(g.AsSpan(i, 8));
+                var mi = b1 * Vector256.Create(ms.AsSpan(i, 8)) + c1 * gi;
+                var vi = b2 * Vector256.Create(vs.AsSpan(i, 8)) + c2 * gi * gi;
+                mi.CopyTo(ms.AsSpan(i, 8));
+                vi.CopyTo(vs.AsSpan(i, 8));
+                var pi = Vector256.Create(p.AsSpan(i, 8)) - step * mi / (Vector256.Sqrt(vi) + eps);
+                Vector256.Min(hi, Vector256.Max(lo, pi)).CopyTo(p.AsSpan(i, 8));
+            }
+            for (; i < e; i++)
             {
                 float gi = g[i];
                 float mi = beta1 * ms[i] + (1f - beta1) * gi;

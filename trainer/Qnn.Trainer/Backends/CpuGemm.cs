@@ -120,17 +120,30 @@ public static unsafe class CpuGemm
                     b.AsSpan((int)((long)(p0 + p) * n + baseCol), NR).CopyTo(dst.AsSpan(o + p * NR, NR));
                 continue;
             }
+            if (tb)
+            {
+                // B is stored n×k: 16 rows of it are read side by side, each sequentially, and the panel is
+                // written contiguously.
+                fixed (float* pb = b, pd = dst)
+                {
+                    float* d = pd + o;
+                    float* r0 = pb + (long)baseCol * k + p0;
+                    for (int p = 0; p < kc; p++, d += NR)
+                    {
+                        float* src = r0 + p;
+                        int jj = 0;
+                        for (; jj < cols; jj++) d[jj] = src[(long)jj * k];
+                        for (; jj < NR; jj++) d[jj] = 0f;
+                    }
+                }
+                continue;
+            }
             for (int jj = 0; jj < NR; jj++)
             {
                 int col = baseCol + jj;
                 if (jj >= cols)
                 {
                     for (int p = 0; p < kc; p++) dst[o + p * NR + jj] = 0f;
-                }
-                else if (tb)
-                {
-                    long s = (long)col * k + p0;
-                    for (int p = 0; p < kc; p++) dst[o + p * NR + jj] = b[s + p];
                 }
                 else
                 {

@@ -25,8 +25,9 @@ public static class ThresholdFold
         var t = new int[levels];
         if (!(scale > 0f) && !(scale < 0f))
         {
-            // Scale 0 (or NaN): a constant level; SPEC 1.6 writes it with MinValue (reached) and MaxValue (never).
-            int q = Levels.Index(shift, bits);
+            // Scale 0 (or NaN): a constant level, the eval graph's fma(x, scale, shift) for any x (NaN is level 0);
+            // SPEC 1.6 writes it with MinValue (reached) and MaxValue (never).
+            int q = Levels.Index(MathF.FusedMultiplyAdd(1f, scale, shift), bits);
             for (int l = 1; l <= levels; l++) t[l - 1] = l <= q ? int.MinValue : int.MaxValue;
             return (t, false);
         }

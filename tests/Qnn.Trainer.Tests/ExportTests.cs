@@ -1,0 +1,97 @@
+using Qnn.Format;
+using Qnn.Runtime.Edge;
+using Qnn.Runtime.Edge.Fast;
+using Qnn.Trainer.Export;
+using Qnn.Trainer.Training;
+
+namespace Qnn.Trainer.Tests;
+
+/// <summary>
+/// Briefly trained networks of every exported shape — dense and conv, fused and standalone pools, m-bit weights and
+/// k-bit activations — exported; the trainer's integer evaluation, the portable interpreter and the fast
+/// interpreter must give the same integer scores on every image.
+/// </summary>
+public class ExportTests
+{
+    public static TheoryData<string, int, int, int> Configs => new()
+    {
+        { "mlp", 1, 1, 48 },
+        { "mlp", 3, 4, 40 },
+        { "conv", 1, 1, 4 },
+        { "conv", 2, 2, 4 },
+        { "mlp-micro", 2, 3, 33 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Configs))]
+    public void Exported_model_gives_the_trainers_integers_in_both_runtimes(string arch, int weightBits, int actBits, int width)
+    {
+        var data = TestData.Mnist;
+        var options = new TrainOptions
+        {
+            Arch = arch, Width = width, WeightBits = weightBits, ActBits = actBits, Epochs = 1, Batch = 50, TrainLimit = 600,
+            Validation = 100, Seed = 3,
+        };
+        using var trainer = new Training.Trainer(options, data.Train);
+        trainer.Run();
+        AssertAgreement(trainer.Network, data.Test, 300);
+    }
+
+    [Fact]
+    public void A_standalone_max_pool_over_levels_exports()
+    {
+        var data = TestData.Mnist;
+        var layers = new List<Layers.Layer>
+        {
+            new Layers.BinaryConv2D(6, 3, 1, 1, 1), new Layers.BatchNorm(), new Layers.QuantizedActivation(2),
+            new Layers.MaxPool2D(3, 2), new Layers.BinaryConv2D(8, 3, 2, 0, 2), new Layers.BatchNorm(), new Layers.QuantizedActivation(1),
+            new Layers.MaxPool2D(2), new Layers.BinaryDense(10, 1), new Layers.BatchNorm(sharedScale: true),
+        };
+        using var net = new Network(new Backends.CpuBackend(), new Layers.Shape(28, 28, 1), 10, layers, 40, 5);
+        // A few steps so the statistics are not the initial ones.
+        var adam = new Adam(net.Backend);
+        var labels = net.Backend.Allocate(40);
+        var loss = net.Backend.Allocate(40);
+        var d = net.Backend.Allocate(40, 10);
+        for (int step = 0; step < 5; step++)
+        {
+            var idx = Enumerable.Range(step * 40, 40).ToArray();
+            net.SetInput(data.Train.Pixels, idx);
+            net.Backend.Upload(idx.Select(i => (float)data.Train.Labels[i]).ToArray(), labels);
+            var s = net.Forward(40, true, step);
+            net.Backend.LossForwardBackward(Backends.LossKind.SquaredHinge, s, labels, 40, 10, loss, d);
+            net.Backward(d, 40);
+            adam.Step(net.Parameters.ToList(), 0.01f);
+        }
+        AssertAgreement(net, data.Test, 200);
+    }
+
+    private static void AssertAgreement(Network net, Datasets.Dataset test, int count)
+    {
+        var exported = ModelExporter.Export(net, "mnist");
+        var model = ModelFile.Parse(ModelWriter.Write(exported.Model), "exported");
+        int classes = model.ClassCount;
+        var (intScores, intPred) = IntegerEvaluation.Run(net, exported, test.Pixels, 0, count);
+        var fast = new FastInterpreter(model);
+        var portable = new Interpreter(model);
+        var fastScores = new int[classes];
+        var portableScores = new int[classes];
+        var floatPred = new int[count];
+        net.Evaluate(test.Pixels, test.Labels, 0, count, floatPred, out _, Backends.LossKind.SquaredHinge);
+        int floatDiffers = 0;
+        for (int i = 0; i < count; i++)
+        {
+            var image = test.Image(i).ToArray();
+            int pf = fast.Run(image, fastScores);
+            int pp = portable.Run(image, portableScores);
+            var mine = intScores.AsSpan(i * classes, classes).ToArray();
+            Assert.True(mine.SequenceEqual(fastScores), $"image {i}: trainer [{string.Join(",", mine)}], fast [{string.Join(",", fastScores)}]");
+            Assert.True(mine.SequenceEqual(portableScores), $"image {i}: trainer [{string.Join(",", mine)}], portable [{string.Join(",", portableScores)}]");
+            Assert.Equal(intPred[i], pf);
+            Assert.Equal(intPred[i], pp);
+            if (floatPred[i] != intPred[i]) floatDiffers++;
+        }
+        // Hidden layers are exact by construction; only a near-tie in the head's float arithmetic may differ.
+        Assert.True(floatDiffers <= count / 500, $"{floatDiffers} of {count} float predictions differ from the integer model");
+    }
+}

@@ -1,0 +1,80 @@
+using CsCheck;
+using Qnn.Trainer.Backends;
+
+namespace Qnn.Trainer.Tests;
+
+public class GemmTests
+{
+    private static float[] Random(Random rng, int n, bool signs = false) =>
+        Enumerable.Range(0, n).Select(_ => signs ? (rng.Next(2) == 0 ? -1f : 1f) : (float)(rng.NextDouble() * 2 - 1)).ToArray();
+
+    [Fact]
+    public void Blocked_gemm_matches_the_triple_loop_for_every_transpose_and_odd_sizes()
+    {
+        Gen.Select(Gen.Int[1, 140], Gen.Int[1, 300], Gen.Int[1, 300], Gen.Int[0, 3], Gen.Int[0, 3]).Sample(t =>
+        {
+            var (m, n, k, trans, betaCase) = t;
+            var rng = new Random(m * 1000 + n * 7 + k);
+            bool ta = (trans & 1) != 0, tb = (trans & 2) != 0;
+            var a = Random(rng, m * k);
+            var b = Random(rng, k * n);
+            var c = Random(rng, m * n);
+            var r = (float[])c.Clone();
+            float alpha = betaCase == 2 ? 0.5f : 1f, beta = betaCase == 1 ? 1f : betaCase == 2 ? -2f : 0f;
+            CpuGemm.Multiply(a, ta, b, tb, c, m, n, k, alpha, beta);
+            CpuGemm.Reference(a, ta, b, tb, r, m, n, k, alpha, beta);
+            for (int i = 0; i < c.Length; i++)
+                Assert.True(Math.Abs(c[i] - r[i]) <= 1e-4f * (1 + Math.Sqrt(k)), $"{m}x{n}x{k} ta={ta} tb={tb}: C[{i}] = {c[i]}, reference {r[i]}");
+        }, iter: 40);
+    }
+
+    [Fact]
+    public void Gemm_is_bit_identical_whatever_the_thread_count()
+    {
+        var rng = new Random(5);
+        int m = 250, n = 530, k = 700;
+        var a = Random(rng, m * k);
+        var b = Random(rng, k * n);
+        var c1 = new float[m * n];
+        var c2 = new float[m * n];
+        CpuGemm.Multiply(a, false, b, true, c1, m, n, k, maxThreads: 1);
+        CpuGemm.Multiply(a, false, b, true, c2, m, n, k);
+        Assert.Equal(c1, c2);
+    }
+
+    [Fact]
+    public void Integer_products_are_exact_in_float()
+    {
+        // Levels are odd integers: the trainer's accumulators must be the runtime's integers, not approximations.
+        var rng = new Random(9);
+        int m = 33, n = 65, k = 784;
+        var a = Enumerable.Range(0, m * k).Select(_ => (float)(2 * rng.Next(256) - 255)).ToArray();
+        var b = Enumerable.Range(0, n * k).Select(_ => (float)(2 * rng.Next(4) - 3)).ToArray();
+        var c = new float[m * n];
+        CpuGemm.Multiply(a, false, b, true, c, m, n, k);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                long s = 0;
+                for (int p = 0; p < k; p++) s += (long)a[i * k + p] * (long)b[j * k + p];
+                Assert.Equal(s, (long)c[i * n + j]);
+            }
+    }
+
+    [Fact]
+    public void Xnor_gemm_equals_the_float_product_of_signs()
+    {
+        Gen.Select(Gen.Int[1, 40], Gen.Int[1, 70], Gen.Int[1, 200]).Sample(t =>
+        {
+            var (m, n, k) = t;
+            var rng = new Random(m + 100 * n + 10000 * k);
+            var a = Random(rng, m * k, signs: true);
+            var b = Random(rng, n * k, signs: true);
+            var c = new float[m * n];
+            var r = new float[m * n];
+            XnorGemm.Multiply(a, b, c, m, n, k);
+            CpuGemm.Reference(a, false, b, true, r, m, n, k);
+            Assert.Equal(r, c);
+        }, iter: 60);
+    }
+}
