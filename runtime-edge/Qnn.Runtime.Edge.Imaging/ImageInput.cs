@@ -63,16 +63,16 @@ public static class ImageInput
         {
             using var gray = image.CloneAs<L8>();
             if (invert) gray.Mutate(x => x.Invert());
-            if (center) CenterOnContent(gray, Luminance);
-            gray.Mutate(x => x.Resize(w, h));
+            if (center) CenterOnContent(gray, Luminance, w, h);
+            else gray.Mutate(x => x.Resize(w, h));
             var pixels = new byte[h * w];
             gray.CopyPixelDataTo(pixels);
             return pixels;
         }
         using var rgb = image.CloneAs<Rgb24>();
         if (invert) rgb.Mutate(x => x.Invert());
-        if (center) CenterOnContent(rgb, p => (byte)((p.R * 77 + p.G * 150 + p.B * 29) >> 8));
-        rgb.Mutate(x => x.Resize(w, h));
+        if (center) CenterOnContent(rgb, p => (byte)((p.R * 77 + p.G * 150 + p.B * 29) >> 8), w, h);
+        else rgb.Mutate(x => x.Resize(w, h));
         var data = new byte[h * w * 3];
         rgb.CopyPixelDataTo(data);
         return data;
@@ -81,12 +81,13 @@ public static class ImageInput
     private static byte Luminance(L8 p) => p.PackedValue;
 
     /// <summary>
-    /// Crops to the bounding box of the content, then pads it with the background to a square in which the content's
-    /// longer side takes <see cref="CenteredContentShare"/>. The background is the median brightness of the border
+    /// Crops to the bounding box of the content, scales it so that its longer side takes
+    /// <see cref="CenteredContentShare"/> of <paramref name="width"/> × <paramref name="height"/>, and pads it with the
+    /// background to that size, centered. The background is the median brightness of the border
     /// pixels; content is what differs from it by more than half the largest difference, so dark ink on paper and
     /// bright strokes on black are both found.
     /// </summary>
-    public static void CenterOnContent<TPixel>(Image<TPixel> image, Func<TPixel, byte> brightness) where TPixel : unmanaged, IPixel<TPixel>
+    public static void CenterOnContent<TPixel>(Image<TPixel> image, Func<TPixel, byte> brightness, int width, int height) where TPixel : unmanaged, IPixel<TPixel>
     {
         var border = new List<(byte Value, TPixel Pixel)>();
         image.ProcessPixelRows(rows =>
@@ -106,7 +107,11 @@ public static class ImageInput
             for (int y = 0; y < rows.Height; y++)
                 foreach (var p in rows.GetRowSpan(y)) largest = Math.Max(largest, Math.Abs(brightness(p) - background));
         });
-        if (largest == 0) return; // a blank image has no content to center
+        if (largest == 0)
+        {
+            image.Mutate(x => x.Resize(width, height)); // a blank image has no content to center
+            return;
+        }
         int top = int.MaxValue, left = int.MaxValue, bottom = -1, right = -1;
         image.ProcessPixelRows(rows =>
         {
@@ -122,11 +127,14 @@ public static class ImageInput
             }
         });
         int boxW = right - left + 1, boxH = bottom - top + 1;
-        int side = (int)Math.Ceiling(Math.Max(boxW, boxH) / CenteredContentShare);
+        // MNIST style: the content's longer side is scaled to 20/28 of the target, then padded to the target, centered.
+        double scale = Math.Min(width, height) * CenteredContentShare / Math.Max(boxW, boxH);
+        int contentW = Math.Clamp((int)Math.Round(boxW * scale), 1, width), contentH = Math.Clamp((int)Math.Round(boxH * scale), 1, height);
         var pad = ToColor(backgroundPixel);
         image.Mutate(x => x
             .Crop(new Rectangle(left, top, boxW, boxH))
-            .Resize(new ResizeOptions { Size = new Size(side, side), Mode = ResizeMode.BoxPad, Position = AnchorPositionMode.Center, PadColor = pad }));
+            .Resize(contentW, contentH)
+            .Resize(new ResizeOptions { Size = new Size(width, height), Mode = ResizeMode.BoxPad, Position = AnchorPositionMode.Center, PadColor = pad }));
     }
 
     private static Color ToColor<TPixel>(TPixel p) where TPixel : unmanaged, IPixel<TPixel>
