@@ -131,7 +131,7 @@ public static class TrainCommand
             Cli.PrintJson(summary);
             return 0;
         }
-        var table = new Table().AddColumn("").AddColumn("");
+        var table = new Table().HideHeaders().AddColumn("").AddColumn("");
         table.AddRow("model", Markup.Escape($"{summary.Model} ({summary.ModelBytes} bytes, id {summary.ModelId})"));
         table.AddRow("deployed test accuracy", $"{100 * summary.TestAccuracy:F2}% (runtime-edge, {summary.TestCount} images)");
         table.AddRow("float test accuracy", $"{100 * summary.FloatAccuracy:F2}% (training graph, inference mode)");
