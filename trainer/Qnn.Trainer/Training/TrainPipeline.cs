@@ -52,7 +52,8 @@ public static class TrainPipeline
         var meta = new List<(string, string)>
         {
             ("dataset", o.Dataset), ("arch", $"{o.Arch} width={trainer.Arch.Width} w{o.WeightBits}a{o.ActBits}"),
-            ("test_accuracy", F(deployed.Accuracy)), ("float_accuracy", F(floatAcc)), ("val_accuracy", F(outcome.BestValAccuracy)),
+            ("test_accuracy", F(deployed.Accuracy)), ("float_accuracy", F(floatAcc)),
+            ("val_accuracy", outcome.BestValAccuracy >= 0 ? F(outcome.BestValAccuracy) : "none (no validation split)"),
             ("seed", o.Seed.ToString(CultureInfo.InvariantCulture)), ("epochs", o.Epochs.ToString(CultureInfo.InvariantCulture)),
             ("tool_version", "qnn " + ToolVersion), ("created_utc", DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture)),
         };
