@@ -32,7 +32,7 @@ public static class VerifyCommand
         var layers = new Option<bool>("--layers") { Description = "Compare every layer's output, not only the scores." };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
         var accelerator = new Option<string>("--accelerator") { Description = "GPU runtime: cuda, opencl, cpu or auto (CUDA, else OpenCL, else the CPU accelerator).", DefaultValueFactory = _ => "auto" };
-        var kernel = new Option<string>("--kernel") { Description = "GPU kernel version: xnor3 (default), xnor2, xnor1, float, cublas.", DefaultValueFactory = _ => KernelVersions.Default.Name() };
+        var kernel = new Option<string>("--kernel") { Description = "GPU kernel versions, comma-separated, one gpu runtime each: xnor3, xnor2, xnor1, float, cublas, or auto (xnor3; xnor1 on the CPU accelerator, whose barriers are OS-thread meetings).", DefaultValueFactory = _ => "auto" };
         var command = new Command("verify", "Check that runtimes give identical integers on a data set (every score; every layer with --layers).");
         command.Arguments.Add(model);
         foreach (Option o in new Option[] { dataset, runtimes, limit, layers, json, accelerator, kernel }) command.Options.Add(o);
@@ -175,7 +175,10 @@ public static class VerifyCommand
     public static Dataset TestSplit(string spec, QnnModel m, string modelPath, int limit)
     {
         Dataset test = DatasetLoader.Load(spec).Test;   // IdxFormatException is an IOException naming the file
-        if (test.Height != m.InputHeight || test.Width != m.InputWidth || test.Channels != m.InputChannels)
+        bool sameShape = test.Height == m.InputHeight && test.Width == m.InputWidth && test.Channels == m.InputChannels;
+        // A trainer's MLP reads the image flattened to 1 × 1 × H·W·C: the same bytes in the same order.
+        bool flattened = m.InputHeight == 1 && m.InputWidth == 1 && m.InputChannels == test.SampleBytes;
+        if (!sameShape && !flattened)
             throw new UserError($"{modelPath}: the model reads {m.InputHeight}x{m.InputWidth}x{m.InputChannels} images, {spec} has {test.Height}x{test.Width}x{test.Channels}");
         return limit > 0 ? test.Take(limit) : test;
     }
@@ -196,15 +199,20 @@ public static class VerifyCommand
                     case "portable": list.Add(new PortableRuntime(m)); break;
                     case "fast": list.Add(new FastRuntime(m)); break;
                     case "gpu":
-                        KernelVersion version;
+                        KernelVersion[] versions;
                         try
                         {
-                            version = KernelVersions.Parse(kernel);
-                            _device ??= GpuDevice.Open(GpuDevice.ParseKind(accelerator));
+                            if (_device is null)
+                            {
+                                _device = GpuDevice.Open(GpuDevice.ParseKind(accelerator));
+                                if (_device.Notice is { } notice) Console.Error.WriteLine($"qnn: {notice}");
+                            }
+                            versions = kernel.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                                .Select(k => k == "auto" ? (_device.IsCpu ? KernelVersion.XnorGemm1 : KernelVersions.Default) : KernelVersions.Parse(k)).ToArray();
                         }
                         catch (NotSupportedException e) { throw new UserError(e.Message); }
-                        if (_device.Notice is { } notice) Console.Error.WriteLine($"qnn: {notice}");
-                        list.Add(new GpuRuntime(new GpuInterpreter(_device, m), version));
+                        if (versions.Contains(KernelVersion.CuBlas) && !_device.IsCuda) throw new UserError($"--kernel cublas needs a CUDA accelerator, this is {_device.Name}");
+                        foreach (KernelVersion version in versions) list.Add(new GpuRuntime(new GpuInterpreter(_device, m), version));
                         break;
                     default: throw new UserError($"unknown runtime \"{name}\": use portable, fast or gpu");
                 }
