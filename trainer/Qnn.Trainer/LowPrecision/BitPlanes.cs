@@ -36,34 +36,91 @@ public sealed class BitPlanes
     /// </summary>
     public void Pack(float[] source, bool transposed)
     {
-        int words = Words, planes = Planes, max = Max, k = K, rows = Rows;
-        Array.Clear(Bits);
-        float bad = 0f;
-        bool invalid = false;
-        Parallel.For(0, (rows + 15) / 16, block =>
+        int bad = 0;
+        float badValue = 0f;
+        if (transposed) PackTransposed(source, ref bad, ref badValue);
+        else PackRows(source, ref bad, ref badValue);
+        if (bad != 0) throw new ArgumentException($"{badValue} is not an odd level of {Planes} bit(s)");
+    }
+
+    /// <summary>q = (v + L) / 2, or −1 when v is not an odd level in [−L, L].</summary>
+    private static int Index(float v, int max)
+    {
+        int twice = (int)v + max;
+        return twice == v + max && (twice & 1) == 0 && (uint)twice <= 2u * (uint)max ? twice >> 1 : -1;
+    }
+
+    /// <summary>Row by row: 64 levels make one word per plane, accumulated in registers.</summary>
+    private void PackRows(float[] source, ref int bad, ref float badValue)
+    {
+        int words = Words, planes = Planes, max = Max, k = K;
+        ulong[] bits = Bits;
+        int flag = 0;
+        float value = 0f;
+        Parallel.For(0, Rows, () => 0, (r, _, failed) =>
         {
-            int r1 = Math.Min(rows, block * 16 + 16);
-            for (int r = block * 16; r < r1; r++)
+            Span<ulong> acc = stackalloc ulong[16];
+            long o = (long)r * planes * words, s = (long)r * k;
+            for (int w = 0; w < words; w++)
             {
-                long o = (long)r * planes * words;
-                for (int p = 0; p < k; p++)
+                acc[..planes].Clear();
+                int p0 = w << 6, p1 = Math.Min(k, p0 + 64);
+                for (int p = p0; p < p1; p++)
                 {
-                    float v = transposed ? source[(long)p * rows + r] : source[(long)r * k + p];
-                    int twice = (int)v + max;                      // 2q
-                    if (twice != v + max || (twice & 1) != 0 || (uint)twice > 2u * (uint)max)
+                    int q = Index(source[s + p], max);
+                    if (q < 0)
                     {
-                        bad = v;
-                        invalid = true;
-                        return;
+                        value = source[s + p];
+                        failed = 1;
+                        q = 0;
                     }
-                    uint q = (uint)twice >> 1;
-                    ulong bit = 1UL << (p & 63);
-                    int w = p >> 6;
-                    for (int j = 0; j < planes; j++)
-                        if ((q >> j & 1) != 0) Bits[o + j * words + w] |= bit;
+                    ulong bit = 1UL << (p - p0);
+                    for (int j = 0; j < planes; j++) acc[j] |= (ulong)(-(long)((q >> j) & 1)) & bit;
+                }
+                for (int j = 0; j < planes; j++) bits[o + (long)j * words + w] = acc[j];
+            }
+            return failed;
+        }, failed => { if (failed != 0) Interlocked.Exchange(ref flag, 1); });
+        bad = flag;
+        badValue = value;
+    }
+
+    /// <summary>
+    /// Blocks of 64 rows: for each position p of the reduction (a contiguous run of the source), bit p of each
+    /// of the block's rows, so the source is read in order.
+    /// </summary>
+    private void PackTransposed(float[] source, ref int bad, ref float badValue)
+    {
+        int words = Words, planes = Planes, max = Max, k = K, rows = Rows;
+        ulong[] bits = Bits;
+        Array.Clear(bits);
+        int flag = 0;
+        float value = 0f;
+        Parallel.For(0, (rows + 63) / 64, () => 0, (block, _, failed) =>
+        {
+            int r0 = block * 64, r1 = Math.Min(rows, r0 + 64);
+            for (int p = 0; p < k; p++)
+            {
+                long s = (long)p * rows;
+                ulong bit = 1UL << (p & 63);
+                int w = p >> 6;
+                for (int r = r0; r < r1; r++)
+                {
+                    int q = Index(source[s + r], max);
+                    if (q < 0)
+                    {
+                        value = source[s + r];
+                        failed = 1;
+                        continue;
+                    }
+                    long o = (long)r * planes * words + w;
+                    for (int j = 0; j < planes; j++, o += words)
+                        if (((q >> j) & 1) != 0) bits[o] |= bit;
                 }
             }
-        });
-        if (invalid) throw new ArgumentException($"{bad} is not an odd level of {planes} bit(s)");
+            return failed;
+        }, failed => { if (failed != 0) Interlocked.Exchange(ref flag, 1); });
+        bad = flag;
+        badValue = value;
     }
 }

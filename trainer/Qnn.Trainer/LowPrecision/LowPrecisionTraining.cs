@@ -17,7 +17,7 @@ public static class LowPrecisionTraining
     /// The rewritten layer list. <paramref name="gradientBits"/> = 32 (<see cref="GradientQuantization.Off"/>)
     /// keeps float gradients; 2-16 quantizes them. <paramref name="runSeed"/> seeds the stochastic roundings.
     /// </summary>
-    public static List<Layer> Apply(List<Layer> layers, int gradientBits, string batchNorm, int runSeed, ProductPath path = ProductPath.Bitwise)
+    public static List<Layer> Apply(List<Layer> layers, int gradientBits, string batchNorm, int runSeed, ProductPath path = ProductPath.Float)
     {
         if (gradientBits != GradientQuantization.Off && gradientBits is < 2 or > 16)
             throw new ArgumentException($"gradient bits are 2-16, or 32 for float gradients (not {gradientBits})");

@@ -11,7 +11,8 @@ public enum ProductPath
 
     /// <summary>
     /// XOR-popcount over bit-planes (<see cref="BitwiseGemm"/>) for every product whose operands are levels: the
-    /// forward, the input gradient and the weight gradient; CPU backend only (elsewhere it is <see cref="Float"/>).
+    /// forward, the input gradient and the weight gradient of a dense layer whose input is an activation (binary or
+    /// k-bit); CPU backend only (elsewhere, and for the 8-bit image input, it is <see cref="Float"/>).
     /// </summary>
     Bitwise,
 }
@@ -72,7 +73,9 @@ public sealed class QuantizedBackward(Layer inner, int gradientBits, ProductPath
         {
             y = Buffer(OutputShape);
             dx = Buffer(Input.Shape);
-            bitwise = Path == ProductPath.Bitwise && Backend is CpuBackend;
+            // Binary (or k-bit) activations in: the paper's first layer, whose input is the 8-bit image, keeps the
+            // float path, where 8 input planes times k gradient planes would cost more popcounts than multiply-adds.
+            bitwise = Path == ProductPath.Bitwise && Backend is CpuBackend && Input.Bits is >= 1 and <= 4;
         }
     }
 
