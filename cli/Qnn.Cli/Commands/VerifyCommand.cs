@@ -187,6 +187,8 @@ public static class VerifyCommand
     public sealed class RuntimeSet : IDisposable
     {
         public IReadOnlyList<Runtime> Runtimes { get; }
+        /// <summary>The accelerator's notice (e.g. the CPU fallback), or null.</summary>
+        public string? Notice => _device?.Notice;
         private readonly GpuDevice? _device;
 
         public RuntimeSet(QnnModel m, IEnumerable<string> names, string accelerator, string kernel)
