@@ -200,23 +200,10 @@ public sealed class MnistFetcher(FetchOptions options)
     {
         string temp = Path.Combine(_directory, $".{known.Name}.{Guid.NewGuid():N}.partial");
         staged[known.Name] = (temp, null!);   // registered first, so that the finally block deletes it on any failure
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        long done = 0;
+        long done;
+        string sha;
         using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-        {
-            var buffer = new byte[1 << 20];
-            int n;
-            while ((n = data.Read(buffer)) > 0)
-            {
-                cancel.ThrowIfCancellationRequested();
-                done += n;
-                if (done > MnistFiles.MaxFileBytes) throw new FetchException($"{what}: longer than the {MnistFiles.MaxFileBytes >> 20} MiB any MNIST file has");
-                hash.AppendData(buffer, 0, n);
-                output.Write(buffer, 0, n);
-                progress?.Report(new FetchProgress($"extract {known.Name}", done, length));
-            }
-        }
-        string sha = Convert.ToHexStringLower(hash.GetHashAndReset());
+            (done, sha) = CopyHashing(data, output, length, $"extract {known.Name}", what, progress, cancel);
         if (sha != known.Sha256)
             throw new FetchException($"{what}: SHA-256 mismatch (expected {known.Sha256}, got {sha}); nothing was written to {_directory}");
         staged[known.Name] = (temp, new FetchedFile(known.Name, done, sha, "written"));
@@ -225,16 +212,26 @@ public sealed class MnistFetcher(FetchOptions options)
     private static (long Bytes, string Sha256) HashFile(string path, string step, IProgress<FetchProgress>? progress, CancellationToken cancel)
     {
         using var s = File.OpenRead(path);
+        return CopyHashing(s, null, s.Length, step, path, progress, cancel);
+    }
+
+    /// <summary>Reads <paramref name="data"/> to its end, hashing it with SHA-256 and copying it to <paramref name="output"/> if given.</summary>
+    private static (long Bytes, string Sha256) CopyHashing(Stream data, Stream? output, long length, string step, string what,
+        IProgress<FetchProgress>? progress, CancellationToken cancel)
+    {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = new byte[1 << 20];
         long done = 0;
         int n;
-        while ((n = s.Read(buffer)) > 0)
+        while ((n = data.Read(buffer)) > 0)
         {
             cancel.ThrowIfCancellationRequested();
-            hash.AppendData(buffer, 0, n);
             done += n;
-            progress?.Report(new FetchProgress(step, done, s.Length));
+            if (output is not null && done > MnistFiles.MaxFileBytes)
+                throw new FetchException($"{what}: longer than the {MnistFiles.MaxFileBytes >> 20} MiB any MNIST file has");
+            hash.AppendData(buffer, 0, n);
+            output?.Write(buffer, 0, n);
+            progress?.Report(new FetchProgress(step, done, length));
         }
         return (done, Convert.ToHexStringLower(hash.GetHashAndReset()));
     }
