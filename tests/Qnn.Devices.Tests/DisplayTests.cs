@@ -85,3 +85,14 @@ public class DisplayTests
         }
     }
 }
+
+public class CameraTests
+{
+    [Fact]
+    public async Task A_missing_camera_tool_is_an_io_error_that_names_it()
+    {
+        var camera = new Qnn.Devices.RaspberryPi.LibcameraStill("qnn-no-such-camera-tool");
+        var e = await Assert.ThrowsAsync<IOException>(() => camera.CaptureAsync(CancellationToken.None));
+        Assert.StartsWith("qnn-no-such-camera-tool: ", e.Message);
+    }
+}

@@ -23,8 +23,16 @@ public sealed class LibcameraStill(string tool = LibcameraStill.DefaultTool, int
             .GetArguments();
         using var runner = new ProcessRunner(settings);
         using var jpeg = new MemoryStream();
-        using (cancellation.Register(runner.Kill))
-            await runner.ExecuteAsync(arguments, jpeg).ConfigureAwait(false);
+        try
+        {
+            using (cancellation.Register(runner.Kill))
+                await runner.ExecuteAsync(arguments, jpeg).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            // ProcessRunner reports a tool that is not installed as "No process is associated with this object".
+            throw new IOException($"{tool}: cannot run it ({e.Message}); install rpicam-apps, or pass --camera-tool libcamera-still on Bullseye", e);
+        }
         cancellation.ThrowIfCancellationRequested();
         if (jpeg.Length == 0) throw new IOException($"{tool} wrote no image (is the camera connected and enabled?)");
         return jpeg.ToArray();

@@ -39,6 +39,20 @@ public static class Program
     private sealed record Settings(string Model, string[] Images, string? Watch, bool Camera, string CameraTool, int? ButtonPin,
         bool Oled, int OledHeight, int Matrices, bool Json);
 
+    /// <summary>Opens a bus or device; a failure becomes one line that says which device it was.</summary>
+    private static T Open<T>(string what, Func<T> open)
+    {
+        try
+        {
+            return open();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or PlatformNotSupportedException
+                                       or NotSupportedException or InvalidOperationException)
+        {
+            throw new IOException($"{what}: {e.Message}", e);
+        }
+    }
+
     private static async Task<int> RunAsync(Settings settings, CancellationToken cancellation)
     {
         ModelClassifier classifier;
@@ -66,17 +80,19 @@ public static class Program
         try
         {
             if (settings.Oled)
-                displays.Add(new OledClassDisplay(I2cDevice.Create(new I2cConnectionSettings(1, OledClassDisplay.DefaultAddress)), settings.OledHeight));
+                displays.Add(Open("the OLED on I2C bus 1, address 0x3C (is I2C enabled? raspi-config)", () =>
+                    new OledClassDisplay(I2cDevice.Create(new I2cConnectionSettings(1, OledClassDisplay.DefaultAddress)), settings.OledHeight)));
             if (settings.Matrices > 0)
-                displays.Add(new MatrixClassDisplay(SpiDevice.Create(MatrixClassDisplay.Settings(0, 0)), settings.Matrices));
+                displays.Add(Open("the LED matrix on SPI 0.0 (is SPI enabled? raspi-config)", () =>
+                    new MatrixClassDisplay(SpiDevice.Create(MatrixClassDisplay.Settings(0, 0)), settings.Matrices)));
             IFrameSource? camera = settings.Camera ? new LibcameraStill(settings.CameraTool) : null;
             var app = new ClassifierApp(classifier, displays, camera, Console.Out, settings.Json);
 
             if (settings.ButtonPin is int pin)
             {
-                gpio = new GpioController();
+                gpio = Open("GPIO", () => new GpioController());
                 Action press = camera is not null ? app.RequestCapture : () => Console.Error.WriteLine("button pressed, but no --camera");
-                captureButton = new CaptureButton(gpio, pin, press);
+                captureButton = Open($"the button on GPIO {pin}", () => new CaptureButton(gpio, pin, press));
             }
             if (settings.Watch is not null) folderWatch = new FolderWatch(settings.Watch, app.RequestFile);
             foreach (var image in settings.Images) app.RequestFile(image);
@@ -86,7 +102,7 @@ public static class Program
             await app.RunAsync(cancellation);
             return app.Failed == 0 ? 0 : 1;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or PlatformNotSupportedException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
             // A missing bus (/dev/i2c-1 not enabled), a pin in use, a folder that does not exist.
             Console.Error.WriteLine(e.Message);
