@@ -11,7 +11,7 @@ public sealed record TrainOptions
     /// <summary>-1: the architecture's default.</summary>
     public float InputDropout { get; init; } = -1f;
     public float HiddenDropout { get; init; } = -1f;
-    public int Epochs { get; init; } = 20;
+    public int Epochs { get; init; } = 12;
     public int Batch { get; init; } = 100;
     /// <summary>Learning rate of the first epoch; it decays exponentially to <see cref="LrEnd"/> at the last.</summary>
     public float Lr { get; init; } = 0.003f;
