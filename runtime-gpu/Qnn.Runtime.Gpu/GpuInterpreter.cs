@@ -38,7 +38,7 @@ public sealed class GpuInterpreter : IDisposable
 
     /// <param name="model">A model read with its layer data.</param>
     /// <param name="maxBatch">Samples per device pass; lowered so that no buffer exceeds <see cref="BufferBudget"/> elements.</param>
-    public GpuInterpreter(GpuDevice device, QnnModel model, int maxBatch = 256)
+    public GpuInterpreter(GpuDevice device, QnnModel model, int maxBatch = 1024)
     {
         _device = device;
         _acc = device.Accelerator;
@@ -176,7 +176,7 @@ public sealed class GpuInterpreter : IDisposable
             EnsureFloatBuffers();
             k.FloatIm2Col(s.Rows * kf, x, _floatRows!.View, s);
             if (version == KernelVersion.FloatBaseline)
-                k.FloatGemm(new Index2D(l.OutC, s.Rows), _floatRows.View, layer.FloatWeights, acc, l.OutC, kf);
+                k.FloatGemm(new Index2D(s.Rows, l.OutC), _floatRows.View, layer.FloatWeights, acc, l.OutC, kf);
             else
             {
                 _acc.Synchronize();
@@ -195,7 +195,7 @@ public sealed class GpuInterpreter : IDisposable
                 return;
             }
             if (version == KernelVersion.XnorGemm1)
-                k.XnorGemm1(new Index2D(l.OutC, s.Rows), _rows.View.AsContiguous().Cast<uint>(), layer.Weights!.View.AsContiguous().Cast<uint>(), layer.WeightPop!.View, acc, g);
+                k.XnorGemm1(new Index2D(s.Rows, l.OutC), _rows.View.AsContiguous().Cast<uint>(), layer.Weights!.View.AsContiguous().Cast<uint>(), layer.WeightPop!.View, acc, g);
             else
                 k.XnorGemm2(k.TileGrid(g), _rows.View, layer.Weights!.View, layer.WeightPop!.View, acc, g);
         }

@@ -42,8 +42,11 @@ public sealed class GpuKernels
         FloatToInt = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>>(FloatBaseline.ToIntKernel);
     }
 
-    /// <summary>The launch grid of the tiled versions for a Rows × Filters GEMM: one group per (4·X)-filter × (4·Y)-row tile.</summary>
+    /// <summary>
+    /// The launch grid of the tiled versions for a Rows × Filters GEMM: one group per (4·Y)-row × (4·X)-filter tile,
+    /// row tiles along the grid's X (CUDA limits the grid's Y to 65535; batch × pixels rows can exceed it).
+    /// </summary>
     public KernelConfig TileGrid(GemmShape g) => new(
-        new Index2D((g.Filters + 4 * TileGroupX - 1) / (4 * TileGroupX), (g.Rows + 4 * TileGroupY - 1) / (4 * TileGroupY)),
+        new Index2D((g.Rows + 4 * TileGroupY - 1) / (4 * TileGroupY), (g.Filters + 4 * TileGroupX - 1) / (4 * TileGroupX)),
         new Index2D(TileGroupX, TileGroupY));
 }

@@ -21,7 +21,7 @@ public static class VerifyCommand
     /// <summary>Mismatches listed per runtime; the count covers them all.</summary>
     public const int ListedMismatches = 5;
     /// <summary>Samples per round: each runtime runs a round, then the outputs are compared and dropped.</summary>
-    public const int RoundSamples = 500;
+    public const int RoundSamples = 1000;
 
     public static Command Create()
     {

@@ -57,7 +57,7 @@ public static class GemmBench
                 switch (v)
                 {
                     case KernelVersion.XnorGemm1:
-                        step = () => kernels.XnorGemm1(new Index2D(n, m), a64.View.AsContiguous().Cast<uint>(), b64.View.AsContiguous().Cast<uint>(), pop.View, result.View, g);
+                        step = () => kernels.XnorGemm1(new Index2D(m, n), a64.View.AsContiguous().Cast<uint>(), b64.View.AsContiguous().Cast<uint>(), pop.View, result.View, g);
                         break;
                     case KernelVersion.XnorGemm2:
                         step = () => kernels.XnorGemm2(kernels.TileGrid(g), a64.View, b64.View, pop.View, result.View, g);
@@ -79,7 +79,7 @@ public static class GemmBench
                         fa ??= acc.Allocate1D(Floats(a, m, k, k32));
                         fb ??= acc.Allocate1D(Floats(b, n, k, k32));
                         if (v == KernelVersion.FloatBaseline)
-                            step = () => kernels.FloatGemm(new Index2D(n, m), fa.View, fb.View, result.View, n, k);
+                            step = () => kernels.FloatGemm(new Index2D(m, n), fa.View, fb.View, result.View, n, k);
                         else
                         {
                             fc ??= acc.Allocate1D<float>((long)m * n);

@@ -40,11 +40,11 @@ public static class FloatBaseline
         rows[index] = s.Signed != 0 ? 2 * q - top : q;
     }
 
-    /// <summary>One thread per accumulator: index.X = filter, index.Y = row; a: [rows][kf], w: [F][kf].</summary>
+    /// <summary>One thread per accumulator: index.X = row, index.Y = filter (as <see cref="XnorGemm1"/>); a: [rows][kf], w: [F][kf].</summary>
     public static void GemmKernel(Index2D index, ArrayView<float> a, ArrayView<float> w, ArrayView<int> acc, int filters, int kf)
     {
-        int f = index.X;
-        int row = index.Y;
+        int row = index.X;
+        int f = index.Y;
         float sum = 0f;
         for (int k = 0; k < kf; k++) sum += a[row * kf + k] * w[f * kf + k];
         acc[row * filters + f] = (int)sum;

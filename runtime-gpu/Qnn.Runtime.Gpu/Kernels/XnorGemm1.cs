@@ -11,11 +11,14 @@ namespace Qnn.Runtime.Gpu.Kernels;
 /// </summary>
 public static class XnorGemm1
 {
-    /// <summary>index.X = filter, index.Y = row. a: [row][j][2·K64] words, w: [f][i][2·K64] words, wpop: [f][i].</summary>
+    /// <summary>
+    /// index.X = row, index.Y = filter (CUDA limits a grid's Y to 65535; rows reach batch × pixels, filters stay
+    /// below it). a: [row][j][2·K64] words, w: [f][i][2·K64] words, wpop: [f][i].
+    /// </summary>
     public static void Kernel(Index2D index, ArrayView<uint> a, ArrayView<uint> w, ArrayView<int> wpop, ArrayView<int> acc, GemmShape g)
     {
-        int f = index.X;
-        int row = index.Y;
+        int row = index.X;
+        int f = index.Y;
         int k32 = 2 * g.K64;
         int total = 0;
         for (int j = 0; j < g.InPlanes; j++)

@@ -8,13 +8,13 @@ namespace Qnn.Runtime.Gpu.Kernels;
 /// </summary>
 public static class XnorGemm2
 {
-    /// <summary>Grid: (ceil(F / 4X), ceil(Rows / 4Y)) groups of X × Y threads (<see cref="XnorTile"/>).</summary>
+    /// <summary>Grid: (ceil(Rows / 4Y), ceil(F / 4X)) groups of X × Y threads (<see cref="GpuKernels.TileGrid"/>, <see cref="XnorTile"/>).</summary>
     public static void Kernel(ArrayView<ulong> a, ArrayView<ulong> w, ArrayView<int> wpop, ArrayView<int> acc, GemmShape g)
     {
         var aTile = SharedMemory.Allocate<ulong>(XnorTile.SharedWords);
         var wTile = SharedMemory.Allocate<ulong>(XnorTile.SharedWords);
         int gx = Group.DimX, gy = Group.DimY;
-        int row0 = Grid.IdxY * 4 * gy, f0 = Grid.IdxX * 4 * gx;
+        int row0 = Grid.IdxX * 4 * gy, f0 = Grid.IdxY * 4 * gx;
         Acc4x4 v = XnorTile.Compute(a, w, wpop, g, aTile, wTile, row0, f0);
         int r = row0 + Group.IdxY, f = f0 + Group.IdxX;
         Store(acc, g, r, f, gx, v.V00, v.V01, v.V02, v.V03);

@@ -27,7 +27,7 @@ public static class XnorGemm3
         int tileRows = 4 * gy, wordsPerRow = 4 * gx / 32;
         for (int e = tid; e < PackedWords; e += threads) packed[e] = 0;
 
-        int row0 = Grid.IdxY * tileRows, f0 = Grid.IdxX * 4 * gx;
+        int row0 = Grid.IdxX * tileRows, f0 = Grid.IdxY * 4 * gx;
         Acc4x4 v = XnorTile.Compute(a, w, wpop, g, aTile, wTile, row0, f0);
 
         int r = Group.IdxY, f = Group.IdxX;
