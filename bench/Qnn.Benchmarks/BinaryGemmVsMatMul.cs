@@ -6,7 +6,7 @@ namespace Qnn.Benchmarks;
 /// Binary GEMM (the fast edge path's XNOR-popcount kernel) against ONNX Runtime's float32 MatMul on the same ±1
 /// operands, all cores each, on the papers' layer shapes (<see cref="GemmShapes.Binary"/>).
 /// </summary>
-[ShortRunJob]
+[Config(typeof(BenchConfig))]
 public class BinaryGemmVsMatMul
 {
     private BinaryGemm _binary = null!;

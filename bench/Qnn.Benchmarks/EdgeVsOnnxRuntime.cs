@@ -10,8 +10,7 @@ namespace Qnn.Benchmarks;
 /// One call of each engine on the MNIST MLP (784-1024-1024-1024-10): the fast edge path against ONNX Runtime
 /// running the float network of the same shape, at batch 1 (one thread each) and 256 (all cores each).
 /// </summary>
-[ShortRunJob]
-[MemoryDiagnoser]
+[Config(typeof(BenchConfig))]
 public class EdgeVsOnnxRuntime
 {
     private FastInterpreter _fast = null!;
@@ -52,8 +51,7 @@ public class EdgeVsOnnxRuntime
 }
 
 /// <summary>The portable core (the microcontroller interpreter, one image at a time) on the same MLP.</summary>
-[ShortRunJob]
-[MemoryDiagnoser]
+[Config(typeof(BenchConfig))]
 public class PortableCore
 {
     private Interpreter _interpreter = null!;
