@@ -94,19 +94,16 @@ public sealed class ShiftBatchNorm(bool sharedScale = false, float momentum = 0.
         return Affine(g, b, m, v, Epsilon, SharedScale);
     }
 
-    /// <summary>The inference affine map of shift-based batch-norm parameters (see <see cref="InferenceAffine"/>).</summary>
+    /// <summary>
+    /// The inference affine map of shift-based batch-norm parameters (see <see cref="InferenceAffine"/>): the exact
+    /// batch norm's map (<see cref="BatchNorm.Affine"/>) of γ' = AP2(γ) · AP2(1/√(var + ε)) with variance 1 and
+    /// ε = 0, whose scale is γ' exactly.
+    /// </summary>
     public static (float[] Scale, float[] Shift) Affine(float[] gamma, float[] beta, float[] mean, float[] variance, float epsilon, bool shared)
     {
-        int channels = beta.Length;
-        var a = new float[channels];
-        var s = new float[channels];
-        for (int c = 0; c < channels; c++)
-        {
-            int i = shared ? 0 : c;
-            a[c] = PowerOfTwo.Approximate(gamma[i]) * ShiftRules.InverseStd(variance[i], epsilon);
-            s[c] = (float)(beta[c] - (double)mean[c] * a[c]);
-        }
-        return (a, s);
+        var pow2 = new float[gamma.Length];
+        for (int i = 0; i < pow2.Length; i++) pow2[i] = PowerOfTwo.Approximate(gamma[i]) * ShiftRules.InverseStd(variance[i], epsilon);
+        return BatchNorm.Affine(pow2, beta, mean, Enumerable.Repeat(1f, gamma.Length).ToArray(), 0f, shared);
     }
 
     private BatchNorm? exact;
