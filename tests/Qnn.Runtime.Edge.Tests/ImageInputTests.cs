@@ -45,6 +45,21 @@ public sealed class ImageInputTests : IDisposable
     }
 
     [Fact]
+    public void A_flattened_input_converts_images_to_its_image_shape_metadata()
+    {
+        var pixels = Pattern(28 * 28);
+        var pgm = Encoding.ASCII.GetBytes("P5\n28 28\n255\n").Concat(pixels).ToArray();
+        string path = Write("flat.pgm", pgm);
+        var flat = Model(1, 1, 784, 0);
+        flat.MetadataKeys = ["image_shape"];
+        flat.MetadataValues = ["28x28x1"];
+        Assert.Equal(pixels, ImageInput.Load(path, flat));
+        flat.MetadataValues = ["27x28x1"];
+        var e = Assert.Throws<InvalidDataException>(() => ImageInput.Load(path, flat));
+        Assert.Contains("image_shape", e.Message);
+    }
+
+    [Fact]
     public void A_PNG_keeps_its_RGB_channels_for_a_three_channel_model()
     {
         var pixels = Pattern(6 * 4 * 3);
