@@ -214,7 +214,19 @@ public static class VerifyCommand
                         }
                         catch (NotSupportedException e) { throw new UserError(e.Message); }
                         if (versions.Contains(KernelVersion.CuBlas) && !_device.IsCuda) throw new UserError($"--kernel cublas needs a CUDA accelerator, this is {_device.Name}");
-                        foreach (KernelVersion version in versions) list.Add(new GpuRuntime(new GpuInterpreter(_device, m), version));
+                        foreach (KernelVersion version in versions)
+                        {
+                            if (version == KernelVersion.CuBlas)
+                            {
+                                using CuBlasGemm? probe = CuBlasGemm.TryCreate(_device, out string? why);
+                                if (probe is null)
+                                {   // a CUDA machine without the cuBLAS library: say so and compare the others
+                                    Console.Error.WriteLine($"qnn: skipping the cublas-sgemm runtime: {why}");
+                                    continue;
+                                }
+                            }
+                            list.Add(new GpuRuntime(new GpuInterpreter(_device, m), version));
+                        }
                         break;
                     default: throw new UserError($"unknown runtime \"{name}\": use portable, fast or gpu");
                 }
