@@ -11,7 +11,7 @@ namespace Qnn.Cli.Commands;
 public static class ExportCommand
 {
     public sealed record Result(string Model, string Onnx, string ModelId, int Opset, int Nodes, long OnnxBytes, long QnnBytes,
-        long InitializerBytes, long MaxAccumulatorBound, string Input, string[] Outputs);
+        long InitializerBytes, long MaxAccumulatorBound, string Input, string[] Outputs, string[] Preprocess);
 
     public static Command Create()
     {
@@ -34,13 +34,17 @@ public static class ExportCommand
             var result = new Result(path, output, m.ModelId.ToString("x16"), export.Opset, export.NodeCount, export.Bytes.Length,
                 new FileInfo(path).Length, export.InitializerBytes, export.MaxAccumulatorBound,
                 $"{OnnxExporter.InputName}: uint8 [batch, {m.InputHeight}, {m.InputWidth}, {m.InputChannels}] (8-bit pixels)",
-                [$"{OnnxExporter.ScoresName}: int32 [batch, {m.ClassCount}]", $"{OnnxExporter.ClassName}: int64 [batch]"]);
+                [$"{OnnxExporter.ScoresName}: int32 [batch, {m.ClassCount}]", $"{OnnxExporter.ClassName}: int64 [batch]"],
+                [.. (m.PreprocessFlags & Format.Preprocess.Invert) != 0 ? ["invert"] : Array.Empty<string>(),
+                 .. (m.PreprocessFlags & Format.Preprocess.Center) != 0 ? ["center"] : Array.Empty<string>()]);
             if (parse.GetValue(json)) Cli.PrintJson(result);
             else
             {
                 Console.WriteLine($"{output}: ONNX opset {result.Opset}, {result.Nodes} nodes, {result.OnnxBytes:N0} bytes ({result.QnnBytes:N0} bytes as .qnn)");
                 Console.WriteLine($"  input   {result.Input}");
                 foreach (string o in result.Outputs) Console.WriteLine($"  output  {o}");
+                if (result.Preprocess.Length > 0)
+                    Console.WriteLine($"  camera frames and image files need {string.Join(" and ", result.Preprocess)} first (as `qnn run` does); data-set samples go in as they are");
                 Console.WriteLine($"  same integers as the runtimes: largest accumulator bound {result.MaxAccumulatorBound:N0} < 2^24, exact in float32");
             }
             return 0;
