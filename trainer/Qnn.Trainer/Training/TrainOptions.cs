@@ -15,7 +15,7 @@ public sealed record TrainOptions
     public int Batch { get; init; } = 100;
     /// <summary>Learning rate of the first epoch; it decays exponentially to <see cref="LrEnd"/> at the last.</summary>
     public float Lr { get; init; } = 0.003f;
-    public float LrEnd { get; init; } = 3e-6f;
+    public float LrEnd { get; init; } = 3e-5f;
     public int Seed { get; init; } = 1;
     public string Loss { get; init; } = "squared_hinge";
     public string Optimizer { get; init; } = "adam";
