@@ -26,22 +26,28 @@ public static class BitPatch
         int planes = l.InputBits, cw = g.InChannelWords, c = l.InC;
         patch[..(planes * patchWords + 1)].Clear();
         int iy0 = oy * l.StrideH - l.PadTop, ix0 = ox * l.StrideW - l.PadLeft;
+        long planeStride = (long)patchWords << 6;
         long positionBits = 0;
         for (int ky = 0; ky < l.KernelH; ky++)
         {
             int iy = iy0 + ky;
+            if (iy < 0 || iy >= l.InH)
+            {
+                positionBits += (long)l.KernelW * c;
+                continue;
+            }
             for (int kx = 0; kx < l.KernelW; kx++, positionBits += c)
             {
                 int ix = ix0 + kx;
-                if (iy < 0 || iy >= l.InH || ix < 0 || ix >= l.InW) continue;
-                int pixel = iy * g.InRowWords + ix * g.InPixelWords;
+                if (ix < 0 || ix >= l.InW) continue;
+                var pixel = input.Slice(iy * g.InRowWords + ix * g.InPixelWords, g.InPixelWords);
                 long planeBits = positionBits;
-                for (int j = 0; j < planes; j++, planeBits += (long)patchWords << 6)
-                {
-                    var words = input.Slice(pixel + j * cw, cw);
-                    for (int w = 0; w < cw; w++)
-                        if (words[w] != 0) Append(patch, planeBits + (w << 5), words[w]);
-                }
+                for (int j = 0, at = 0; j < planes; j++, planeBits += planeStride)
+                    for (int w = 0; w < cw; w++, at++)
+                    {
+                        uint value = pixel[at];
+                        if (value != 0) Append(patch, planeBits + (w << 5), value);
+                    }
             }
         }
     }

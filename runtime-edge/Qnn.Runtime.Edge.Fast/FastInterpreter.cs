@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace Qnn.Runtime.Edge.Fast;
@@ -44,7 +45,7 @@ public sealed class FastInterpreter
     public int Run(ReadOnlySpan<byte> image, Span<int> scores)
     {
         var ws = Rent();
-        try { return RunOne(ws, image, scores, null); }
+        try { return RunOne(ws, image, scores, null, null); }
         finally { _workspaces.Add(ws); }
     }
 
@@ -65,7 +66,7 @@ public sealed class FastInterpreter
         int[] predicted = new int[count];
         Parallel.For(0, count, Rent, (s, _, ws) =>
         {
-            predicted[s] = RunOne(ws, input.AsSpan(s * _imageBytes, _imageBytes), allScores.AsSpan(s * classes, classes), null);
+            predicted[s] = RunOne(ws, input.AsSpan(s * _imageBytes, _imageBytes), allScores.AsSpan(s * classes, classes), null, null);
             return ws;
         }, _workspaces.Add);
         allScores.CopyTo(scores);
@@ -78,15 +79,41 @@ public sealed class FastInterpreter
         var outputs = new uint[_layers.Length][];
         var scores = new int[_model.ClassCount];
         var ws = Rent();
-        try { RunOne(ws, image, scores, outputs); }
+        try { RunOne(ws, image, scores, outputs, null); }
         finally { _workspaces.Add(ws); }
         return outputs;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="image"/> <paramref name="repeats"/> times on this thread and returns the median time of
+    /// each layer (the bench's per-layer figures; the median resists other processes sharing the cores).
+    /// </summary>
+    public TimeSpan[] MeasureLayers(ReadOnlySpan<byte> image, int repeats)
+    {
+        repeats = Math.Max(1, repeats);
+        var ticks = new long[repeats][];
+        var scores = new int[_model.ClassCount];
+        var ws = Rent();
+        try
+        {
+            RunOne(ws, image, scores, null, new long[_layers.Length]); // warm up
+            for (int r = 0; r < repeats; r++)
+            {
+                ticks[r] = new long[_layers.Length];
+                RunOne(ws, image, scores, null, ticks[r]);
+            }
+        }
+        finally { _workspaces.Add(ws); }
+        return Enumerable.Range(0, _layers.Length)
+            .Select(i => ticks.Select(t => t[i]).Order().ElementAt(repeats / 2))
+            .Select(t => TimeSpan.FromSeconds((double)t / Stopwatch.Frequency))
+            .ToArray();
     }
 
     private Workspace Rent() =>
         _workspaces.TryTake(out var ws) ? ws : new Workspace(_imageBytes, _plan, _patchWords, _accumulators);
 
-    private int RunOne(Workspace ws, ReadOnlySpan<byte> image, Span<int> scores, uint[][]? outputs)
+    private int RunOne(Workspace ws, ReadOnlySpan<byte> image, Span<int> scores, uint[][]? outputs, long[]? layerTicks)
     {
         if (image.Length != _imageBytes) throw new ArgumentException($"the image must have H*W*C = {_imageBytes} bytes");
         if (scores.Length < _model.ClassCount) throw new ArgumentException($"scores must hold {_model.ClassCount} ints");
@@ -99,8 +126,10 @@ public sealed class FastInterpreter
         {
             var layer = _layers[i];
             var l = layer.Spec;
+            long start = layerTicks != null ? Stopwatch.GetTimestamp() : 0;
             if (l.Kind == LayerKind.MaxPool2D) MaxPoolLevels.Run(l, layer.Geometry, input, output);
             else RunWeighted(ws, layer, input, output, scores);
+            if (layerTicks != null) layerTicks[i] += Stopwatch.GetTimestamp() - start;
             if (outputs != null)
             {
                 outputs[i] = l.Output == OutputKind.Scores
@@ -174,19 +203,21 @@ public sealed class FastInterpreter
     private void Accumulate(Workspace ws, FastLayer layer, int b, int planeMask)
     {
         var l = layer.Spec;
-        Array.Clear(ws.Sums);
-        for (int i = 0; i < l.WeightBits; i++)
+        var weights = layer.BlockWeights(b);
+        int all = (1 << l.InputBits) - 1;
+        if (planeMask == all)
         {
-            var weights = layer.BlockPlane(b, i);
-            for (int j = 0; j < l.InputBits; j++)
-            {
-                if ((planeMask & (1 << j)) == 0) continue;
-                var patch = ws.Patch.AsSpan(j * layer.PatchWords, layer.PatchWords);
-                if (l.InputSigned) XnorGemm.Block<XorOp>(Kernel, patch, weights, ws.Counts);
-                else XnorGemm.Block<AndOp>(Kernel, patch, weights, ws.Counts);
-                int shift = i + j;
-                for (int lane = 0; lane < XnorGemm.BlockFilters; lane++) ws.Sums[lane] += ws.Counts[lane] << shift;
-            }
+            if (l.InputSigned) XnorGemm.BlockPlanes<XorOp>(Kernel, ws.Patch, l.InputBits, weights, l.WeightBits, layer.PatchWords, ws.Sums);
+            else XnorGemm.BlockPlanes<AndOp>(Kernel, ws.Patch, l.InputBits, weights, l.WeightBits, layer.PatchWords, ws.Sums);
+            return;
+        }
+        // Unsigned input with empty planes: only the planes that have bits, each shifted by its own j.
+        Array.Clear(ws.Sums);
+        for (int j = 0; j < l.InputBits; j++)
+        {
+            if ((planeMask & (1 << j)) == 0) continue;
+            XnorGemm.BlockPlanes<AndOp>(Kernel, ws.Patch.AsSpan(j * layer.PatchWords, layer.PatchWords), 1, weights, l.WeightBits, layer.PatchWords, ws.Counts);
+            for (int lane = 0; lane < XnorGemm.BlockFilters; lane++) ws.Sums[lane] += ws.Counts[lane] << j;
         }
     }
 

@@ -49,7 +49,7 @@ public sealed class FastLayer
         }
     }
 
-    /// <summary>The interleaved weights of plane <paramref name="i"/> of filter block <paramref name="block"/>.</summary>
-    public ReadOnlySpan<ulong> BlockPlane(int block, int i) =>
-        Weights.AsSpan(((block * Spec.WeightBits) + i) * BlockPlaneWords, BlockPlaneWords);
+    /// <summary>The interleaved weights of filter block <paramref name="block"/>: its m planes of <see cref="BlockPlaneWords"/> words.</summary>
+    public ReadOnlySpan<ulong> BlockWeights(int block) =>
+        Weights.AsSpan(block * Spec.WeightBits * BlockPlaneWords, Spec.WeightBits * BlockPlaneWords);
 }

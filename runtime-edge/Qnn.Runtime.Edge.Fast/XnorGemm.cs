@@ -66,6 +66,7 @@ public static class XnorGemm
     }
 
     /// <summary>counts[l] = Σ_w popcount(op(patch[w], block[w·8 + l])) for the 8 filters l of a block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Block<TOp>(FastKernel kernel, ReadOnlySpan<ulong> patch, ReadOnlySpan<ulong> block, Span<int> counts) where TOp : IBitOp
     {
         if (block.Length < patch.Length * BlockFilters || counts.Length < BlockFilters) throw new ArgumentException("block or counts too short");
@@ -73,44 +74,112 @@ public static class XnorGemm
         {
             case FastKernel.Avx512: BlockAvx512<TOp>(patch, block, counts); break;
             case FastKernel.Avx2: BlockAvx2<TOp>(patch, block, counts); break;
-            default: BlockScalar<TOp>(patch, block, counts); break;
+            default: PlanesScalar<TOp>(patch, 1, block, 1, patch.Length, counts); break;
         }
     }
 
-    private static void BlockScalar<TOp>(ReadOnlySpan<ulong> patch, ReadOnlySpan<ulong> block, Span<int> counts) where TOp : IBitOp
-    {
-        ref ulong a = ref MemoryMarshal.GetReference(patch);
-        ref ulong w = ref MemoryMarshal.GetReference(block);
-        int c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, c5 = 0, c6 = 0, c7 = 0;
-        for (int i = 0; i < patch.Length; i++)
-        {
-            ulong x = Unsafe.Add(ref a, i);
-            ref ulong r = ref Unsafe.Add(ref w, i * BlockFilters);
-            c0 += BitOperations.PopCount(TOp.Apply(x, r));
-            c1 += BitOperations.PopCount(TOp.Apply(x, Unsafe.Add(ref r, 1)));
-            c2 += BitOperations.PopCount(TOp.Apply(x, Unsafe.Add(ref r, 2)));
-            c3 += BitOperations.PopCount(TOp.Apply(x, Unsafe.Add(ref r, 3)));
-            c4 += BitOperations.PopCount(TOp.Apply(x, Unsafe.Add(ref r, 4)));
-            c5 += BitOperations.PopCount(TOp.Apply(x, Unsafe.Add(ref r, 5)));
-            c6 += BitOperations.PopCount(TOp.Apply(x, Unsafe.Add(ref r, 6)));
-            c7 += BitOperations.PopCount(TOp.Apply(x, Unsafe.Add(ref r, 7)));
-        }
-        counts[0] = c0; counts[1] = c1; counts[2] = c2; counts[3] = c3;
-        counts[4] = c4; counts[5] = c5; counts[6] = c6; counts[7] = c7;
-    }
-
-    // Byte counts of a nibble, for vpshufb (which looks up within each 128-bit lane, hence the repeats).
-    private static readonly Vector512<byte> NibbleCounts = Vector512.Create(
-        (byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
-        0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+    // The tables below are the byte counts of a nibble, once per 128-bit lane (vpshufb looks up within each lane).
+    // They are literal constants in each method: a static readonly vector costs a static-base load per call in
+    // methods compiled with AggressiveOptimization, and a computed one may be rebuilt inside the loop.
 
     // A byte gains at most 8 per word, so byte sums are folded into 64-bit lanes every 31 words (31·8 < 256).
     private const int FoldWords = 31;
 
     private static void BlockAvx512<TOp>(ReadOnlySpan<ulong> patch, ReadOnlySpan<ulong> block, Span<int> counts) where TOp : IBitOp
     {
+        var total = LanesAvx512<TOp>(patch, block);
+        Vector512.Narrow(total, total).GetLower().AsInt32().StoreUnsafe(ref MemoryMarshal.GetReference(counts));
+    }
+
+    private static void BlockAvx2<TOp>(ReadOnlySpan<ulong> patch, ReadOnlySpan<ulong> block, Span<int> counts) where TOp : IBitOp
+    {
+        var (a, b) = LanesAvx2<TOp>(patch, block);
+        Vector256.Narrow(a, b).AsInt32().StoreUnsafe(ref MemoryMarshal.GetReference(counts));
+    }
+
+    /// <summary>
+    /// All plane pairs of one block at once (SPEC 1.4): sums[l] = Σ_i Σ_j popcount(op(patch_j, W_i,l)) &lt;&lt; (i + j),
+    /// with patch plane j at [j·words, (j+1)·words) and weight plane i at [i·words·8, (i+1)·words·8). The SIMD kernels
+    /// keep the shifted sums in vector registers and extract the 8 lanes once, instead of once per plane pair.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void BlockPlanes<TOp>(FastKernel kernel, ReadOnlySpan<ulong> patch, int inputPlanes, ReadOnlySpan<ulong> block, int weightPlanes,
+        int words, Span<int> sums) where TOp : IBitOp
+    {
+        int planeWords = words * BlockFilters;
+        if (patch.Length < inputPlanes * words || block.Length < weightPlanes * planeWords || sums.Length < BlockFilters)
+            throw new ArgumentException("patch, block or sums too short");
+        switch (kernel)
+        {
+            case FastKernel.Avx512:
+            {
+                var acc = Vector512<ulong>.Zero;
+                for (int i = 0; i < weightPlanes; i++)
+                    for (int j = 0; j < inputPlanes; j++)
+                        acc += LanesAvx512<TOp>(patch.Slice(j * words, words), block.Slice(i * planeWords, planeWords)) << (i + j);
+                // Sums fit in 31 bits (SPEC 4): narrowing the lanes to 32 bits and storing 8 at once is exact.
+                Vector512.Narrow(acc, acc).GetLower().AsInt32().StoreUnsafe(ref MemoryMarshal.GetReference(sums));
+                break;
+            }
+            case FastKernel.Avx2:
+            {
+                Vector256<ulong> accA = Vector256<ulong>.Zero, accB = Vector256<ulong>.Zero;
+                for (int i = 0; i < weightPlanes; i++)
+                    for (int j = 0; j < inputPlanes; j++)
+                    {
+                        var (a, b) = LanesAvx2<TOp>(patch.Slice(j * words, words), block.Slice(i * planeWords, planeWords));
+                        accA += a << (i + j);
+                        accB += b << (i + j);
+                    }
+                Vector256.Narrow(accA, accB).AsInt32().StoreUnsafe(ref MemoryMarshal.GetReference(sums));
+                break;
+            }
+            default:
+                PlanesScalar<TOp>(patch, inputPlanes, block, weightPlanes, words, sums);
+                break;
+        }
+    }
+
+    private static void PlanesScalar<TOp>(ReadOnlySpan<ulong> patch, int inputPlanes, ReadOnlySpan<ulong> block, int weightPlanes, int words, Span<int> sums)
+        where TOp : IBitOp
+    {
+        int s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
         ref ulong w = ref MemoryMarshal.GetReference(block);
-        var table = NibbleCounts;
+        for (int i = 0; i < weightPlanes; i++, w = ref Unsafe.Add(ref w, words * BlockFilters))
+        {
+            ref ulong a = ref MemoryMarshal.GetReference(patch);
+            for (int j = 0; j < inputPlanes; j++, a = ref Unsafe.Add(ref a, words))
+            {
+                int c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, c5 = 0, c6 = 0, c7 = 0;
+                for (int k = 0; k < words; k++)
+                {
+                    ulong x = Unsafe.Add(ref a, k);
+                    ref ulong r = ref Unsafe.Add(ref w, k * BlockFilters);
+                    c0 += BitOperations.PopCount(TOp.Apply(x, r));
+                    c1 += BitOperations.PopCount(TOp.Apply(x, Unsafe.Add(ref r, 1)));
+                    c2 += BitOperations.PopCount(TOp.Apply(x, Unsafe.Add(ref r, 2)));
+                    c3 += BitOperations.PopCount(TOp.Apply(x, Unsafe.Add(ref r, 3)));
+                    c4 += BitOperations.PopCount(TOp.Apply(x, Unsafe.Add(ref r, 4)));
+                    c5 += BitOperations.PopCount(TOp.Apply(x, Unsafe.Add(ref r, 5)));
+                    c6 += BitOperations.PopCount(TOp.Apply(x, Unsafe.Add(ref r, 6)));
+                    c7 += BitOperations.PopCount(TOp.Apply(x, Unsafe.Add(ref r, 7)));
+                }
+                int shift = i + j;
+                s0 += c0 << shift; s1 += c1 << shift; s2 += c2 << shift; s3 += c3 << shift;
+                s4 += c4 << shift; s5 += c5 << shift; s6 += c6 << shift; s7 += c7 << shift;
+            }
+        }
+        sums[0] = s0; sums[1] = s1; sums[2] = s2; sums[3] = s3;
+        sums[4] = s4; sums[5] = s5; sums[6] = s6; sums[7] = s7;
+    }
+
+    /// <summary>The 8 popcounts of a block as the 64-bit lanes of one vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.AggressiveInlining)]
+    private static Vector512<ulong> LanesAvx512<TOp>(ReadOnlySpan<ulong> patch, ReadOnlySpan<ulong> block) where TOp : IBitOp
+    {
+        ref ulong a = ref MemoryMarshal.GetReference(patch);
+        ref ulong w = ref MemoryMarshal.GetReference(block);
+        var table = Vector512.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
         var low = Vector512.Create((byte)0x0F);
         var total = Vector512<ulong>.Zero;
         int n = patch.Length, i = 0;
@@ -120,20 +189,23 @@ public static class XnorGemm
             var bytes = Vector512<byte>.Zero;
             for (; i < end; i++)
             {
-                var x = TOp.Apply(Vector512.Create(patch[i]), Vector512.LoadUnsafe(ref w, (nuint)(i * BlockFilters)));
+                var x = TOp.Apply(Vector512.Create(Unsafe.Add(ref a, i)), Vector512.LoadUnsafe(ref w, (nuint)(i * BlockFilters)));
                 var lo = x.AsByte() & low;
                 var hi = Vector512.ShiftRightLogical(x, 4).AsByte() & low;
                 bytes += Avx512BW.Shuffle(table, lo) + Avx512BW.Shuffle(table, hi);
             }
             total += Avx512BW.SumAbsoluteDifferences(bytes, Vector512<byte>.Zero).AsUInt64();
         }
-        for (int l = 0; l < BlockFilters; l++) counts[l] = (int)total[l];
+        return total;
     }
 
-    private static void BlockAvx2<TOp>(ReadOnlySpan<ulong> patch, ReadOnlySpan<ulong> block, Span<int> counts) where TOp : IBitOp
+    /// <summary>The 8 popcounts of a block as the lanes of two vectors (filters 0–3, 4–7).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<ulong>, Vector256<ulong>) LanesAvx2<TOp>(ReadOnlySpan<ulong> patch, ReadOnlySpan<ulong> block) where TOp : IBitOp
     {
+        ref ulong p = ref MemoryMarshal.GetReference(patch);
         ref ulong w = ref MemoryMarshal.GetReference(block);
-        var table = NibbleCounts.GetLower();
+        var table = Vector256.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
         var low = Vector256.Create((byte)0x0F);
         Vector256<ulong> totalA = Vector256<ulong>.Zero, totalB = Vector256<ulong>.Zero;
         int n = patch.Length, i = 0;
@@ -143,7 +215,7 @@ public static class XnorGemm
             Vector256<byte> bytesA = Vector256<byte>.Zero, bytesB = Vector256<byte>.Zero;
             for (; i < end; i++)
             {
-                var a = Vector256.Create(patch[i]);
+                var a = Vector256.Create(Unsafe.Add(ref p, i));
                 var xa = TOp.Apply(a, Vector256.LoadUnsafe(ref w, (nuint)(i * BlockFilters)));
                 var xb = TOp.Apply(a, Vector256.LoadUnsafe(ref w, (nuint)(i * BlockFilters + 4)));
                 bytesA += Avx2.Shuffle(table, xa.AsByte() & low) + Avx2.Shuffle(table, Vector256.ShiftRightLogical(xa, 4).AsByte() & low);
@@ -152,10 +224,6 @@ public static class XnorGemm
             totalA += Avx2.SumAbsoluteDifferences(bytesA, Vector256<byte>.Zero).AsUInt64();
             totalB += Avx2.SumAbsoluteDifferences(bytesB, Vector256<byte>.Zero).AsUInt64();
         }
-        for (int l = 0; l < 4; l++)
-        {
-            counts[l] = (int)totalA[l];
-            counts[l + 4] = (int)totalB[l];
-        }
+        return (totalA, totalB);
     }
 }
