@@ -68,7 +68,7 @@ public static class PeerComparison
 
         var floatNet = FloatNetwork.Build(model);
         var floatInput = ToFloatNchw(images, model, LargeBatch);
-        rows.AddRange(Ort("ONNX Runtime, float network", floatNet.Bytes, FloatNetwork.InputName, floatInput,
+        rows.AddRange(Ort<float, float>("ONNX Runtime, float network", floatNet.Bytes, FloatNetwork.InputName, floatInput,
             [model.InputChannels, model.InputHeight, model.InputWidth], FloatNetwork.OutputName, classes, cores, budgetSeconds, progress));
 
         long? exportedBytes = null;
@@ -77,7 +77,8 @@ public static class PeerComparison
         {
             var export = OnnxExporter.Export(model);
             exportedBytes = export.Bytes.Length;
-            rows.AddRange(OrtInt("ONNX Runtime, exported .qnn graph", export.Bytes, images, model, cores, budgetSeconds, progress));
+            rows.AddRange(Ort<byte, int>("ONNX Runtime, exported .qnn graph", export.Bytes, OnnxExporter.InputName, images,
+                [model.InputHeight, model.InputWidth, model.InputChannels], OnnxExporter.ScoresName, classes, cores, budgetSeconds, progress));
         }
         catch (OnnxExportException e)
         {
@@ -112,39 +113,20 @@ public static class PeerComparison
         return x;
     }
 
-    private static IEnumerable<EngineRow> Ort(string name, byte[] onnx, string inputName, float[] batchInput, long[] imageShape,
-        string outputName, int classes, int cores, double budget, Action<string> progress)
+    /// <summary>An ONNX graph at batch 1 (one intra-op thread) and 256 (one per core), each session its own memory phase.</summary>
+    private static IEnumerable<EngineRow> Ort<TIn, TOut>(string name, byte[] onnx, string inputName, TIn[] batchInput, long[] imageShape,
+        string outputName, int classes, int cores, double budget, Action<string> progress) where TIn : unmanaged where TOut : unmanaged
     {
         int size = (int)(imageShape[0] * imageShape[1] * imageShape[2]);
-        progress(name + ", batch 1");
-        var memory = PeakMemory.Start();
-        EngineRow one;
-        using (var ort = new OrtRunner<float, float>(onnx, 1, inputName, batchInput[..size], [1, .. imageShape], outputName, [1, classes]))
-            one = Row(name, 1, 1, Timing.Measure(ort.Run, budgetSeconds: budget), memory.Stop());
-        progress(name + $", batch {LargeBatch}");
-        memory = PeakMemory.Start();
-        EngineRow many;
-        using (var ort = new OrtRunner<float, float>(onnx, cores, inputName, batchInput, [LargeBatch, .. imageShape], outputName, [LargeBatch, classes]))
-            many = Row(name, LargeBatch, cores, Timing.Measure(ort.Run, budgetSeconds: budget), memory.Stop());
-        return [one, many];
-    }
-
-    private static IEnumerable<EngineRow> OrtInt(string name, byte[] onnx, byte[] images, QnnModel model, int cores, double budget, Action<string> progress)
-    {
-        int size = model.InputHeight * model.InputWidth * model.InputChannels;
-        long[] shape = [model.InputHeight, model.InputWidth, model.InputChannels];
-        progress(name + ", batch 1");
-        var memory = PeakMemory.Start();
-        EngineRow one;
-        using (var ort = new OrtRunner<byte, int>(onnx, 1, OnnxExporter.InputName, images[..size], [1, .. shape], OnnxExporter.ScoresName, [1, model.ClassCount]))
-            one = Row(name, 1, 1, Timing.Measure(ort.Run, budgetSeconds: budget), memory.Stop());
-        progress(name + $", batch {LargeBatch}");
-        memory = PeakMemory.Start();
-        EngineRow many;
-        using (var ort = new OrtRunner<byte, int>(onnx, cores, OnnxExporter.InputName, images[..(LargeBatch * size)], [LargeBatch, .. shape],
-                   OnnxExporter.ScoresName, [LargeBatch, model.ClassCount]))
-            many = Row(name, LargeBatch, cores, Timing.Measure(ort.Run, budgetSeconds: budget), memory.Stop());
-        return [one, many];
+        var rows = new List<EngineRow>();
+        foreach (var (batch, threads) in new[] { (1, 1), (LargeBatch, cores) })
+        {
+            progress($"{name}, batch {batch}");
+            var memory = PeakMemory.Start();
+            using var ort = new OrtRunner<TIn, TOut>(onnx, threads, inputName, batchInput[..(batch * size)], [batch, .. imageShape], outputName, [batch, classes]);
+            rows.Add(Row(name, batch, threads, Timing.Measure(ort.Run, budgetSeconds: budget), memory.Stop()));
+        }
+        return rows;
     }
 
     private static EngineRow Row(string engine, int batch, int threads, Timing t, MemoryUse memory) =>
