@@ -160,7 +160,7 @@ public sealed class FastInterpreter
             int ones = 0, planeMask = (1 << l.InputBits) - 1;
             if (!l.InputSigned)
             {
-                // An unsigned plane without a set bit adds nothing (dark image background): its products are skipped.
+                // A window without a set bit adds nothing (dark image background): its products are skipped.
                 for (int j = 0; j < l.InputBits; j++)
                 {
                     int count = Popcount(ws.Patch.AsSpan(j * layer.PatchWords, layer.PatchWords));
@@ -199,26 +199,21 @@ public sealed class FastInterpreter
         }
     }
 
-    /// <summary>Sums[lane] = Σ_i Σ_j popcount(op(patch_j, W_i)) &lt;&lt; (i + j) for the 8 filters of block <paramref name="b"/>, over the planes j in <paramref name="planeMask"/>.</summary>
+    /// <summary>
+    /// Sums[lane] = Σ_i Σ_j popcount(op(patch_j, W_i)) &lt;&lt; (i + j) for the 8 filters of block <paramref name="b"/>;
+    /// zero when no input plane has a bit (<paramref name="planeMask"/> = 0: unsigned input over dark background).
+    /// </summary>
     private void Accumulate(Workspace ws, FastLayer layer, int b, int planeMask)
     {
         var l = layer.Spec;
-        var weights = layer.BlockWeights(b);
-        int all = (1 << l.InputBits) - 1;
-        if (planeMask == all)
+        if (planeMask == 0)
         {
-            if (l.InputSigned) XnorGemm.BlockPlanes<XorOp>(Kernel, ws.Patch, l.InputBits, weights, l.WeightBits, layer.PatchWords, ws.Sums);
-            else XnorGemm.BlockPlanes<AndOp>(Kernel, ws.Patch, l.InputBits, weights, l.WeightBits, layer.PatchWords, ws.Sums);
+            Array.Clear(ws.Sums);
             return;
         }
-        // Unsigned input with empty planes: only the planes that have bits, each shifted by its own j.
-        Array.Clear(ws.Sums);
-        for (int j = 0; j < l.InputBits; j++)
-        {
-            if ((planeMask & (1 << j)) == 0) continue;
-            XnorGemm.BlockPlanes<AndOp>(Kernel, ws.Patch.AsSpan(j * layer.PatchWords, layer.PatchWords), 1, weights, l.WeightBits, layer.PatchWords, ws.Counts);
-            for (int lane = 0; lane < XnorGemm.BlockFilters; lane++) ws.Sums[lane] += ws.Counts[lane] << j;
-        }
+        var weights = layer.BlockWeights(b);
+        if (l.InputSigned) XnorGemm.BlockPlanes<XorOp>(Kernel, ws.Patch, l.InputBits, weights, l.WeightBits, layer.PatchWords, ws.Sums);
+        else XnorGemm.BlockPlanes<AndOp>(Kernel, ws.Patch, l.InputBits, weights, l.WeightBits, layer.PatchWords, ws.Sums);
     }
 
     private static void Emit(LayerSpec l, LayerGeometry g, uint[] output, Span<int> scores, int pixel, int f, int acc)
