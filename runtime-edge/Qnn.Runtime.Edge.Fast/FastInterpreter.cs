@@ -9,8 +9,7 @@ namespace Qnn.Runtime.Edge.Fast;
 /// computed pixel by pixel as a binary GEMM: each output pixel's window is laid out as a bit patch
 /// (<see cref="BitPatch"/>) and multiplied against 8 filters at a time with 64-bit popcounts or SIMD
 /// (<see cref="XnorGemm"/>). Activations stay in the SPEC 1.2 layout between layers, so every layer's output
-/// compares word for word with the portable interpreter's. Standalone max-pool and the input bit-planes reuse the
-/// portable code. Safe to call from several threads: each call borrows its own buffers.
+/// compares word for word with the portable interpreter's. Standalone max-pool reuses the portable code. Safe to call from several threads: each call borrows its own buffers.
 /// </summary>
 public sealed class FastInterpreter
 {
@@ -111,16 +110,14 @@ public sealed class FastInterpreter
     }
 
     private Workspace Rent() =>
-        _workspaces.TryTake(out var ws) ? ws : new Workspace(_imageBytes, _plan, _patchWords, _accumulators);
+        _workspaces.TryTake(out var ws) ? ws : new Workspace(_plan, _patchWords, _accumulators);
 
     private int RunOne(Workspace ws, ReadOnlySpan<byte> image, Span<int> scores, uint[][]? outputs, long[]? layerTicks)
     {
         if (image.Length != _imageBytes) throw new ArgumentException($"the image must have H*W*C = {_imageBytes} bytes");
         if (scores.Length < _model.ClassCount) throw new ArgumentException($"scores must hold {_model.ClassCount} ints");
-        image.CopyTo(ws.Image);
         var first = _layers[0];
-        InputPlanes.Write(ws.Image, 8 - _model.InputBits, _model.InputChannels, first.Geometry.InChannelWords,
-            first.Geometry.InPixelWords, ws.BufferA, first.Spec.InputWords);
+        BitPlanes.Write(image, _model.InputBits, _model.InputChannels, first.Geometry.InChannelWords, ws.BufferA);
         uint[] input = ws.BufferA, output = ws.BufferB;
         for (int i = 0; i < _layers.Length; i++)
         {
@@ -179,7 +176,7 @@ public sealed class FastInterpreter
                     int sum = ws.Sums[lane];
                     int acc = l.InputSigned ? g.AgreeAll - (sum << 1) : (sum << 1) - ((ones << l.WeightBits) - ones);
                     if (pooled) ws.Accumulators[pixel * filters + f] = acc;
-                    else Emit(l, g, output, scores, pixel, f, acc);
+                    else Emit(layer, output, scores, pixel, f, acc);
                 }
             }
         }
@@ -194,7 +191,7 @@ public sealed class FastInterpreter
                 for (int dy = 0; dy < l.PoolH; dy++)
                 for (int dx = 0; dx < l.PoolW; dx++)
                     best = Math.Max(best, ws.Accumulators[origin + (dy * g.ConvOutW + dx) * filters + f]);
-                Emit(l, g, output, scores, py * l.OutW + px, f, best);
+                Emit(layer, output, scores, py * l.OutW + px, f, best);
             }
         }
     }
@@ -216,14 +213,19 @@ public sealed class FastInterpreter
         else XnorGemm.BlockPlanes<AndOp>(Kernel, ws.Patch, l.InputBits, weights, l.WeightBits, layer.PatchWords, ws.Sums);
     }
 
-    private static void Emit(LayerSpec l, LayerGeometry g, uint[] output, Span<int> scores, int pixel, int f, int acc)
+    /// <summary>Turns one accumulator into its output: a level written to the planes (SPEC 1.6), or a score (1.7).</summary>
+    private static void Emit(FastLayer layer, uint[] output, Span<int> scores, int pixel, int f, int acc)
     {
-        if (l.Output == OutputKind.Scores)
+        if (layer.Spec.Output == OutputKind.Scores)
         {
-            scores[f] = (acc << l.Shifts![f]) + l.Offsets![f];
+            scores[f] = (acc << layer.Shifts[f]) + layer.Offsets[f];
             return;
         }
-        int q = Interpreter.Level(acc, l.Thresholds!, f * g.Levels, g.Levels, l.IsFlipped(f));
+        var g = layer.Geometry;
+        int q;
+        if (g.Levels == 1) q = (layer.Flipped[f] ? acc <= layer.Thresholds[f] : acc >= layer.Thresholds[f]) ? 1 : 0;
+        else q = Interpreter.Level(acc, layer.Thresholds, f * g.Levels, g.Levels, layer.Flipped[f]);
+        if (q == 0) return;
         int at = pixel * g.OutPixelWords + (f >> 5);
         uint bit = 1u << (f & 31);
         for (; q != 0; q >>= 1, at += g.OutChannelWords)

@@ -17,6 +17,12 @@ public sealed class FastLayer
     /// <summary>Words of one block's weight plane: PatchWords · 8.</summary>
     public readonly int BlockPlaneWords;
 
+    /// <summary>Thresholds [c][l], flip per channel, score shifts and offsets, unpacked for the inner loop.</summary>
+    public readonly int[] Thresholds = [];
+    public readonly bool[] Flipped = [];
+    public readonly int[] Shifts = [];
+    public readonly int[] Offsets = [];
+
     public FastLayer(LayerSpec l)
     {
         Spec = l;
@@ -25,6 +31,16 @@ public sealed class FastLayer
         {
             Weights = [];
             return;
+        }
+        if (l.Output == OutputKind.Thresholds)
+        {
+            Thresholds = l.Thresholds ?? throw new ArgumentException("the fast path needs the model's layer data (ModelReader.Read with layers)");
+            Flipped = Enumerable.Range(0, l.OutC).Select(l.IsFlipped).ToArray();
+        }
+        else
+        {
+            Shifts = l.Shifts ?? throw new ArgumentException("the fast path needs the model's layer data (ModelReader.Read with layers)");
+            Offsets = l.Offsets!;
         }
         long bits = (long)l.KernelH * l.KernelW * l.InC;
         PatchWords = (int)((bits + 63) >> 6);

@@ -3,7 +3,6 @@ namespace Qnn.Runtime.Edge.Fast;
 /// <summary>The buffers one inference needs; one per thread in a batch, reused from sample to sample.</summary>
 internal sealed class Workspace
 {
-    public readonly byte[] Image;
     public readonly uint[] BufferA;
     public readonly uint[] BufferB;
     public readonly ulong[] Patch;
@@ -11,9 +10,8 @@ internal sealed class Workspace
     public readonly int[] Counts = new int[XnorGemm.BlockFilters];
     public readonly int[] Sums = new int[XnorGemm.BlockFilters];
 
-    public Workspace(int imageBytes, MemoryPlan plan, int patchWords, int accumulators)
+    public Workspace(MemoryPlan plan, int patchWords, int accumulators)
     {
-        Image = new byte[imageBytes];
         BufferA = new uint[plan.BufferAWords];
         BufferB = new uint[plan.BufferBWords];
         Patch = new ulong[patchWords + 1];
