@@ -13,7 +13,7 @@ namespace Qnn.Runtime.Edge
     /// plus the byte chunk the file is read through.</item>
     /// <item>Activations: two ping-pong buffers: A holds the input bit-planes and the outputs of odd layers,
     /// B the outputs of even layers; the last layer's "output" is its class scores as words (for the observer).</item>
-    /// <item>Scratch: the accumulator map of one filter for fused pools, and one zero pixel read for padding.</item>
+    /// <item>Scratch: the accumulator map of one filter for fused pools, and one zero pixel read for signed padding.</item>
     /// </list>
     /// </summary>
     public sealed class MemoryPlan
@@ -36,7 +36,7 @@ namespace Qnn.Runtime.Edge
         public int BufferBWords { get; private set; }
         /// <summary>Largest accumulator map of a fused-pool layer, in ints.</summary>
         public int AccumulatorWords { get; private set; }
-        /// <summary>Words of the zero pixel read in place of padding (largest k · CW).</summary>
+        /// <summary>Words of the zero pixel read in place of padding (largest k · CW of a padded layer with signed input).</summary>
         public int PaddingWords { get; private set; }
         /// <summary>Streamed only: largest filter in words, largest per-filter parameter words (thresholds + flip, or offset + shift).</summary>
         public int FilterBufferWords { get; private set; }
@@ -81,7 +81,9 @@ namespace Qnn.Runtime.Edge
                     int map = FormatMath.Mul(l.ConvOutH, l.ConvOutW);
                     if (map > accumulators) accumulators = map;
                 }
-                int pixel = FormatMath.Mul(l.InputBits, l.InChannelWords);
+                // Only signed inputs read padding (as all-zero bits); unsigned padding adds nothing and is skipped.
+                bool padded = l.PadTop != 0 || l.PadLeft != 0 || l.PadBottom != 0 || l.PadRight != 0;
+                int pixel = l.InputSigned && padded ? FormatMath.Mul(l.InputBits, l.InChannelWords) : 0;
                 if (pixel > padding) padding = pixel;
             }
             if (bufferB < 1) bufferB = 1;
