@@ -49,8 +49,8 @@ public sealed class FastInterpreter
     }
 
     /// <summary>
-    /// Classifies <paramref name="count"/> images stored one after another, across all cores (one sample per task,
-    /// each thread with its own buffers). Scores are count · classes ints, sample-major.
+    /// Classifies <paramref name="count"/> images stored one after another, across all cores (ranges of samples,
+    /// each with its own buffers). Scores are count · classes ints, sample-major.
     /// </summary>
     public void RunBatch(ReadOnlySpan<byte> images, int count, Span<int> scores, Span<int> predictions)
     {
@@ -63,11 +63,18 @@ public sealed class FastInterpreter
         byte[] input = images[..(count * _imageBytes)].ToArray();
         int[] allScores = new int[count * classes];
         int[] predicted = new int[count];
-        Parallel.For(0, count, Rent, (s, _, ws) =>
+        // Contiguous ranges, a few per core: one workspace per range, and little scheduling per sample.
+        int chunk = Math.Max(1, count / (4 * Environment.ProcessorCount));
+        Parallel.ForEach(Partitioner.Create(0, count, chunk), range =>
         {
-            predicted[s] = RunOne(ws, input.AsSpan(s * _imageBytes, _imageBytes), allScores.AsSpan(s * classes, classes), null, null);
-            return ws;
-        }, _workspaces.Add);
+            var ws = Rent();
+            try
+            {
+                for (int s = range.Item1; s < range.Item2; s++)
+                    predicted[s] = RunOne(ws, input.AsSpan(s * _imageBytes, _imageBytes), allScores.AsSpan(s * classes, classes), null, null);
+            }
+            finally { _workspaces.Add(ws); }
+        });
         allScores.CopyTo(scores);
         predicted.CopyTo(predictions);
     }
