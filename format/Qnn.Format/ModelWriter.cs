@@ -57,15 +57,7 @@ public static class ModelWriter
     }
 
     /// <summary>Writes the model to <paramref name="path"/> atomically (temporary file, then rename).</summary>
-    public static void WriteFile(QnnModel model, string path)
-    {
-        byte[] bytes = Write(model);
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string tmp = full + ".tmp";
-        File.WriteAllBytes(tmp, bytes);
-        File.Move(tmp, full, overwrite: true);
-    }
+    public static void WriteFile(QnnModel model, string path) => AtomicFile.WriteAllBytes(path, Write(model));
 
     /// <summary>XxHash64 model id of a file's MODEL and LAYER sections, recomputed from its bytes (SPEC 2.6).</summary>
     public static ulong ComputeModelId(byte[] file)

@@ -78,7 +78,7 @@ public class FitCheckTests
     [Fact]
     public void Shell_commands_quote_what_a_shell_would_split()
     {
-        var command = new ToolCommand("scp", ["-p", "/tmp/my model.qnn", "pi@host:qnn/model.qnn", "it's"]);
-        Assert.Equal("scp -p '/tmp/my model.qnn' pi@host:qnn/model.qnn 'it'\\''s'", command.Display);
+        var command = new ToolCommand("scp", ["-p", "models/my model.qnn", "pi@host:qnn/model.qnn", "it's"]);
+        Assert.Equal("scp -p 'models/my model.qnn' pi@host:qnn/model.qnn 'it'\\''s'", command.Display);
     }
 }

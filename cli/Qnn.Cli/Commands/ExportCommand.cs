@@ -58,8 +58,6 @@ public static class ExportCommand
         string full = Path.GetFullPath(path);
         string? dir = Path.GetDirectoryName(full);
         if (dir != null && !Directory.Exists(dir)) throw new UserError($"{path}: the folder {dir} does not exist");
-        string tmp = full + ".tmp";
-        File.WriteAllBytes(tmp, bytes);
-        File.Move(tmp, full, overwrite: true);
+        AtomicFile.WriteAllBytes(full, bytes);
     }
 }

@@ -31,9 +31,11 @@ public sealed class MonochromeImageFactory : IImageFactory
 
         public override Span<byte> AsByteSpan() => MemoryMarshal.AsBytes(_pixels.AsSpan());
 
-        public override void SaveToStream(Stream stream, ImageFileType format) => throw new NotSupportedException();
+        public override void SaveToStream(Stream stream, ImageFileType format) =>
+            throw new NotSupportedException("the app sends frames to the display; it never saves them");
 
-        public override IGraphics GetDrawingApi() => throw new NotSupportedException();
+        public override IGraphics GetDrawingApi() =>
+            throw new NotSupportedException("the app draws its own frames (OledFrame), not through the display's drawing API");
 
         protected override void Dispose(bool disposing) { }
     }

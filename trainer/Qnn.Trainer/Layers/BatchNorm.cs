@@ -8,11 +8,18 @@ namespace Qnn.Trainer.Layers;
 /// shift: the last-layer head, whose inference map a·x_c + b_c folds into integer scores
 /// (acc_c &lt;&lt; shift) + offset_c because a is the same for every class (format/SPEC.md 1.7).
 /// </summary>
-public sealed class BatchNorm(bool sharedScale = false, float momentum = 0.1f, float epsilon = 1e-4f) : Layer
+public class BatchNorm(bool sharedScale = false, float momentum = 0.1f, float epsilon = 1e-4f) : Layer
 {
-    private Tensor x = null!, y = null!, dx = null!, mean = null!, invStd = null!, scale = null!, shift = null!;
+    private Tensor x = null!, y = null!, dx = null!, scale = null!, shift = null!;
 
-    public override string Kind => SharedScale ? "batch_norm_shared" : "batch_norm";
+    /// <summary>The batch statistics of the last training forward, kept for the backward.</summary>
+    protected Tensor BatchMean { get; private set; } = null!;
+    protected Tensor BatchInvStd { get; private set; } = null!;
+
+    /// <summary>The name of the kind; variants (shift-based batch norm) change only this and the hooks below.</summary>
+    protected virtual string Name => "batch_norm";
+
+    public override string Kind => SharedScale ? Name + "_shared" : Name;
     public bool SharedScale { get; } = sharedScale;
     public float Momentum { get; } = momentum;
     public float Epsilon { get; } = epsilon;
@@ -21,8 +28,8 @@ public sealed class BatchNorm(bool sharedScale = false, float momentum = 0.1f, f
     public Tensor RunningMean { get; private set; } = null!;
     public Tensor RunningVar { get; private set; } = null!;
 
-    private int Channels => Input.Shape.C;
-    private int ScaleCount => SharedScale ? 1 : Channels;
+    protected int Channels => Input.Shape.C;
+    protected int ScaleCount => SharedScale ? 1 : Channels;
 
     protected override void OnBuild(Random rng)
     {
@@ -33,8 +40,8 @@ public sealed class BatchNorm(bool sharedScale = false, float momentum = 0.1f, f
         RunningMean = Backend.Allocate(Channels);
         RunningVar = Backend.Allocate(ScaleCount);
         Backend.Fill(RunningVar, 1f);
-        mean = Backend.Allocate(Channels);
-        invStd = Backend.Allocate(ScaleCount);
+        BatchMean = Backend.Allocate(Channels);
+        BatchInvStd = Backend.Allocate(ScaleCount);
         scale = Backend.Allocate(Channels);
         shift = Backend.Allocate(Channels);
         y = Buffer(Input.Shape);
@@ -47,8 +54,7 @@ public sealed class BatchNorm(bool sharedScale = false, float momentum = 0.1f, f
         int rows = batch * Input.Shape.H * Input.Shape.W;
         if (training)
         {
-            Backend.BatchNormTrain(x, rows, Channels, Gamma.Value, Beta.Value, y, mean, invStd, RunningMean, RunningVar,
-                Momentum, Epsilon, SharedScale);
+            TrainForward(x, rows, y);
         }
         else
         {
@@ -63,9 +69,17 @@ public sealed class BatchNorm(bool sharedScale = false, float momentum = 0.1f, f
     public override Tensor? Backward(Tensor dy, int batch)
     {
         int rows = batch * Input.Shape.H * Input.Shape.W;
-        Backend.BatchNormBackward(x, dy, rows, Channels, Gamma.Value, mean, invStd, dx, Gamma.Gradient, Beta.Gradient, SharedScale);
+        Backend.BatchNormBackward(x, dy, rows, Channels, BackwardScale, BatchMean, BatchInvStd, dx, Gamma.Gradient, Beta.Gradient, SharedScale);
         return dx;
     }
+
+    /// <summary>The training forward: normalize with the batch statistics and update the running ones.</summary>
+    protected virtual void TrainForward(Tensor input, int rows, Tensor output) =>
+        Backend.BatchNormTrain(input, rows, Channels, Gamma.Value, Beta.Value, output, BatchMean, BatchInvStd, RunningMean, RunningVar,
+            Momentum, Epsilon, SharedScale);
+
+    /// <summary>The scale the backward multiplies by (γ here).</summary>
+    protected virtual Tensor BackwardScale => Gamma.Value;
 
     /// <summary>
     /// The inference map y_c = fma(x, scale_c, shift_c) with scale = gamma / sqrt(runningVar + eps) and
@@ -82,8 +96,12 @@ public sealed class BatchNorm(bool sharedScale = false, float momentum = 0.1f, f
         Backend.Download(RunningVar, v);
         Backend.Download(Beta.Value, b);
         Backend.Download(RunningMean, m);
-        return Affine(g, b, m, v, Epsilon, SharedScale);
+        return InferenceAffineOf(g, b, m, v);
     }
+
+    /// <summary>The inference affine map of these parameter values.</summary>
+    protected virtual (float[] Scale, float[] Shift) InferenceAffineOf(float[] gamma, float[] beta, float[] mean, float[] variance) =>
+        Affine(gamma, beta, mean, variance, Epsilon, SharedScale);
 
     /// <summary>The inference affine map of batch-norm parameters (see <see cref="InferenceAffine"/>).</summary>
     public static (float[] Scale, float[] Shift) Affine(float[] gamma, float[] beta, float[] mean, float[] variance, float epsilon, bool shared)
@@ -104,5 +122,5 @@ public sealed class BatchNorm(bool sharedScale = false, float momentum = 0.1f, f
 
     public override IReadOnlyList<Tensor> State => [RunningMean, RunningVar];
 
-    public override string Describe() => SharedScale ? $"batch_norm {Input.Shape}, shared scale (score head)" : $"batch_norm {Input.Shape}";
+    public override string Describe() => SharedScale ? $"{Name} {Input.Shape}, shared scale (score head)" : $"{Name} {Input.Shape}";
 }

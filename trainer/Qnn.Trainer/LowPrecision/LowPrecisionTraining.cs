@@ -31,7 +31,7 @@ public static class LowPrecisionTraining
         for (int i = 0; i < layers.Count; i++)
         {
             Layer layer = layers[i];
-            if (shift && layer is BatchNorm bn) layer = new ShiftBatchNorm(bn.SharedScale, bn.Momentum, bn.Epsilon);
+            if (shift && layer is BatchNorm bn and not ShiftBatchNorm) layer = new ShiftBatchNorm(bn.SharedScale, bn.Momentum, bn.Epsilon);
             if (gradientBits != GradientQuantization.Off && layer is BinaryDense or BinaryConv2D)
                 layer = new QuantizedBackward(layer, gradientBits, path) { RunSeed = runSeed, Index = i };
             result.Add(layer);

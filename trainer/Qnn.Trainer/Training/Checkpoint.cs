@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Qnn.Trainer.Backends;
+using Qnn.Format;
 
 namespace Qnn.Trainer.Training;
 

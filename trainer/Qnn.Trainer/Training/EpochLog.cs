@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
 
+using Qnn.Format;
+
 namespace Qnn.Trainer.Training;
 
 /// <summary>One line of the per-epoch log.</summary>
@@ -22,23 +24,4 @@ public static class EpochLog
     }
 
     public static void Write(string path, IEnumerable<EpochRecord> records) => AtomicFile.WriteAllText(path, ToCsv(records));
-}
-
-/// <summary>Writes a file through a temporary file and a rename, so a reader never sees half of it.</summary>
-public static class AtomicFile
-{
-    public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
-    {
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string tmp = full + ".tmp";
-        using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write))
-        {
-            f.Write(bytes);
-            f.Flush(true);
-        }
-        File.Move(tmp, full, overwrite: true);
-    }
-
-    public static void WriteAllText(string path, string text) => WriteAllBytes(path, Encoding.UTF8.GetBytes(text));
 }
