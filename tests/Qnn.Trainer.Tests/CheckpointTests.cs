@@ -8,7 +8,7 @@ public class CheckpointTests
     private static TrainOptions Options => new()
     {
         Arch = "mlp", Width = 40, Epochs = 3, Batch = 50, TrainLimit = 1000, Validation = 200, Seed = 21,
-        InputDropout = 0.1f, HiddenDropout = 0.2f, ActBits = 2,
+        InputDropout = 0.1f, HiddenDropout = 0.2f, ActBits = 2, Shift = 2,
     };
 
     private static float[] Parameters(Training.Trainer t) => t.Network.Parameters

@@ -28,6 +28,44 @@ public class GemmTests
         }, iter: 40);
     }
 
+    /// <summary>A C element as the kernels compute it: FMAs in k order, restarted every KC products.</summary>
+    private static float FmaOrder(float[] a, bool ta, float[] b, bool tb, float c, int m, int n, int k, int i, int j, float alpha, float beta)
+    {
+        for (int p0 = 0; p0 < k; p0 += CpuGemm.KC)
+        {
+            float acc = 0f;
+            for (int p = p0; p < Math.Min(k, p0 + CpuGemm.KC); p++)
+                acc = MathF.FusedMultiplyAdd(ta ? a[p * m + i] : a[i * k + p], tb ? b[j * k + p] : b[p * n + j], acc);
+            float v = alpha != 1f ? alpha * acc : acc;
+            float bt = p0 == 0 ? beta : 1f;
+            c = bt == 0f ? v : v + c * bt;
+        }
+        return c;
+    }
+
+    [Fact]
+    public void Both_kernels_give_the_bits_of_the_fma_chain_for_every_transpose_and_edge()
+    {
+        Gen.Select(Gen.Int[1, 130], Gen.Int[1, 200], Gen.Int[1, 600], Gen.Int[0, 3], Gen.Int[0, 2]).Sample(t =>
+        {
+            var (m, n, k, trans, betaCase) = t;
+            var rng = new Random(m * 977 + n * 13 + k);
+            bool ta = (trans & 1) != 0, tb = (trans & 2) != 0;
+            var a = Random(rng, m * k);
+            var b = Random(rng, k * n);
+            var c0 = Random(rng, m * n);
+            float alpha = betaCase == 2 ? 0.5f : 1f, beta = betaCase == 1 ? 1f : betaCase == 2 ? -2f : 0f;
+            var wide = (float[])c0.Clone();
+            var narrow = (float[])c0.Clone();
+            CpuGemm.Multiply(a, ta, b, tb, wide, m, n, k, alpha, beta);
+            CpuGemm.Multiply(a, ta, b, tb, narrow, m, n, k, alpha, beta, maxThreads: 1, allowVector512: false);
+            Assert.Equal(narrow, wide);
+            for (int i = 0; i < m; i += Math.Max(1, m / 7))
+                for (int j = 0; j < n; j += Math.Max(1, n / 7))
+                    Assert.Equal(FmaOrder(a, ta, b, tb, c0[i * n + j], m, n, k, i, j, alpha, beta), wide[i * n + j]);
+        }, iter: 30);
+    }
+
     [Fact]
     public void Gemm_is_bit_identical_whatever_the_thread_count()
     {

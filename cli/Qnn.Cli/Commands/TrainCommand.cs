@@ -32,6 +32,7 @@ public static class TrainCommand
         var validation = new Option<int>("--validation") { Description = "training samples held out for validation", DefaultValueFactory = _ => new TrainOptions().Validation };
         var dropIn = new Option<float>("--dropout-in") { Description = "input dropout (-1 = the architecture's default)", DefaultValueFactory = _ => -1f };
         var dropHidden = new Option<float>("--dropout-hidden") { Description = "hidden dropout (-1 = the architecture's default)", DefaultValueFactory = _ => -1f };
+        var shift = new Option<int>("--shift") { Description = "data augmentation: move each training image by up to N pixels (0 = none)", DefaultValueFactory = _ => new TrainOptions().Shift };
         var limit = new Option<int>("--train-limit") { Description = "use only the first N training samples (0 = all)" };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "checkpoint file (default: OUT.ckpt)" };
         var resume = new Option<bool>("--resume") { Description = "continue from the checkpoint" };
@@ -45,7 +46,7 @@ public static class TrainCommand
 
         var command = new Command("train", "Train a binarized/quantized network on the CPU and export it as .qnn.");
         foreach (Option o in new Option[] { dataset, arch, epochs, output, width, weightBits, actBits, batch, lr, lrEnd, seed, loss, optimizer,
-                     validation, dropIn, dropHidden, limit, checkpoint, resume, log, plot, json, backend, accelerator, gradBits, bn })
+                     validation, dropIn, dropHidden, shift, limit, checkpoint, resume, log, plot, json, backend, accelerator, gradBits, bn })
             command.Options.Add(o);
         command.SetAction(parse => Cli.Run("train", () =>
         {
@@ -56,7 +57,7 @@ public static class TrainCommand
                 WeightBits = parse.GetValue(weightBits), ActBits = parse.GetValue(actBits), Batch = parse.GetValue(batch), Lr = parse.GetValue(lr),
                 LrEnd = parse.GetValue(lrEnd), Seed = parse.GetValue(seed), Loss = parse.GetValue(loss)!, Optimizer = parse.GetValue(optimizer)!,
                 Validation = parse.GetValue(validation), InputDropout = parse.GetValue(dropIn), HiddenDropout = parse.GetValue(dropHidden),
-                TrainLimit = parse.GetValue(limit),
+                Shift = parse.GetValue(shift), TrainLimit = parse.GetValue(limit),
                 Backend = Qnn.Trainer.Gpu.IlgpuBackend.BackendName(parse.GetValue(backend)!, parse.GetValue(accelerator)),
                 GradBits = parse.GetValue(gradBits), BatchNorm = parse.GetValue(bn)!,
             };

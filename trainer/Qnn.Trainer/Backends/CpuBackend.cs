@@ -40,8 +40,12 @@ public sealed class CpuBackend : IBackend
 
     public void SignGemm(Tensor a, Tensor b, Tensor c, int m, int n, int k) => XnorGemm.Multiply(D(a), D(b), D(c), m, n, k);
 
+    /// <summary>Elements of one unit of parallel elementwise work: small enough that a batch of 100 × 1024 values
+    /// keeps every core busy, large enough that the scheduling costs little.</summary>
+    private const int ChunkElements = 1 << 15;
+
     /// <summary>Runs body over [0, count) in fixed chunks (results never depend on the split: elementwise only).</summary>
-    private static void Chunks(int count, Action<int, int> body, int chunk = 1 << 18)
+    private static void Chunks(int count, Action<int, int> body, int chunk = ChunkElements)
     {
         if (count <= chunk)
         {
@@ -83,7 +87,17 @@ public sealed class CpuBackend : IBackend
         float[] xs = D(x), dys = D(dy), dxs = D(dx);
         Chunks(count, (s, e) =>
         {
-            for (int i = s; i < e; i++)
+            int i = s;
+            var sc = Vector256.Create(scale);
+            var one = Vector256.Create(1f);
+            for (; i + 8 <= e; i += 8)
+            {
+                var g = sc * Vector256.Create(dys.AsSpan(i, 8));
+                // !(|x| <= 1) is also true for NaN: the lanes follow the scalar rule below exactly.
+                if (cancelOutside) g = Vector256.ConditionalSelect(Vector256.LessThanOrEqual(Vector256.Abs(Vector256.Create(xs.AsSpan(i, 8))), one), g, Vector256<float>.Zero);
+                g.CopyTo(dxs.AsSpan(i, 8));
+            }
+            for (; i < e; i++)
                 dxs[i] = cancelOutside && !(MathF.Abs(xs[i]) <= 1f) ? 0f : scale * dys[i];
         });
     }
@@ -93,7 +107,7 @@ public sealed class CpuBackend : IBackend
     {
         const int block = 16;
         int n = (channels + block - 1) / block;
-        if (n == 1 || work < 1 << 20) body(0, channels);
+        if (n == 1 || work < ChunkElements) body(0, channels);
         else Parallel.For(0, n, b => body(b * block, Math.Min(channels, b * block + block)));
     }
 
@@ -106,22 +120,10 @@ public sealed class CpuBackend : IBackend
         {
             int w = c1 - c0;
             var sum = new double[w];
-            for (int r = 0; r < rows; r++)
-            {
-                long o = (long)r * channels + c0;
-                for (int c = 0; c < w; c++) sum[c] += xs[o + c];
-            }
+            ColumnSums(xs, rows, channels, c0, w, null, sum);
             for (int c = 0; c < w; c++) sum[c] /= rows;
             var sq = new double[w];
-            for (int r = 0; r < rows; r++)
-            {
-                long o = (long)r * channels + c0;
-                for (int c = 0; c < w; c++)
-                {
-                    double d = xs[o + c] - sum[c];
-                    sq[c] += d * d;
-                }
-            }
+            ColumnSums(xs, rows, channels, c0, w, sum, sq);
             for (int c = 0; c < w; c++)
             {
                 mu[c0 + c] = (float)sum[c];
@@ -150,14 +152,72 @@ public sealed class CpuBackend : IBackend
         {
             for (int r = r0; r < r1; r++)
             {
-                long o = (long)r * channels;
-                for (int c = 0; c < channels; c++)
+                int o = r * channels, c = 0;
+                if (!sharedScale)
+                    for (; c + 8 <= channels; c += 8)
+                    {
+                        var xhat = (V(xs, o + c) - V(mu, c)) * V(inv, c);
+                        (V(g, c) * xhat + V(bt, c)).CopyTo(ys.AsSpan(o + c, 8));
+                    }
+                for (; c < channels; c++)
                 {
                     int s = sharedScale ? 0 : c;
                     ys[o + c] = g[s] * ((xs[o + c] - mu[c]) * inv[s]) + bt[c];
                 }
             }
-        }, Math.Max(1, (1 << 18) / Math.Max(1, channels)));
+        }, Math.Max(1, ChunkElements / Math.Max(1, channels)));
+    }
+
+    private static Vector256<float> V(float[] a, int i) => Vector256.Create(a.AsSpan(i, 8));
+
+    /// <summary>
+    /// sums[c] = Σ over rows, in row order, of x[r, c0 + c] (or of (x − mean[c])² when <paramref name="mean"/> is
+    /// given), in double. Eight channels go side by side in vector lanes: each lane is the scalar sum, bit for bit.
+    /// </summary>
+    private static void ColumnSums(float[] xs, int rows, int channels, int c0, int w, double[]? mean, double[] sums)
+    {
+        int c = 0;
+        for (; c + 8 <= w; c += 8)
+        {
+            Vector256<double> lo = default, hi = default;
+            var mLo = mean is null ? default : Vector256.Create(mean.AsSpan(c, 4));
+            var mHi = mean is null ? default : Vector256.Create(mean.AsSpan(c + 4, 4));
+            for (int r = 0; r < rows; r++)
+            {
+                var v = V(xs, r * channels + c0 + c);
+                var vLo = Vector256.WidenLower(v);
+                var vHi = Vector256.WidenUpper(v);
+                if (mean is null)
+                {
+                    lo += vLo;
+                    hi += vHi;
+                }
+                else
+                {
+                    var dLo = vLo - mLo;
+                    var dHi = vHi - mHi;
+                    lo += dLo * dLo;
+                    hi += dHi * dHi;
+                }
+            }
+            lo.CopyTo(sums.AsSpan(c, 4));
+            hi.CopyTo(sums.AsSpan(c + 4, 4));
+        }
+        for (; c < w; c++)
+        {
+            double sum = 0;
+            for (int r = 0; r < rows; r++)
+            {
+                double x = xs[(long)r * channels + c0 + c];
+                if (mean is null) sum += x;
+                else
+                {
+                    double d = x - mean[c];
+                    sum += d * d;
+                }
+            }
+            sums[c] = sum;
+        }
     }
 
     public void BatchNormBackward(Tensor x, Tensor dy, int rows, int channels, Tensor gamma, Tensor mean, Tensor invStd,
@@ -168,14 +228,38 @@ public sealed class CpuBackend : IBackend
         var sumDyXhat = new double[channels];
         ChannelBlocks(channels, (long)rows * channels, (c0, c1) =>
         {
-            for (int r = 0; r < rows; r++)
+            int c = c0;
+            // Eight channels in vector lanes, each summed over the rows in order: the scalar sums bit for bit.
+            for (; c + 8 <= c1; c += 8)
+            {
+                Vector256<double> dyLo = default, dyHi = default, pLo = default, pHi = default;
+                var m = V(mu, c);
+                var iv = sharedScale ? Vector256.Create(inv[0]) : V(inv, c);
+                for (int r = 0; r < rows; r++)
+                {
+                    int o = r * channels + c;
+                    var xhat = (V(xs, o) - m) * iv;
+                    var d = V(dys, o);
+                    var dLo = Vector256.WidenLower(d);
+                    var dHi = Vector256.WidenUpper(d);
+                    dyLo += dLo;
+                    dyHi += dHi;
+                    pLo += dLo * Vector256.WidenLower(xhat);
+                    pHi += dHi * Vector256.WidenUpper(xhat);
+                }
+                dyLo.CopyTo(sumDy.AsSpan(c, 4));
+                dyHi.CopyTo(sumDy.AsSpan(c + 4, 4));
+                pLo.CopyTo(sumDyXhat.AsSpan(c, 4));
+                pHi.CopyTo(sumDyXhat.AsSpan(c + 4, 4));
+            }
+            for (int r = 0; r < rows && c < c1; r++)
             {
                 long o = (long)r * channels;
-                for (int c = c0; c < c1; c++)
+                for (int cc = c; cc < c1; cc++)
                 {
-                    float xhat = (xs[o + c] - mu[c]) * inv[sharedScale ? 0 : c];
-                    sumDy[c] += dys[o + c];
-                    sumDyXhat[c] += (double)dys[o + c] * xhat;
+                    float xhat = (xs[o + cc] - mu[cc]) * inv[sharedScale ? 0 : cc];
+                    sumDy[cc] += dys[o + cc];
+                    sumDyXhat[cc] += (double)dys[o + cc] * xhat;
                 }
             }
         });
@@ -202,15 +286,21 @@ public sealed class CpuBackend : IBackend
         {
             for (int r = r0; r < r1; r++)
             {
-                long o = (long)r * channels;
-                for (int c = 0; c < channels; c++)
+                int o = r * channels, c = 0;
+                if (!sharedScale)
+                    for (; c + 8 <= channels; c += 8)
+                    {
+                        var xhat = (V(xs, o + c) - V(mu, c)) * V(inv, c);
+                        (V(g, c) * V(inv, c) * (V(dys, o + c) - V(meanDy, c) - xhat * V(coef, c))).CopyTo(dxs.AsSpan(o + c, 8));
+                    }
+                for (; c < channels; c++)
                 {
                     int s = sharedScale ? 0 : c;
                     float xhat = (xs[o + c] - mu[c]) * inv[s];
                     dxs[o + c] = g[s] * inv[s] * (dys[o + c] - meanDy[c] - xhat * coef[c]);
                 }
             }
-        }, Math.Max(1, (1 << 18) / Math.Max(1, channels)));
+        }, Math.Max(1, ChunkElements / Math.Max(1, channels)));
     }
 
     public void ScaleShift(Tensor x, int rows, int channels, Tensor scale, Tensor shift, Tensor y)
@@ -223,7 +313,7 @@ public sealed class CpuBackend : IBackend
                 long o = (long)r * channels;
                 for (int c = 0; c < channels; c++) ys[o + c] = MathF.FusedMultiplyAdd(xs[o + c], a[c], b[c]);
             }
-        }, Math.Max(1, (1 << 18) / Math.Max(1, channels)));
+        }, Math.Max(1, ChunkElements / Math.Max(1, channels)));
     }
 
     public void Im2Col(Tensor x, ConvGeometry g, int batch, float padValue, Tensor cols)
@@ -333,9 +423,25 @@ public sealed class CpuBackend : IBackend
     {
         float[] xs = D(x), ys = D(y);
         float keepScale = 1f / (1f - rate);
+        uint threshold = DropoutMask.Threshold(rate);
         Chunks(count, (s, e) =>
         {
-            for (int i = s; i < e; i++) ys[i] = DropoutMask.Keep(seed, i, rate) ? xs[i] * keepScale : 0f;
+            int i = s;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                // Sixteen hashes at once (64-bit lanes, then narrowed): the same keep decisions as DropoutMask.Keep.
+                var lane = Vector512.Create(1UL, 2, 3, 4, 5, 6, 7, 8);
+                var scale = Vector512.Create(keepScale);
+                var thr = Vector512.Create(threshold);
+                for (; i + 16 <= e; i += 16)
+                {
+                    var lo = DropoutMask.Bits(seed, Vector512.Create((ulong)(uint)i) + lane);
+                    var hi = DropoutMask.Bits(seed, Vector512.Create((ulong)(uint)(i + 8)) + lane);
+                    var keep = Vector512.GreaterThanOrEqual(Vector512.Narrow(lo, hi), thr).AsSingle();
+                    Vector512.ConditionalSelect(keep, Vector512.Create(xs.AsSpan(i, 16)) * scale, Vector512<float>.Zero).CopyTo(ys.AsSpan(i, 16));
+                }
+            }
+            for (; i < e; i++) ys[i] = DropoutMask.Keep(seed, i, rate) ? xs[i] * keepScale : 0f;
         });
     }
 

@@ -1,18 +1,23 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Qnn.Trainer.Backends;
 
 /// <summary>
 /// The CPU backend's single-precision matrix multiply: cache-blocked (Goto/BLIS style) with packed panels and a
-/// 6 × 16 register-blocked micro-kernel of Vector256 fused multiply-adds, across all cores. Macro tiles of C are the
-/// unit of parallel work and every C element is reduced in the same k order whatever the thread count, so results
-/// are bit-reproducible. Public so that <c>qnn bench cpu</c> can time it.
+/// register-blocked micro-kernel of fused multiply-adds — 6 × 32 with Vector512 where the CPU has AVX-512, 6 × 16 with
+/// Vector256 elsewhere — across all cores. Macro tiles of C are the unit of parallel work. Every C element is the same
+/// chain of FMAs in the same k order (restarted every <see cref="KC"/> products) whatever the kernel width, the tile
+/// shape or the thread count, so results are bit-reproducible and both kernels give the same bits. Public so that
+/// <c>qnn bench cpu</c> can time it.
 /// </summary>
 public static unsafe class CpuGemm
 {
-    private const int MR = 6, NR = 16;
-    private const int KC = 256;   // depth of one packed block: a 6×256 A panel and a 256×16 B panel stay in L1
+    private const int MR = 6;
+    /// <summary>Depth of one packed block: a 6×256 A panel and a 256×NR B panel stay in L1. The float sum of a C
+    /// element restarts every KC products (trainer/Qnn.Trainer.Gpu mirrors it).</summary>
+    public const int KC = 256;
     private const int MC = 120;   // rows of a macro tile (a batch of 100 is one tile)
     private const int NC = 256;   // columns of a macro tile: the packed B block (256 KiB) stays in L2
 
@@ -21,9 +26,10 @@ public static unsafe class CpuGemm
     /// <summary>
     /// C[m×n] = alpha · op(A) · op(B) + beta · C, row-major. op(A) is m×k (A is stored k×m when
     /// <paramref name="transposeA"/>); op(B) is k×n (B is stored n×k when <paramref name="transposeB"/>).
+    /// <paramref name="allowVector512"/> false keeps to the Vector256 kernel (the tests compare the two).
     /// </summary>
     public static void Multiply(float[] a, bool transposeA, float[] b, bool transposeB, float[] c, int m, int n, int k,
-        float alpha = 1f, float beta = 0f, int maxThreads = -1)
+        float alpha = 1f, float beta = 0f, int maxThreads = -1, bool allowVector512 = true)
     {
         if (m < 0 || n < 0 || k < 0) throw new ArgumentException("negative GEMM size");
         if ((long)m * k > a.Length || (long)k * n > b.Length || (long)m * n > c.Length)
@@ -34,44 +40,55 @@ public static unsafe class CpuGemm
             for (int i = 0; i < m * n; i++) c[i] = beta == 0f ? 0f : beta * c[i];
             return;
         }
-        int tilesM = (m + MC - 1) / MC, tilesN = (n + NC - 1) / NC, tiles = tilesM * tilesN;
-        var job = new Job(a, transposeA, b, transposeB, c, m, n, k, alpha, beta, tilesN);
-        if (tiles == 1 || maxThreads == 1 || (long)m * n * k < 200_000)
+        bool wide = allowVector512 && Vector512.IsHardwareAccelerated;
+        int nr = wide ? 32 : 16;
+        int threads = maxThreads > 0 ? Math.Min(maxThreads, Environment.ProcessorCount) : Environment.ProcessorCount;
+        bool parallel = threads > 1 && (long)m * n * k >= 200_000;
+        // Narrower column tiles when there are few row tiles (a batch of 100 is one), so that every core gets
+        // several tiles: the tiling never changes a C element's sum.
+        int tilesM = (m + MC - 1) / MC, nc = NC;
+        while (parallel && nc > 2 * nr && tilesM * ((n + nc - 1) / nc) < 4 * threads) nc /= 2;
+        int tilesN = (n + nc - 1) / nc, tiles = tilesM * tilesN;
+        var job = new Job(a, transposeA, b, transposeB, c, m, n, k, alpha, beta, tilesN, nc, wide);
+        if (tiles == 1 || !parallel)
         {
             for (int t = 0; t < tiles; t++) job.Tile(t);
         }
         else
         {
-            var options = new ParallelOptions { MaxDegreeOfParallelism = maxThreads };
-            Parallel.For(0, tiles, options, job.Tile);
+            Parallel.For(0, tiles, new ParallelOptions { MaxDegreeOfParallelism = threads }, job.Tile);
         }
     }
 
-    private sealed class Job(float[] a, bool ta, float[] b, bool tb, float[] c, int m, int n, int k, float alpha, float beta, int tilesN)
+    private sealed class Job(float[] a, bool ta, float[] b, bool tb, float[] c, int m, int n, int k, float alpha, float beta,
+        int tilesN, int ncMax, bool wide)
     {
         public void Tile(int tile)
         {
-            int i0 = tile / tilesN * MC, j0 = tile % tilesN * NC;
-            int mc = Math.Min(MC, m - i0), nc = Math.Min(NC, n - j0);
-            int mPanels = (mc + MR - 1) / MR, nPanels = (nc + NR - 1) / NR;
+            int nr = wide ? 32 : 16;
+            int i0 = tile / tilesN * MC, j0 = tile % tilesN * ncMax;
+            int mc = Math.Min(MC, m - i0), nc = Math.Min(ncMax, n - j0);
+            int mPanels = (mc + MR - 1) / MR, nPanels = (nc + nr - 1) / nr;
             var pa = packA ??= new float[MC * KC];
-            var pb = packB ??= new float[NC * KC];
+            var pb = packB ??= new float[(NC + 32) * KC];
             for (int p0 = 0; p0 < k; p0 += KC)
             {
                 int kc = Math.Min(KC, k - p0);
                 PackA(a, ta, m, k, i0, mc, p0, kc, pa);
-                PackB(b, tb, n, k, j0, nc, p0, kc, pb);
+                PackB(b, tb, n, k, j0, nc, p0, kc, pb, nr);
                 bool first = p0 == 0;
                 fixed (float* pA = pa, pB = pb, pC = c)
                 {
                     for (int jp = 0; jp < nPanels; jp++)
                     {
-                        int j = j0 + jp * NR, cols = Math.Min(NR, n - j);
+                        int j = j0 + jp * nr, cols = Math.Min(nr, n - j);
                         for (int ip = 0; ip < mPanels; ip++)
                         {
                             int i = i0 + ip * MR, rows = Math.Min(MR, m - i);
-                            Kernel(pA + ip * MR * kc, pB + jp * NR * kc, kc, pC + (long)i * n + j, n, rows, cols,
-                                alpha, first ? beta : 1f);
+                            if (wide)
+                                Kernel512(pA + ip * MR * kc, pB + jp * nr * kc, kc, pC + (long)i * n + j, n, rows, cols, alpha, first ? beta : 1f);
+                            else
+                                Kernel256(pA + ip * MR * kc, pB + jp * nr * kc, kc, pC + (long)i * n + j, n, rows, cols, alpha, first ? beta : 1f);
                         }
                     }
                 }
@@ -86,76 +103,127 @@ public static unsafe class CpuGemm
         for (int ip = 0; ip < panels; ip++)
         {
             int baseRow = i0 + ip * MR, o = ip * MR * kc;
+            int rows = Math.Min(MR, i0 + mc - baseRow);
+            if (ta)
+            {
+                // A is stored k×m: the panel's rows lie side by side in every stored row, read in order.
+                for (int p = 0; p < kc; p++)
+                {
+                    long s = (long)(p0 + p) * m + baseRow;
+                    int d = o + p * MR, r = 0;
+                    for (; r < rows; r++) dst[d + r] = a[s + r];
+                    for (; r < MR; r++) dst[d + r] = 0f;
+                }
+                continue;
+            }
             for (int r = 0; r < MR; r++)
             {
-                int row = baseRow + r;
-                if (row >= i0 + mc)
+                if (r >= rows)
                 {
                     for (int p = 0; p < kc; p++) dst[o + p * MR + r] = 0f;
+                    continue;
                 }
-                else if (ta)
-                {
-                    for (int p = 0; p < kc; p++) dst[o + p * MR + r] = a[(long)(p0 + p) * m + row];
-                }
-                else
-                {
-                    long s = (long)row * k + p0;
-                    for (int p = 0; p < kc; p++) dst[o + p * MR + r] = a[s + p];
-                }
+                long s = (long)(baseRow + r) * k + p0;
+                for (int p = 0; p < kc; p++) dst[o + p * MR + r] = a[s + p];
             }
         }
     }
 
-    /// <summary>A block of op(B) as NR-column panels, k-major inside a panel; columns past n are zero.</summary>
-    private static void PackB(float[] b, bool tb, int n, int k, int j0, int nc, int p0, int kc, float[] dst)
+    /// <summary>A block of op(B) as nr-column panels, k-major inside a panel; columns past n are zero.</summary>
+    private static void PackB(float[] b, bool tb, int n, int k, int j0, int nc, int p0, int kc, float[] dst, int nr)
     {
-        int panels = (nc + NR - 1) / NR;
+        int panels = (nc + nr - 1) / nr;
         for (int jp = 0; jp < panels; jp++)
         {
-            int baseCol = j0 + jp * NR, o = jp * NR * kc;
-            int cols = Math.Min(NR, j0 + nc - baseCol);
-            if (!tb && cols == NR)
-            {
-                for (int p = 0; p < kc; p++)
-                    b.AsSpan((int)((long)(p0 + p) * n + baseCol), NR).CopyTo(dst.AsSpan(o + p * NR, NR));
-                continue;
-            }
+            int baseCol = j0 + jp * nr, o = jp * nr * kc;
+            int cols = Math.Min(nr, j0 + nc - baseCol);
             if (tb)
             {
-                // B is stored n×k: 16 rows of it are read side by side, each sequentially, and the panel is
-                // written contiguously.
-                fixed (float* pb = b, pd = dst)
-                {
-                    float* d = pd + o;
-                    float* r0 = pb + (long)baseCol * k + p0;
-                    for (int p = 0; p < kc; p++, d += NR)
-                    {
-                        float* src = r0 + p;
-                        int jj = 0;
-                        for (; jj < cols; jj++) d[jj] = src[(long)jj * k];
-                        for (; jj < NR; jj++) d[jj] = 0f;
-                    }
-                }
+                PackTransposed(b, k, baseCol, cols, p0, kc, dst, o, nr);
                 continue;
             }
-            for (int jj = 0; jj < NR; jj++)
+            if (cols == nr)
             {
-                int col = baseCol + jj;
-                if (jj >= cols)
-                {
-                    for (int p = 0; p < kc; p++) dst[o + p * NR + jj] = 0f;
-                }
-                else
-                {
-                    for (int p = 0; p < kc; p++) dst[o + p * NR + jj] = b[(long)(p0 + p) * n + col];
-                }
+                for (int p = 0; p < kc; p++)
+                    b.AsSpan((int)((long)(p0 + p) * n + baseCol), nr).CopyTo(dst.AsSpan(o + p * nr, nr));
+                continue;
+            }
+            for (int p = 0; p < kc; p++)
+            {
+                long s = (long)(p0 + p) * n + baseCol;
+                int d = o + p * nr, jj = 0;
+                for (; jj < cols; jj++) dst[d + jj] = b[s + jj];
+                for (; jj < nr; jj++) dst[d + jj] = 0f;
             }
         }
+    }
+
+    /// <summary>
+    /// One nr-column panel of op(B) when B is stored n×k: column jj of the panel is stored row baseCol + jj. Blocks of
+    /// 8 rows × 8 k are transposed in registers (AVX); the rest, and CPUs without AVX, go element by element.
+    /// Gathering the panel column-wise instead touches nr lines 4 KiB apart at once, which share one L1 set.
+    /// </summary>
+    private static void PackTransposed(float[] b, int k, int baseCol, int cols, int p0, int kc, float[] dst, int o, int nr)
+    {
+        fixed (float* pb = b, pd = dst)
+        {
+            int jj = 0;
+            if (Avx.IsSupported)
+            {
+                for (; jj + 8 <= cols; jj += 8)
+                {
+                    float* src = pb + (long)(baseCol + jj) * k + p0;
+                    int p = 0;
+                    for (; p + 8 <= kc; p += 8)
+                    {
+                        float* s = src + p;
+                        Transpose8x8(Avx.LoadVector256(s), Avx.LoadVector256(s + k), Avx.LoadVector256(s + 2 * k),
+                            Avx.LoadVector256(s + 3 * k), Avx.LoadVector256(s + 4 * k), Avx.LoadVector256(s + 5 * k),
+                            Avx.LoadVector256(s + 6 * k), Avx.LoadVector256(s + 7 * k), pd + o + p * nr + jj, nr);
+                    }
+                    for (; p < kc; p++)
+                        for (int q = 0; q < 8; q++) pd[o + p * nr + jj + q] = src[(long)q * k + p];
+                }
+            }
+            for (; jj < nr; jj++)
+            {
+                if (jj >= cols)
+                {
+                    for (int p = 0; p < kc; p++) pd[o + p * nr + jj] = 0f;
+                    continue;
+                }
+                float* src = pb + (long)(baseCol + jj) * k + p0;
+                for (int p = 0; p < kc; p++) pd[o + p * nr + jj] = src[p];
+            }
+        }
+    }
+
+    /// <summary>Stores column q of the 8×8 block with rows r0…r7 at d + q·stride.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7, float* d, int stride)
+    {
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var s0 = Avx.Shuffle(t0, t2, 0x44); var s1 = Avx.Shuffle(t0, t2, 0xEE);
+        var s2 = Avx.Shuffle(t1, t3, 0x44); var s3 = Avx.Shuffle(t1, t3, 0xEE);
+        var s4 = Avx.Shuffle(t4, t6, 0x44); var s5 = Avx.Shuffle(t4, t6, 0xEE);
+        var s6 = Avx.Shuffle(t5, t7, 0x44); var s7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(d, Avx.Permute2x128(s0, s4, 0x20));
+        Avx.Store(d + stride, Avx.Permute2x128(s1, s5, 0x20));
+        Avx.Store(d + 2 * stride, Avx.Permute2x128(s2, s6, 0x20));
+        Avx.Store(d + 3 * stride, Avx.Permute2x128(s3, s7, 0x20));
+        Avx.Store(d + 4 * stride, Avx.Permute2x128(s0, s4, 0x31));
+        Avx.Store(d + 5 * stride, Avx.Permute2x128(s1, s5, 0x31));
+        Avx.Store(d + 6 * stride, Avx.Permute2x128(s2, s6, 0x31));
+        Avx.Store(d + 7 * stride, Avx.Permute2x128(s3, s7, 0x31));
     }
 
     /// <summary>C[rows×cols] = alpha · Apanel · Bpanel + beta · C for one 6×16 tile (edges go through a buffer).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel(float* a, float* b, int kc, float* c, int ldc, int rows, int cols, float alpha, float beta)
+    private static void Kernel256(float* a, float* b, int kc, float* c, int ldc, int rows, int cols, float alpha, float beta)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -176,24 +244,69 @@ public static unsafe class CpuGemm
             var a5 = Vector256.Create(a[5]);
             c50 = Vector256.FusedMultiplyAdd(a5, b0, c50); c51 = Vector256.FusedMultiplyAdd(a5, b1, c51);
             a += MR;
-            b += NR;
+            b += 16;
         }
-        if (rows == MR && cols == NR)
+        if (rows == MR && cols == 16)
         {
             Store(c, c00, c01, alpha, beta); Store(c + ldc, c10, c11, alpha, beta);
             Store(c + 2 * ldc, c20, c21, alpha, beta); Store(c + 3 * ldc, c30, c31, alpha, beta);
             Store(c + 4 * ldc, c40, c41, alpha, beta); Store(c + 5 * ldc, c50, c51, alpha, beta);
             return;
         }
-        float* tile = stackalloc float[MR * NR];
+        float* tile = stackalloc float[MR * 16];
         c00.Store(tile); c01.Store(tile + 8); c10.Store(tile + 16); c11.Store(tile + 24);
         c20.Store(tile + 32); c21.Store(tile + 40); c30.Store(tile + 48); c31.Store(tile + 56);
         c40.Store(tile + 64); c41.Store(tile + 72); c50.Store(tile + 80); c51.Store(tile + 88);
+        StoreEdge(tile, 16, c, ldc, rows, cols, alpha, beta);
+    }
+
+    /// <summary>The same as <see cref="Kernel256"/> for a 6×32 tile of Vector512 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel512(float* a, float* b, int kc, float* c, int ldc, int rows, int cols, float alpha, float beta)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            var a0 = Vector512.Create(a[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00); c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+            var a1 = Vector512.Create(a[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10); c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+            var a2 = Vector512.Create(a[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20); c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+            var a3 = Vector512.Create(a[3]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30); c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+            var a4 = Vector512.Create(a[4]);
+            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40); c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
+            var a5 = Vector512.Create(a[5]);
+            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50); c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
+            a += MR;
+            b += 32;
+        }
+        if (rows == MR && cols == 32)
+        {
+            Store(c, c00, c01, alpha, beta); Store(c + ldc, c10, c11, alpha, beta);
+            Store(c + 2 * ldc, c20, c21, alpha, beta); Store(c + 3 * ldc, c30, c31, alpha, beta);
+            Store(c + 4 * ldc, c40, c41, alpha, beta); Store(c + 5 * ldc, c50, c51, alpha, beta);
+            return;
+        }
+        float* tile = stackalloc float[MR * 32];
+        c00.Store(tile); c01.Store(tile + 16); c10.Store(tile + 32); c11.Store(tile + 48);
+        c20.Store(tile + 64); c21.Store(tile + 80); c30.Store(tile + 96); c31.Store(tile + 112);
+        c40.Store(tile + 128); c41.Store(tile + 144); c50.Store(tile + 160); c51.Store(tile + 176);
+        StoreEdge(tile, 32, c, ldc, rows, cols, alpha, beta);
+    }
+
+    /// <summary>The rows × cols corner of a tile that C does not fill: the same arithmetic as <see cref="Store"/>.</summary>
+    private static void StoreEdge(float* tile, int nr, float* c, int ldc, int rows, int cols, float alpha, float beta)
+    {
         for (int r = 0; r < rows; r++)
             for (int j = 0; j < cols; j++)
             {
-                float v = alpha * tile[r * NR + j];
-                c[r * ldc + j] = beta == 0f ? v : v + beta * c[r * ldc + j];
+                float v = alpha != 1f ? alpha * tile[r * nr + j] : tile[r * nr + j];
+                c[r * ldc + j] = beta == 0f ? v : v + c[r * ldc + j] * beta;
             }
     }
 
@@ -212,6 +325,23 @@ public static unsafe class CpuGemm
         }
         lo.Store(c);
         hi.Store(c + 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* c, Vector512<float> lo, Vector512<float> hi, float alpha, float beta)
+    {
+        if (alpha != 1f)
+        {
+            lo *= alpha;
+            hi *= alpha;
+        }
+        if (beta != 0f)
+        {
+            lo += Vector512.Load(c) * beta;
+            hi += Vector512.Load(c + 16) * beta;
+        }
+        lo.Store(c);
+        hi.Store(c + 16);
     }
 
     /// <summary>The plain triple loop (double accumulation): the reference the tests compare with.</summary>

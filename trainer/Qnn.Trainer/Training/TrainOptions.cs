@@ -24,6 +24,8 @@ public sealed record TrainOptions
     public int GradBits { get; init; } = 32;
     /// <summary>"exact" or "shift" (the BNN paper's shift-based batch norm); see LowPrecision.ShiftBatchNorm.</summary>
     public string BatchNorm { get; init; } = "exact";
+    /// <summary>Data augmentation: training images moved by up to this many pixels (see ShiftAugmentation); 0 = none.</summary>
+    public int Shift { get; init; }
     /// <summary>Samples taken from the end of the training set for validation.</summary>
     public int Validation { get; init; } = 5000;
     /// <summary>Use at most this many training samples (0 = all); for quick runs and tests.</summary>

@@ -31,6 +31,8 @@ public sealed class Trainer : IDisposable
         train = trainingSet;
         if (options.Batch < 1) throw new ArgumentException("batch must be at least 1");
         if (options.Epochs < 1) throw new ArgumentException("epochs must be at least 1");
+        if (options.Shift < 0 || options.Shift >= Math.Min(trainingSet.Height, trainingSet.Width))
+            throw new ArgumentException($"shift must be 0 to {Math.Min(trainingSet.Height, trainingSet.Width) - 1} pixels for {trainingSet.Height}x{trainingSet.Width} images");
         valCount = Math.Clamp(options.Validation, 0, trainingSet.Count - 1);
         valStart = trainingSet.Count - valCount;
         trainCount = options.TrainLimit > 0 ? Math.Min(options.TrainLimit, valStart) : valStart;
@@ -117,6 +119,8 @@ public sealed class Trainer : IDisposable
         using var labels = backend.Allocate(Options.Batch);
         using var loss = backend.Allocate(Options.Batch);
         using var dScores = backend.Allocate(Options.Batch, classes);
+        var augmented = Options.Shift > 0 ? new byte[Options.Batch * train.Height * train.Width * train.Channels] : [];
+        var identity = Enumerable.Range(0, Options.Batch).ToArray();
         var total = Stopwatch.StartNew();
         long samplesThisSession = 0;
 
@@ -145,7 +149,16 @@ public sealed class Trainer : IDisposable
                 }
                 var idx = order.AsSpan(b * Options.Batch, Options.Batch);
                 for (int i = 0; i < idx.Length; i++) labelsHost[i] = train.Labels[idx[i]];
-                Network.SetInput(train.Pixels, idx);
+                if (Options.Shift > 0)
+                {
+                    ShiftAugmentation.Apply(train.Pixels, idx, train.Height, train.Width, train.Channels, Options.Shift, Options.Seed,
+                        Optimizer.Steps, augmented);
+                    Network.SetInput(augmented, identity);
+                }
+                else
+                {
+                    Network.SetInput(train.Pixels, idx);
+                }
                 backend.Upload(labelsHost, labels);
                 var scores = Network.Forward(Options.Batch, true, Optimizer.Steps);
                 backend.LossForwardBackward(lossKind, scores, labels, Options.Batch, classes, loss, dScores);
