@@ -11,11 +11,11 @@ public sealed record TrainOptions
     /// <summary>-1: the architecture's default.</summary>
     public float InputDropout { get; init; } = -1f;
     public float HiddenDropout { get; init; } = -1f;
-    public int Epochs { get; init; } = 12;
+    public int Epochs { get; init; } = 40;
     public int Batch { get; init; } = 100;
     /// <summary>Learning rate of the first epoch; it decays exponentially to <see cref="LrEnd"/> at the last.</summary>
     public float Lr { get; init; } = 0.003f;
-    public float LrEnd { get; init; } = 3e-5f;
+    public float LrEnd { get; init; } = 1e-5f;
     public int Seed { get; init; } = 1;
     public string Loss { get; init; } = "squared_hinge";
     public string Optimizer { get; init; } = "adam";
@@ -25,7 +25,7 @@ public sealed record TrainOptions
     /// <summary>"exact" or "shift" (the BNN paper's shift-based batch norm); see LowPrecision.ShiftBatchNorm.</summary>
     public string BatchNorm { get; init; } = "exact";
     /// <summary>Data augmentation: training images moved by up to this many pixels (see ShiftAugmentation); 0 = none.</summary>
-    public int Shift { get; init; }
+    public int Shift { get; init; } = 1;
     /// <summary>Samples taken from the end of the training set for validation.</summary>
     public int Validation { get; init; } = 5000;
     /// <summary>Use at most this many training samples (0 = all); for quick runs and tests.</summary>
