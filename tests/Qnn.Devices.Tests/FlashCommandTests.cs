@@ -22,7 +22,7 @@ public sealed class FlashCommandTests : IDisposable
     public void Esp32_dry_run_on_the_microcontroller_mlp_writes_nanoffs_json_and_reports_a_fit()
     {
         string model = Write(Mlps.Micro(), "micro.qnn");
-        var run = ConsoleCapture.RunQnn("flash", "--target", "esp32", model, "--port", "COM7", "--dry-run");
+        var run = QnnCommand.Run("flash", "--target", "esp32", model, "--port", "COM7", "--dry-run");
         Assert.True(run.ExitCode == 0, run.Error);
         Assert.Contains("fits esp32", run.Out);
         Assert.Contains("weights resident", run.Out);
@@ -43,7 +43,7 @@ public sealed class FlashCommandTests : IDisposable
         string model = Write(Mlps.Micro(), "micro.qnn");
         string digit = _temp.File("digit7.bin");
         File.WriteAllBytes(digit, new byte[784]);
-        var run = ConsoleCapture.RunQnn("flash", "--target", "esp32", model, "--input", digit, "--dry-run");
+        var run = QnnCommand.Run("flash", "--target", "esp32", model, "--input", digit, "--dry-run");
         Assert.True(run.ExitCode == 0, run.Error);
         using var deploy = JsonDocument.Parse(File.ReadAllText(_temp.File("micro.nanoff.json")));
         var files = deploy.RootElement.GetProperty("Files").EnumerateArray().ToArray();
@@ -53,7 +53,7 @@ public sealed class FlashCommandTests : IDisposable
         Assert.False(deploy.RootElement.TryGetProperty("SerialPort", out _));
 
         File.WriteAllBytes(digit, new byte[28 * 28 * 3]);
-        var wrong = ConsoleCapture.RunQnn("flash", "--target", "esp32", model, "--input", digit, "--dry-run");
+        var wrong = QnnCommand.Run("flash", "--target", "esp32", model, "--input", digit, "--dry-run");
         Assert.Equal(1, wrong.ExitCode);
         Assert.Contains("2352 bytes, but the model takes raw images of 1x1x784 = 784 bytes", wrong.Error);
     }
@@ -62,7 +62,7 @@ public sealed class FlashCommandTests : IDisposable
     public void Esp32_dry_run_on_the_big_mlp_says_it_does_not_fit_and_what_would()
     {
         string model = Write(Mlps.Big(), "big.qnn");
-        var run = ConsoleCapture.RunQnn("flash", "--target", "esp32", model, "--dry-run");
+        var run = QnnCommand.Run("flash", "--target", "esp32", model, "--dry-run");
         Assert.Equal(1, run.ExitCode);
         Assert.Contains("does not fit esp32", run.Error);
         Assert.Contains("storage (model file) needs", run.Error);
@@ -75,7 +75,7 @@ public sealed class FlashCommandTests : IDisposable
     public void Esp32_dry_run_json_carries_the_report_and_the_command()
     {
         string model = Write(Mlps.Micro(), "m.qnn");
-        var run = ConsoleCapture.RunQnn("flash", "--target", "esp32", model, "--dry-run", "--json");
+        var run = QnnCommand.Run("flash", "--target", "esp32", model, "--dry-run", "--json");
         Assert.True(run.ExitCode == 0, run.Error);
         using var result = JsonDocument.Parse(run.Out);
         var root = result.RootElement;
@@ -91,7 +91,7 @@ public sealed class FlashCommandTests : IDisposable
     {
         string model = Write(Mlps.Big(), "big.qnn");
         string app = Directory.CreateDirectory(_temp.File("publish")).FullName;
-        var run = ConsoleCapture.RunQnn("flash", "--target", "pi", model, "--host", "pi@raspberrypi.local", "--app", app, "--dry-run");
+        var run = QnnCommand.Run("flash", "--target", "pi", model, "--host", "pi@raspberrypi.local", "--app", app, "--dry-run");
         Assert.True(run.ExitCode == 0, run.Error);
         Assert.Contains("fits pi", run.Out);
         Assert.Contains($"scp -p {Path.GetFullPath(model)} pi@raspberrypi.local:qnn/model.qnn", run.Out);
@@ -103,15 +103,15 @@ public sealed class FlashCommandTests : IDisposable
     public void Pi_without_a_host_and_unknown_targets_are_one_line_errors()
     {
         string model = Write(Mlps.Micro(), "m.qnn");
-        var noHost = ConsoleCapture.RunQnn("flash", "--target", "pi", model, "--dry-run");
+        var noHost = QnnCommand.Run("flash", "--target", "pi", model, "--dry-run");
         Assert.Equal(1, noHost.ExitCode);
         Assert.Equal("qnn flash: --target pi needs --host USER@HOST", noHost.Error.Trim());
 
-        var unknown = ConsoleCapture.RunQnn("flash", "--target", "arduino", model, "--dry-run");
+        var unknown = QnnCommand.Run("flash", "--target", "arduino", model, "--dry-run");
         Assert.Equal(1, unknown.ExitCode);
         Assert.Contains("unknown target (known: esp32, esp32-psram, pi)", unknown.Error);
 
-        var missing = ConsoleCapture.RunQnn("flash", "--target", "esp32", _temp.File("nope.qnn"), "--dry-run");
+        var missing = QnnCommand.Run("flash", "--target", "esp32", _temp.File("nope.qnn"), "--dry-run");
         Assert.Equal(1, missing.ExitCode);
         Assert.Contains("nope.qnn: no such file", missing.Error);
         Assert.DoesNotContain("   at ", missing.Error);

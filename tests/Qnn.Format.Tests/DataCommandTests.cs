@@ -4,7 +4,7 @@ using Qnn.Datasets;
 namespace Qnn.Format.Tests;
 
 /// <summary>`qnn data` run in-process: never the network (every fetch is given --from).</summary>
-[Collection("Console")]
+[Collection(nameof(ConsoleCollection))]
 public class DataCommandTests
 {
     private static bool MnistCached => MnistFiles.All.All(f => File.Exists(Path.Combine(DataCache.MnistDirectory, f.Name)));
@@ -15,14 +15,14 @@ public class DataCommandTests
         // CI fetches MNIST before the tests (.ci/run); without the cache there is nothing real to copy.
         if (!MnistCached) return;
         using var tmp = new TempFolder();
-        var first = ConsoleCapture.Run("data", "fetch", "mnist", "--from", DataCache.MnistDirectory, "--cache", tmp.Path, "--json");
-        Assert.True(first.Exit == 0, first.Err);
+        var first = QnnCommand.Run("data", "fetch", "mnist", "--from", DataCache.MnistDirectory, "--cache", tmp.Path, "--json");
+        Assert.True(first.ExitCode == 0, first.Error);
         var j = JsonDocument.Parse(first.Out).RootElement;
         Assert.False(j.GetProperty("nothingToDo").GetBoolean());
         Assert.All(j.GetProperty("files").EnumerateArray(), f => Assert.Equal("written", f.GetProperty("status").GetString()));
 
-        var second = ConsoleCapture.Run("data", "fetch", "mnist", "--cache", tmp.Path);
-        Assert.Equal(0, second.Exit);
+        var second = QnnCommand.Run("data", "fetch", "mnist", "--cache", tmp.Path);
+        Assert.Equal(0, second.ExitCode);
         Assert.Contains("4 files verified (SHA-256), nothing to do", second.Out);
     }
 
@@ -33,7 +33,7 @@ public class DataCommandTests
         string fake = tmp.File("fake");
         Directory.CreateDirectory(fake);
         foreach (var f in MnistFiles.All) File.WriteAllBytes(Path.Combine(fake, f.Name), [1, 2, 3]);
-        var (exit, stdout, stderr) = ConsoleCapture.Run("data", "fetch", "mnist", "--from", fake, "--cache", tmp.File("cache"), "--json");
+        var (exit, stdout, stderr) = QnnCommand.Run("data", "fetch", "mnist", "--from", fake, "--cache", tmp.File("cache"), "--json");
         Assert.Equal(1, exit);
         Assert.Equal("", stdout);
         Assert.StartsWith($"qnn data fetch: {Path.Combine(fake, MnistFiles.All[0].Name)}: SHA-256 mismatch (expected {MnistFiles.All[0].Sha256}", stderr);
@@ -44,7 +44,7 @@ public class DataCommandTests
     [Fact]
     public void Fetch_of_an_unknown_data_set_is_refused()
     {
-        var (exit, _, stderr) = ConsoleCapture.Run("data", "fetch", "cifar10");
+        var (exit, _, stderr) = QnnCommand.Run("data", "fetch", "cifar10");
         Assert.Equal(1, exit);
         Assert.Contains("unknown data set \"cifar10\"", stderr);
     }
@@ -54,13 +54,13 @@ public class DataCommandTests
     {
         using var tmp = new TempFolder();
         IdxFiles.WriteFolder(tmp.File("set"), 4, 3, [0, 1, 1, 2, 2, 2], [2, 1], gzip: true);
-        var (exit, stdout, stderr) = ConsoleCapture.Run("data", "info", "idx:" + tmp.File("set"), "--json");
+        var (exit, stdout, stderr) = QnnCommand.Run("data", "info", "idx:" + tmp.File("set"), "--json");
         Assert.True(exit == 0, stderr);
         var parts = JsonDocument.Parse(stdout).RootElement.EnumerateArray().ToList();
         Assert.Equal([6, 2], parts.Select(p => p.GetProperty("count").GetInt32()));
         Assert.Equal([1, 2, 3], parts[0].GetProperty("perClass").EnumerateArray().Select(e => e.GetInt32()));
 
-        var list = ConsoleCapture.Run("data", "list", "--cache", tmp.Path, "--json");
+        var list = QnnCommand.Run("data", "list", "--cache", tmp.Path, "--json");
         var row = JsonDocument.Parse(list.Out).RootElement[0];
         Assert.Equal(("mnist", false), (row.GetProperty("name").GetString(), row.GetProperty("cached").GetBoolean()));
     }

@@ -4,7 +4,7 @@ using Qnn.TestSupport;
 namespace Qnn.Format.Tests;
 
 /// <summary>`qnn inspect` run in-process on models written here.</summary>
-[Collection("Console")]
+[Collection(nameof(ConsoleCollection))]
 public class InspectCommandTests
 {
     /// <summary>
@@ -37,7 +37,7 @@ public class InspectCommandTests
         var model = MnistLike();
         ModelWriter.WriteFile(model, path);
 
-        var (exit, stdout, stderr) = ConsoleCapture.Run("inspect", path, "--json");
+        var (exit, stdout, stderr) = QnnCommand.Run("inspect", path, "--json");
         Assert.True(exit == 0, stderr);
         var j = JsonDocument.Parse(stdout).RootElement;
         Assert.Equal(new FileInfo(path).Length, j.GetProperty("fileBytes").GetInt64());
@@ -81,7 +81,7 @@ public class InspectCommandTests
     {
         using var tmp = new TempFolder();
         ModelWriter.WriteFile(MnistLike(), tmp.File("m.qnn"));
-        var (exit, stdout, _) = ConsoleCapture.Run("inspect", tmp.File("m.qnn"));
+        var (exit, stdout, _) = QnnCommand.Run("inspect", tmp.File("m.qnn"));
         Assert.Equal(0, exit);
         Assert.Contains("recomputed: matches", stdout);
         Assert.Contains("MaxPool2D", stdout);
@@ -96,13 +96,13 @@ public class InspectCommandTests
         byte[] bytes = ModelWriter.Write(MnistLike());
         bytes[bytes.Length / 2] ^= 0x10;
         File.WriteAllBytes(tmp.File("bad.qnn"), bytes);
-        var (exit, stdout, stderr) = ConsoleCapture.Run("inspect", tmp.File("bad.qnn"), "--json");
+        var (exit, stdout, stderr) = QnnCommand.Run("inspect", tmp.File("bad.qnn"), "--json");
         Assert.Equal(1, exit);
         Assert.Equal("", stdout);
         Assert.Matches($"^qnn inspect: {System.Text.RegularExpressions.Regex.Escape(tmp.File("bad.qnn"))}: section \\d+ \\(LAYER\\): CRC mismatch .*\\n$", stderr.Replace("\r", ""));
         Assert.Single(stderr.TrimEnd().Split('\n'));
 
-        var missing = ConsoleCapture.Run("inspect", tmp.File("none.qnn"));
-        Assert.Equal((1, $"qnn inspect: {tmp.File("none.qnn")}: no such file"), (missing.Exit, missing.Err.Trim()));
+        var missing = QnnCommand.Run("inspect", tmp.File("none.qnn"));
+        Assert.Equal((1, $"qnn inspect: {tmp.File("none.qnn")}: no such file"), (missing.ExitCode, missing.Error.Trim()));
     }
 }

@@ -8,19 +8,24 @@ public class GemmTests
     private static float[] Random(Random rng, int n, bool signs = false) =>
         Enumerable.Range(0, n).Select(_ => signs ? (rng.Next(2) == 0 ? -1f : 1f) : (float)(rng.NextDouble() * 2 - 1)).ToArray();
 
+    /// <summary>A random product C = alpha · op(A) · op(B) + beta · C of the given sizes and transposes.</summary>
+    private sealed record Case(int M, int N, int K, bool Ta, bool Tb, float[] A, float[] B, float[] C, float Alpha, float Beta)
+    {
+        public static Case Draw(int m, int n, int k, int trans, int betaCase)
+        {
+            var rng = new Random(m * 1000 + n * 7 + k);
+            return new Case(m, n, k, (trans & 1) != 0, (trans & 2) != 0, Random(rng, m * k), Random(rng, k * n), Random(rng, m * n),
+                betaCase == 2 ? 0.5f : 1f, betaCase == 1 ? 1f : betaCase == 2 ? -2f : 0f);
+        }
+    }
+
     [Fact]
     public void Blocked_gemm_matches_the_triple_loop_for_every_transpose_and_odd_sizes()
     {
         Gen.Select(Gen.Int[1, 140], Gen.Int[1, 300], Gen.Int[1, 300], Gen.Int[0, 3], Gen.Int[0, 3]).Sample(t =>
         {
-            var (m, n, k, trans, betaCase) = t;
-            var rng = new Random(m * 1000 + n * 7 + k);
-            bool ta = (trans & 1) != 0, tb = (trans & 2) != 0;
-            var a = Random(rng, m * k);
-            var b = Random(rng, k * n);
-            var c = Random(rng, m * n);
+            var (m, n, k, ta, tb, a, b, c, alpha, beta) = Case.Draw(t.Item1, t.Item2, t.Item3, t.Item4, t.Item5);
             var r = (float[])c.Clone();
-            float alpha = betaCase == 2 ? 0.5f : 1f, beta = betaCase == 1 ? 1f : betaCase == 2 ? -2f : 0f;
             CpuGemm.Multiply(a, ta, b, tb, c, m, n, k, alpha, beta);
             CpuGemm.Reference(a, ta, b, tb, r, m, n, k, alpha, beta);
             for (int i = 0; i < c.Length; i++)
@@ -48,13 +53,7 @@ public class GemmTests
     {
         Gen.Select(Gen.Int[1, 130], Gen.Int[1, 200], Gen.Int[1, 600], Gen.Int[0, 3], Gen.Int[0, 2]).Sample(t =>
         {
-            var (m, n, k, trans, betaCase) = t;
-            var rng = new Random(m * 977 + n * 13 + k);
-            bool ta = (trans & 1) != 0, tb = (trans & 2) != 0;
-            var a = Random(rng, m * k);
-            var b = Random(rng, k * n);
-            var c0 = Random(rng, m * n);
-            float alpha = betaCase == 2 ? 0.5f : 1f, beta = betaCase == 1 ? 1f : betaCase == 2 ? -2f : 0f;
+            var (m, n, k, ta, tb, a, b, c0, alpha, beta) = Case.Draw(t.Item1, t.Item2, t.Item3, t.Item4, t.Item5);
             var wide = (float[])c0.Clone();
             var narrow = (float[])c0.Clone();
             CpuGemm.Multiply(a, ta, b, tb, wide, m, n, k, alpha, beta);

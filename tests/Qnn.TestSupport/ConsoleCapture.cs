@@ -1,11 +1,12 @@
-namespace Qnn.Devices.Tests;
+namespace Qnn.TestSupport;
 
-/// <summary>Runs a `qnn` command line in-process with stdout and stderr captured (tests using it share the console, see <see cref="ConsoleCollection"/>).</summary>
+/// <summary>
+/// Runs code with stdout and stderr captured. The console is one per process: test classes using it go into a
+/// collection with parallelization off (each test project defines its own, xunit needs it in the test assembly).
+/// </summary>
 public static class ConsoleCapture
 {
     public sealed record Result(int ExitCode, string Out, string Error);
-
-    public static Result RunQnn(params string[] args) => Run(() => global::Qnn.Cli.Program.BuildRoot().Parse(args).Invoke());
 
     /// <summary>Runs <paramref name="body"/> with the console captured; its return value is the exit code.</summary>
     public static Result Run(Func<int> body)
@@ -26,7 +27,3 @@ public static class ConsoleCapture
         }
     }
 }
-
-/// <summary>Tests that redirect the process's console run one at a time.</summary>
-[CollectionDefinition(nameof(ConsoleCollection), DisableParallelization = true)]
-public sealed class ConsoleCollection;

@@ -1,0 +1,110 @@
+using System.Text.Json;
+using Qnn.Datasets;
+
+namespace Qnn.Cli.Tests;
+
+/// <summary>
+/// What a user does after `qnn train`: the files it leaves, `qnn eval` reporting the accuracy that train reported,
+/// `qnn run` giving one class from both runtimes, `qnn export --onnx`, `--resume`; and every bad option as one line
+/// on stderr with exit code 1, no stack trace and no file written.
+/// </summary>
+[Collection(nameof(ConsoleCollection))]
+public sealed class TrainFlowTests : IDisposable
+{
+    private readonly TempFolder tmp = new();
+
+    public void Dispose() => tmp.Dispose();
+
+    private static DatasetSplit Mnist()
+    {
+        if (!DatasetLoader.FileNames.All(f => File.Exists(Path.Combine(DataCache.MnistDirectory, f))))
+            new MnistFetcher(new FetchOptions(DataCache.MnistDirectory)).Fetch();
+        return DatasetLoader.Load("mnist");
+    }
+
+    private static JsonElement Json(ConsoleCapture.Result r)
+    {
+        Assert.True(r.ExitCode == 0, r.Error);
+        return JsonDocument.Parse(r.Out).RootElement;
+    }
+
+    [Fact]
+    public void A_short_run_leaves_model_checkpoint_log_and_plot_that_eval_run_export_and_resume_accept()
+    {
+        Mnist();
+        string model = tmp.File("m.qnn");
+        string[] train = ["train", "--arch", "mlp-micro", "--width", "32", "--epochs", "2", "--train-limit", "2000", "--validation", "500",
+            "--out", model, "--json"];
+        var summary = Json(QnnCommand.Run(train));
+        double test = summary.GetProperty("testAccuracy").GetDouble();
+        Assert.InRange(test, 0.5, 1.0);
+        Assert.Equal(test, summary.GetProperty("floatAccuracy").GetDouble(), 3);
+        Assert.Equal(2, summary.GetProperty("history").GetArrayLength());
+        Assert.True(File.Exists(model + ".ckpt"));
+        Assert.Equal(3, File.ReadAllLines(model + ".log.csv").Length);    // header and one line per epoch
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(model + ".png")[..4]);
+
+        var eval = Json(QnnCommand.Run("eval", model, "--dataset", "mnist", "--json"));
+        Assert.Equal(test, eval.GetProperty("accuracy").GetDouble());
+        Assert.Equal(10_000, eval.GetProperty("confusion").EnumerateArray().SelectMany(r => r.EnumerateArray()).Sum(c => c.GetInt32()));
+
+        // One test image as raw bytes: both runtimes give the same class and scores.
+        var data = Mnist();
+        string image = tmp.File("digit.raw");
+        File.WriteAllBytes(image, data.Test.Pixels[..784]);
+        var fast = Json(QnnCommand.Run("run", model, "--input", image, "--json"));
+        var portable = Json(QnnCommand.Run("run", model, "--input", image, "--runtime", "portable", "--json"));
+        Assert.InRange(fast.GetProperty("class").GetInt32(), 0, 9);
+        Assert.Equal(fast.GetProperty("class").GetInt32(), portable.GetProperty("class").GetInt32());
+        Assert.Equal(fast.GetProperty("scores").ToString(), portable.GetProperty("scores").ToString());
+
+        var export = Json(QnnCommand.Run("export", model, "--onnx", tmp.File("m.onnx"), "--json"));
+        Assert.Equal(new FileInfo(tmp.File("m.onnx")).Length, export.GetProperty("onnxBytes").GetInt64());
+
+        // Resuming with other options names the checkpoint and changes nothing.
+        byte[] before = File.ReadAllBytes(model);
+        var other = QnnCommand.Run([.. train.Select(a => a == "32" ? "48" : a), "--resume"]);
+        Assert.Equal(1, other.ExitCode);
+        Assert.Contains(model + ".ckpt", other.Error);
+        Assert.Contains("other options", other.Error);
+        Assert.Equal(before, File.ReadAllBytes(model));
+    }
+
+    public static TheoryData<string[], string> BadCommands => new()
+    {
+        { ["train", "--shift", "28", "--train-limit", "500", "--validation", "100"], "shift must be 0 to 27 pixels for 28x28 images" },
+        { ["train", "--epochs", "0"], "--epochs must be at least 1" },
+        { ["train", "--act-bits", "5"], "--weight-bits and --act-bits are 1-4" },
+        { ["train", "--arch", "resnet"], "resnet" },
+        { ["train", "--dataset", "idx:/nonexistent/qnn-data"], "/nonexistent/qnn-data" },
+        { ["train", "--resume"], "no checkpoint to resume from" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadCommands))]
+    public void Bad_options_are_one_line_on_stderr_with_exit_1_and_no_file(string[] args, string message)
+    {
+        Mnist();
+        string model = tmp.File("bad.qnn");
+        var r = QnnCommand.Run([.. args, "--out", model]);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains(message, r.Error);
+        Assert.DoesNotContain("   at ", r.Error);
+        Assert.Empty(Directory.GetFiles(tmp.Path));
+    }
+
+    [Fact]
+    public void Eval_and_run_name_a_missing_or_broken_model()
+    {
+        string missing = tmp.File("none.qnn");
+        var r = QnnCommand.Run("eval", missing, "--limit", "10");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains(missing, r.Error);
+        string broken = tmp.File("broken.qnn");
+        File.WriteAllBytes(broken, new byte[100]);
+        var b = QnnCommand.Run("run", broken, "--input", broken);
+        Assert.Equal(1, b.ExitCode);
+        Assert.Contains(broken, b.Error);
+        Assert.DoesNotContain("   at ", b.Error);
+    }
+}
