@@ -21,7 +21,7 @@ public static unsafe class CpuGemm
     private const int MC = 120;   // rows of a macro tile (a batch of 100 is one tile)
     private const int NC = 256;   // columns of a macro tile: the packed B block (256 KiB) stays in L2
 
-    [ThreadStatic] private static float[]? packA, packB;
+    [ThreadStatic] private static float[]? packA, packB, packAllA;
 
     /// <summary>
     /// C[m×n] = alpha · op(A) · op(B) + beta · C, row-major. op(A) is m×k (A is stored k×m when
@@ -49,7 +49,16 @@ public static unsafe class CpuGemm
         int tilesM = (m + MC - 1) / MC, nc = NC;
         while (parallel && nc > 2 * nr && tilesM * ((n + nc - 1) / nc) < 4 * threads) nc /= 2;
         int tilesN = (n + nc - 1) / nc, tiles = tilesM * tilesN;
-        var job = new Job(a, transposeA, b, transposeB, c, m, n, k, alpha, beta, tilesN, nc, wide);
+        // One row tile (a batch-sized M) shared by several column tiles: pack all of op(A) once, here, instead of once
+        // per tile. It is the calling thread's buffer; the workers only read it while this call waits for them.
+        float[]? sharedA = null;
+        if (tilesM == 1 && tiles > 1)
+        {
+            int rows = (m + MR - 1) / MR * MR;
+            sharedA = packAllA is { } buffer && buffer.Length >= rows * k ? buffer : packAllA = new float[rows * k];
+            for (int p0 = 0; p0 < k; p0 += KC) PackA(a, transposeA, m, k, 0, m, p0, Math.Min(KC, k - p0), sharedA, rows * p0);
+        }
+        var job = new Job(a, transposeA, b, transposeB, c, m, n, k, alpha, beta, tilesN, nc, wide, sharedA);
         if (tiles == 1 || !parallel)
         {
             for (int t = 0; t < tiles; t++) job.Tile(t);
@@ -61,7 +70,7 @@ public static unsafe class CpuGemm
     }
 
     private sealed class Job(float[] a, bool ta, float[] b, bool tb, float[] c, int m, int n, int k, float alpha, float beta,
-        int tilesN, int ncMax, bool wide)
+        int tilesN, int ncMax, bool wide, float[]? sharedA)
     {
         public void Tile(int tile)
         {
@@ -69,12 +78,14 @@ public static unsafe class CpuGemm
             int i0 = tile / tilesN * MC, j0 = tile % tilesN * ncMax;
             int mc = Math.Min(MC, m - i0), nc = Math.Min(ncMax, n - j0);
             int mPanels = (mc + MR - 1) / MR, nPanels = (nc + nr - 1) / nr;
-            var pa = packA ??= new float[MC * KC];
+            var pa = sharedA ?? (packA ??= new float[MC * KC]);
             var pb = packB ??= new float[(NC + 32) * KC];
             for (int p0 = 0; p0 < k; p0 += KC)
             {
                 int kc = Math.Min(KC, k - p0);
-                PackA(a, ta, m, k, i0, mc, p0, kc, pa);
+                int aOffset = 0;
+                if (sharedA is null) PackA(a, ta, m, k, i0, mc, p0, kc, pa, 0);
+                else aOffset = mPanels * MR * p0;
                 PackB(b, tb, n, k, j0, nc, p0, kc, pb, nr);
                 bool first = p0 == 0;
                 fixed (float* pA = pa, pB = pb, pC = c)
@@ -86,9 +97,9 @@ public static unsafe class CpuGemm
                         {
                             int i = i0 + ip * MR, rows = Math.Min(MR, m - i);
                             if (wide)
-                                Kernel512(pA + ip * MR * kc, pB + jp * nr * kc, kc, pC + (long)i * n + j, n, rows, cols, alpha, first ? beta : 1f);
+                                Kernel512(pA + aOffset + ip * MR * kc, pB + jp * nr * kc, kc, pC + (long)i * n + j, n, rows, cols, alpha, first ? beta : 1f);
                             else
-                                Kernel256(pA + ip * MR * kc, pB + jp * nr * kc, kc, pC + (long)i * n + j, n, rows, cols, alpha, first ? beta : 1f);
+                                Kernel256(pA + aOffset + ip * MR * kc, pB + jp * nr * kc, kc, pC + (long)i * n + j, n, rows, cols, alpha, first ? beta : 1f);
                         }
                     }
                 }
@@ -96,13 +107,13 @@ public static unsafe class CpuGemm
         }
     }
 
-    /// <summary>A block of op(A) as MR-row panels, k-major inside a panel; rows past m are zero.</summary>
-    private static void PackA(float[] a, bool ta, int m, int k, int i0, int mc, int p0, int kc, float[] dst)
+    /// <summary>A block of op(A) as MR-row panels, k-major inside a panel, from dst[offset]; rows past m are zero.</summary>
+    private static void PackA(float[] a, bool ta, int m, int k, int i0, int mc, int p0, int kc, float[] dst, int offset)
     {
         int panels = (mc + MR - 1) / MR;
         for (int ip = 0; ip < panels; ip++)
         {
-            int baseRow = i0 + ip * MR, o = ip * MR * kc;
+            int baseRow = i0 + ip * MR, o = offset + ip * MR * kc;
             int rows = Math.Min(MR, i0 + mc - baseRow);
             if (ta)
             {
