@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Qnn.Runtime.Edge.Fast;
 
@@ -20,6 +21,8 @@ public sealed class FastInterpreter
     private readonly int _patchWords;
     private readonly int _accumulators;
     private readonly ConcurrentBag<Workspace> _workspaces = [];
+    /// <summary>The first layer as a convolution straight from the image bytes, where it is one (see FirstConv).</summary>
+    private readonly FirstConv? _firstConv;
 
     public FastInterpreter(QnnModel model) : this(model, FastKernel.Auto) { }
 
@@ -29,6 +32,7 @@ public sealed class FastInterpreter
         _model = model;
         Kernel = XnorGemm.Resolve(kernel);
         _layers = model.Layers.Select(l => new FastLayer(l)).ToArray();
+        if (FirstConv.Applies(_layers[0].Spec, 0)) _firstConv = new FirstConv(_layers[0], model.InputBits);
         _plan = MemoryPlan.Compute(model, false);
         _imageBytes = model.InputHeight * model.InputWidth * model.InputChannels;
         _patchWords = _layers.Max(l => l.Spec.InputBits * l.PatchWords);
@@ -117,14 +121,15 @@ public sealed class FastInterpreter
     }
 
     private Workspace Rent() =>
-        _workspaces.TryTake(out var ws) ? ws : new Workspace(_plan, _patchWords, _accumulators);
+        _workspaces.TryTake(out var ws) ? ws : new Workspace(_plan, _patchWords, _accumulators, _firstConv?.PaddedFilters ?? 0, _firstConv?.Taps ?? 0);
 
     private int RunOne(Workspace ws, ReadOnlySpan<byte> image, Span<int> scores, uint[][]? outputs, long[]? layerTicks)
     {
         if (image.Length != _imageBytes) throw new ArgumentException($"the image must have H*W*C = {_imageBytes} bytes");
         if (scores.Length < _model.ClassCount) throw new ArgumentException($"scores must hold {_model.ClassCount} ints");
         var first = _layers[0];
-        BitPlanes.Write(image, _model.InputBits, _model.InputChannels, first.Geometry.InChannelWords, ws.BufferA);
+        // A first convolution reads the image bytes itself (FirstConv); every other first layer reads bit-planes.
+        if (_firstConv is null) BitPlanes.Write(image, _model.InputBits, _model.InputChannels, first.Geometry.InChannelWords, ws.BufferA);
         uint[] input = ws.BufferA, output = ws.BufferB;
         for (int i = 0; i < _layers.Length; i++)
         {
@@ -132,7 +137,7 @@ public sealed class FastInterpreter
             var l = layer.Spec;
             long start = layerTicks != null ? Stopwatch.GetTimestamp() : 0;
             if (l.Kind == LayerKind.MaxPool2D) MaxPoolLevels.Run(l, layer.Geometry, input, output);
-            else RunWeighted(ws, layer, input, output, scores);
+            else RunWeighted(ws, layer, i == 0 ? _firstConv : null, image, input, output, scores);
             if (layerTicks != null) layerTicks[i] += Stopwatch.GetTimestamp() - start;
             if (outputs != null)
             {
@@ -149,7 +154,7 @@ public sealed class FastInterpreter
         return best;
     }
 
-    private void RunWeighted(Workspace ws, FastLayer layer, uint[] input, uint[] output, Span<int> scores)
+    private void RunWeighted(Workspace ws, FastLayer layer, FirstConv? first, ReadOnlySpan<byte> image, uint[] input, uint[] output, Span<int> scores)
     {
         var l = layer.Spec;
         var g = layer.Geometry;
@@ -160,6 +165,17 @@ public sealed class FastInterpreter
         for (int oy = 0; oy < g.ConvOutH; oy++)
         for (int ox = 0; ox < g.ConvOutW; ox++)
         {
+            if (first != null)
+            {
+                first.Window(image, oy, ox, ws.FirstAcc, ws.FirstValues, ws.FirstTaps);
+                int at = oy * g.ConvOutW + ox;
+                if (pooled) ws.FirstAcc.AsSpan(0, filters).CopyTo(ws.Accumulators.AsSpan(at * filters));
+                else if (thresholds)
+                    for (int f = 0; f < filters; f += 4) layer.EmitQuad(output, at, f, Vector128.Create(ws.FirstAcc.AsSpan(f, 4)));
+                else
+                    for (int f = 0; f < filters; f++) Emit(layer, output, scores, at, f, ws.FirstAcc[f]);
+                continue;
+            }
             BitPatch.Build(l, g, input, oy, ox, layer.PatchWords, ws.Patch);
             int ones = 0, planeMask = (1 << l.InputBits) - 1;
             if (!l.InputSigned)
@@ -192,7 +208,18 @@ public sealed class FastInterpreter
         for (int px = 0; px < l.OutW; px++)
         {
             int origin = (py * l.PoolStrideH * g.ConvOutW + px * l.PoolStrideW) * filters;
-            for (int f = 0; f < filters; f++)
+            int f = 0;
+            if (thresholds)
+                for (; f + 4 <= filters; f += 4)
+                {
+                    // Four filters at once: the max of their accumulators over the window, then their levels.
+                    var best = Vector128.Create(int.MinValue);
+                    for (int dy = 0; dy < l.PoolH; dy++)
+                    for (int dx = 0; dx < l.PoolW; dx++)
+                        best = Vector128.Max(best, Vector128.Create(ws.Accumulators.AsSpan(origin + (dy * g.ConvOutW + dx) * filters + f, 4)));
+                    layer.EmitQuad(output, py * l.OutW + px, f, best);
+                }
+            for (; f < filters; f++)
             {
                 int best = int.MinValue;
                 for (int dy = 0; dy < l.PoolH; dy++)

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Qnn.Runtime.Edge.Fast;
 
 /// <summary>
@@ -23,6 +25,14 @@ public sealed class FastLayer
     public readonly int[] Shifts = [];
     public readonly int[] Offsets = [];
 
+    /// <summary>
+    /// The thresholds again as [level][filter] and the flips as masks (−1 flipped, 0 not), filters padded to whole
+    /// Vector128 quads, for <see cref="EmitQuad"/>.
+    /// </summary>
+    private readonly int[] _levelThresholds = [];
+    private readonly int[] _flipMasks = [];
+    private readonly int _paddedFilters;
+
     public FastLayer(LayerSpec l)
     {
         Spec = l;
@@ -36,6 +46,15 @@ public sealed class FastLayer
         {
             Thresholds = l.Thresholds ?? throw new ArgumentException("the fast path needs the model's layer data (ModelReader.Read with layers)");
             Flipped = Enumerable.Range(0, l.OutC).Select(l.IsFlipped).ToArray();
+            int levels = Geometry.Levels;
+            _paddedFilters = (l.OutC + 3) & ~3;
+            _levelThresholds = new int[levels * _paddedFilters];
+            _flipMasks = new int[_paddedFilters];
+            for (int f = 0; f < l.OutC; f++)
+            {
+                _flipMasks[f] = Flipped[f] ? -1 : 0;
+                for (int q = 0; q < levels; q++) _levelThresholds[q * _paddedFilters + f] = Thresholds[f * levels + q];
+            }
         }
         else
         {
@@ -68,4 +87,30 @@ public sealed class FastLayer
     /// <summary>The interleaved weights of filter block <paramref name="block"/>: its m planes of <see cref="BlockPlaneWords"/> words.</summary>
     public ReadOnlySpan<ulong> BlockWeights(int block) =>
         Weights.AsSpan(block * Spec.WeightBits * BlockPlaneWords, Spec.WeightBits * BlockPlaneWords);
+
+    /// <summary>
+    /// The levels of filters f0 … f0 + 3 (f0 a multiple of 4) for accumulators <paramref name="acc"/>, ORed into the
+    /// output planes of <paramref name="pixel"/> (SPEC 1.6 and 1.2): lane by lane what Interpreter.Level gives — the
+    /// number of thresholds passed before the first that is not (≥, or ≤ where flipped) — four filters at a time.
+    /// Lanes past OutC write nothing.
+    /// </summary>
+    public void EmitQuad(uint[] output, int pixel, int f0, Vector128<int> acc)
+    {
+        var flip = Vector128.Create(_flipMasks.AsSpan(f0, 4));
+        var run = Vector128<int>.AllBitsSet;
+        var q = Vector128<int>.Zero;
+        for (int level = 0, at = f0; level < Geometry.Levels; level++, at += _paddedFilters)
+        {
+            var t = Vector128.Create(_levelThresholds.AsSpan(at, 4));
+            run &= Vector128.ConditionalSelect(flip, Vector128.LessThanOrEqual(acc, t), Vector128.GreaterThanOrEqual(acc, t));
+            q -= run;
+        }
+        uint lanes = Spec.OutC - f0 >= 4 ? 0xFu : (1u << (Spec.OutC - f0)) - 1;
+        int word = pixel * Geometry.OutPixelWords + (f0 >> 5), shift = f0 & 31;
+        for (int j = 0; j < Spec.OutputBits; j++, word += Geometry.OutChannelWords)
+        {
+            uint bits = Vector128.ExtractMostSignificantBits(Vector128.Equals((q >>> j) & Vector128<int>.One, Vector128<int>.One)) & lanes;
+            if (bits != 0) output[word] |= bits << shift;
+        }
+    }
 }

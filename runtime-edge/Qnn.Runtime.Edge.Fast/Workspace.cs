@@ -10,8 +10,15 @@ internal sealed class Workspace
     public readonly int[] Counts = new int[XnorGemm.BlockFilters];
     public readonly int[] Sums = new int[XnorGemm.BlockFilters];
 
-    public Workspace(MemoryPlan plan, int patchWords, int accumulators)
+    /// <summary>The first convolution's accumulators of one window (FirstConv); empty when there is none.</summary>
+    public readonly int[] FirstAcc;
+    public readonly int[] FirstValues, FirstTaps;
+
+    public Workspace(MemoryPlan plan, int patchWords, int accumulators, int firstFilters, int firstTaps)
     {
+        FirstAcc = new int[firstFilters];
+        FirstValues = new int[firstTaps];
+        FirstTaps = new int[firstTaps];
         BufferA = new uint[plan.BufferAWords];
         BufferB = new uint[plan.BufferBWords];
         Patch = new ulong[patchWords + 1];
