@@ -55,6 +55,9 @@ public static class TrainPipeline
             ("test_accuracy", F(deployed.Accuracy)), ("float_accuracy", F(floatAcc)),
             ("val_accuracy", outcome.BestValAccuracy >= 0 ? F(outcome.BestValAccuracy) : "none (no validation split)"),
             ("seed", o.Seed.ToString(CultureInfo.InvariantCulture)), ("epochs", o.Epochs.ToString(CultureInfo.InvariantCulture)),
+            ("training", string.Create(CultureInfo.InvariantCulture,
+                $"lr={o.Lr}..{o.LrEnd} batch={o.Batch} shift={o.Shift} dropout={trainer.Arch.InputDropout}/{trainer.Arch.HiddenDropout} " +
+                $"loss={o.Loss} optimizer={o.Optimizer} grad_bits={o.GradBits} bn={o.BatchNorm} validation={o.Validation}")),
             ("tool_version", "qnn " + ToolVersion), ("created_utc", DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture)),
         };
         m.MetadataKeys = m.MetadataKeys.Concat(meta.Select(p => p.Item1)).ToArray();
