@@ -192,15 +192,17 @@ public sealed class FastInterpreter
             for (int b = 0; b < layer.Blocks; b++)
             {
                 Accumulate(ws, layer, b, planeMask);
-                int lanes = Math.Min(XnorGemm.BlockFilters, filters - b * XnorGemm.BlockFilters);
+                int f0 = b * XnorGemm.BlockFilters, lanes = Math.Min(XnorGemm.BlockFilters, filters - f0);
                 for (int lane = 0; lane < lanes; lane++)
                 {
-                    int f = b * XnorGemm.BlockFilters + lane;
                     int sum = ws.Sums[lane];
-                    int acc = l.InputSigned ? g.AgreeAll - (sum << 1) : (sum << 1) - ((ones << l.WeightBits) - ones);
-                    if (pooled) ws.Accumulators[pixel * filters + f] = acc;
-                    else Emit(layer, output, scores, pixel, f, acc);
+                    ws.BlockAcc[lane] = l.InputSigned ? g.AgreeAll - (sum << 1) : (sum << 1) - ((ones << l.WeightBits) - ones);
                 }
+                if (pooled) ws.BlockAcc.AsSpan(0, lanes).CopyTo(ws.Accumulators.AsSpan(pixel * filters + f0));
+                else if (thresholds)
+                    for (int q = 0; q < lanes; q += 4) layer.EmitQuad(output, pixel, f0 + q, Vector128.Create(ws.BlockAcc.AsSpan(q, 4)));
+                else
+                    for (int lane = 0; lane < lanes; lane++) Emit(layer, output, scores, pixel, f0 + lane, ws.BlockAcc[lane]);
             }
         }
         if (!pooled) return;

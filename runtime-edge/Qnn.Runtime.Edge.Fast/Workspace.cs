@@ -9,6 +9,8 @@ internal sealed class Workspace
     public readonly int[] Accumulators;
     public readonly int[] Counts = new int[XnorGemm.BlockFilters];
     public readonly int[] Sums = new int[XnorGemm.BlockFilters];
+    /// <summary>The accumulators of one block of filters, before their levels are written four at a time.</summary>
+    public readonly int[] BlockAcc = new int[XnorGemm.BlockFilters];
 
     /// <summary>The first convolution's accumulators of one window (FirstConv); empty when there is none.</summary>
     public readonly int[] FirstAcc;
