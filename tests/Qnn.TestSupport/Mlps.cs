@@ -1,7 +1,6 @@
 using Qnn.Format;
-using Qnn.TestSupport;
 
-namespace Qnn.Devices.Tests;
+namespace Qnn.TestSupport;
 
 /// <summary>
 /// The multilayer perceptrons of the paper's MNIST experiments with random weights: the microcontroller one
