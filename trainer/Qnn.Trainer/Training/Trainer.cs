@@ -32,7 +32,8 @@ public sealed class Trainer : IDisposable
         if (options.Batch < 1) throw new ArgumentException("batch must be at least 1");
         if (options.Epochs < 1) throw new ArgumentException("epochs must be at least 1");
         if (options.Shift < 0 || options.Shift >= Math.Min(trainingSet.Height, trainingSet.Width))
-            throw new ArgumentException($"shift must be 0 to {Math.Min(trainingSet.Height, trainingSet.Width) - 1} pixels for {trainingSet.Height}x{trainingSet.Width} images");
+            throw new ArgumentException($"shift must be 0 to {Math.Min(trainingSet.Height, trainingSet.Width) - 1} pixels for {trainingSet.Height}x{trainingSet.Width} images " +
+                "(--shift moves the training images by up to that many pixels; --shift 0 turns it off)");
         valCount = Math.Clamp(options.Validation, 0, trainingSet.Count - 1);
         valStart = trainingSet.Count - valCount;
         trainCount = options.TrainLimit > 0 ? Math.Min(options.TrainLimit, valStart) : valStart;
