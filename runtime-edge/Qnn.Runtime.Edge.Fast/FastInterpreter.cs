@@ -168,12 +168,7 @@ public sealed class FastInterpreter
             if (first != null)
             {
                 first.Window(image, oy, ox, ws.FirstAcc, ws.FirstValues, ws.FirstTaps);
-                int at = oy * g.ConvOutW + ox;
-                if (pooled) ws.FirstAcc.AsSpan(0, filters).CopyTo(ws.Accumulators.AsSpan(at * filters));
-                else if (thresholds)
-                    for (int f = 0; f < filters; f += 4) layer.EmitQuad(output, at, f, Vector128.Create(ws.FirstAcc.AsSpan(f, 4)));
-                else
-                    for (int f = 0; f < filters; f++) Emit(layer, output, scores, at, f, ws.FirstAcc[f]);
+                Deliver(ws, layer, output, scores, oy * g.ConvOutW + ox, 0, ws.FirstAcc, filters);
                 continue;
             }
             BitPatch.Build(l, g, input, oy, ox, layer.PatchWords, ws.Patch);
@@ -198,11 +193,7 @@ public sealed class FastInterpreter
                     int sum = ws.Sums[lane];
                     ws.BlockAcc[lane] = l.InputSigned ? g.AgreeAll - (sum << 1) : (sum << 1) - ((ones << l.WeightBits) - ones);
                 }
-                if (pooled) ws.BlockAcc.AsSpan(0, lanes).CopyTo(ws.Accumulators.AsSpan(pixel * filters + f0));
-                else if (thresholds)
-                    for (int q = 0; q < lanes; q += 4) layer.EmitQuad(output, pixel, f0 + q, Vector128.Create(ws.BlockAcc.AsSpan(q, 4)));
-                else
-                    for (int lane = 0; lane < lanes; lane++) Emit(layer, output, scores, pixel, f0 + lane, ws.BlockAcc[lane]);
+                Deliver(ws, layer, output, scores, pixel, f0, ws.BlockAcc, lanes);
             }
         }
         if (!pooled) return;
@@ -230,6 +221,20 @@ public sealed class FastInterpreter
                 Emit(layer, output, scores, py * l.OutW + px, f, best);
             }
         }
+    }
+
+    /// <summary>
+    /// The accumulators of filters f0 … f0 + count − 1 of one conv output pixel: kept for the fused max-pool, or
+    /// turned into levels four filters at a time, or into scores. <paramref name="acc"/> holds count rounded up to 4.
+    /// </summary>
+    private static void Deliver(Workspace ws, FastLayer layer, uint[] output, Span<int> scores, int pixel, int f0, int[] acc, int count)
+    {
+        var l = layer.Spec;
+        if (l.PoolH > 0) acc.AsSpan(0, count).CopyTo(ws.Accumulators.AsSpan(pixel * l.OutC + f0));
+        else if (l.Output == OutputKind.Thresholds)
+            for (int q = 0; q < count; q += 4) layer.EmitQuad(output, pixel, f0 + q, Vector128.Create(acc.AsSpan(q, 4)));
+        else
+            for (int q = 0; q < count; q++) Emit(layer, output, scores, pixel, f0 + q, acc[q]);
     }
 
     /// <summary>

@@ -32,9 +32,8 @@ public sealed class FirstConv
         _imageShift = 8 - modelInputBits;
         int lanes = Vector<int>.Count;
         PaddedFilters = (l.OutC + lanes - 1) / lanes * lanes;
-        int taps = l.KernelH * l.KernelW * l.InC;
-        _signs = new int[taps * l.WeightBits * PaddedFilters];
-        for (int t = 0; t < taps; t++)
+        _signs = new int[Taps * l.WeightBits * PaddedFilters];
+        for (int t = 0; t < Taps; t++)
         for (int i = 0; i < l.WeightBits; i++)
         for (int f = 0; f < l.OutC; f++)
         {

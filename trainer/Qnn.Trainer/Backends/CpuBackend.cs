@@ -44,6 +44,9 @@ public sealed class CpuBackend : IBackend
     /// keeps every core busy, large enough that the scheduling costs little.</summary>
     private const int ChunkElements = 1 << 15;
 
+    /// <summary>Rows of <paramref name="channels"/> values that make about one chunk of elementwise work.</summary>
+    private static int RowChunk(int channels) => Math.Max(1, ChunkElements / Math.Max(1, channels));
+
     /// <summary>Runs body over [0, count) in fixed chunks (results never depend on the split: elementwise only).</summary>
     private static void Chunks(int count, Action<int, int> body, int chunk = ChunkElements)
     {
@@ -165,7 +168,7 @@ public sealed class CpuBackend : IBackend
                     ys[o + c] = g[s] * ((xs[o + c] - mu[c]) * inv[s]) + bt[c];
                 }
             }
-        }, Math.Max(1, ChunkElements / Math.Max(1, channels)));
+        }, RowChunk(channels));
     }
 
     private static Vector256<float> V(float[] a, int i) => Vector256.Create(a.AsSpan(i, 8));
@@ -300,7 +303,7 @@ public sealed class CpuBackend : IBackend
                     dxs[o + c] = g[s] * inv[s] * (dys[o + c] - meanDy[c] - xhat * coef[c]);
                 }
             }
-        }, Math.Max(1, ChunkElements / Math.Max(1, channels)));
+        }, RowChunk(channels));
     }
 
     public void ScaleShift(Tensor x, int rows, int channels, Tensor scale, Tensor shift, Tensor y)
@@ -313,7 +316,7 @@ public sealed class CpuBackend : IBackend
                 long o = (long)r * channels;
                 for (int c = 0; c < channels; c++) ys[o + c] = MathF.FusedMultiplyAdd(xs[o + c], a[c], b[c]);
             }
-        }, Math.Max(1, ChunkElements / Math.Max(1, channels)));
+        }, RowChunk(channels));
     }
 
     public void Im2Col(Tensor x, ConvGeometry g, int batch, float padValue, Tensor cols)

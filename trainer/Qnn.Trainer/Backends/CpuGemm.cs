@@ -58,7 +58,7 @@ public static unsafe class CpuGemm
             sharedA = packAllA is { } buffer && buffer.Length >= rows * k ? buffer : packAllA = new float[rows * k];
             for (int p0 = 0; p0 < k; p0 += KC) PackA(a, transposeA, m, k, 0, m, p0, Math.Min(KC, k - p0), sharedA, rows * p0);
         }
-        var job = new Job(a, transposeA, b, transposeB, c, m, n, k, alpha, beta, tilesN, nc, wide, sharedA);
+        var job = new Job(a, transposeA, b, transposeB, c, m, n, k, alpha, beta, tilesN, nc, nr, sharedA);
         if (tiles == 1 || !parallel)
         {
             for (int t = 0; t < tiles; t++) job.Tile(t);
@@ -70,11 +70,11 @@ public static unsafe class CpuGemm
     }
 
     private sealed class Job(float[] a, bool ta, float[] b, bool tb, float[] c, int m, int n, int k, float alpha, float beta,
-        int tilesN, int ncMax, bool wide, float[]? sharedA)
+        int tilesN, int ncMax, int nr, float[]? sharedA)
     {
         public void Tile(int tile)
         {
-            int nr = wide ? 32 : 16;
+            bool wide = nr == 32;
             int i0 = tile / tilesN * MC, j0 = tile % tilesN * ncMax;
             int mc = Math.Min(MC, m - i0), nc = Math.Min(ncMax, n - j0);
             int mPanels = (mc + MR - 1) / MR, nPanels = (nc + nr - 1) / nr;
