@@ -5,16 +5,12 @@ namespace Qnn.Cli.Tests;
 
 /// <summary>`qnn bench edge` on a small random model: every path measured, figures consistent, bad input refused.</summary>
 [Collection(nameof(ConsoleCollection))]
-public sealed class BenchEdgeTests : IDisposable
+public sealed class BenchEdgeTests : TempFolderTest
 {
-    private readonly TempFolder tmp = new();
-
-    public void Dispose() => tmp.Dispose();
-
     [Fact]
     public void Json_report_has_both_paths_and_figures_that_agree_with_each_other()
     {
-        string model = tmp.File("m.qnn");
+        string model = Temp.File("m.qnn");
         ModelWriter.WriteFile(Mlps.Create(3, 64), model);
         var r = QnnCommand.Run("bench", "edge", model, "--seconds", "0.05", "--batch", "8", "--json");
         Assert.True(r.ExitCode == 0, r.Error);
@@ -39,11 +35,11 @@ public sealed class BenchEdgeTests : IDisposable
     [Fact]
     public void A_missing_model_or_a_bad_budget_is_one_line_with_exit_1()
     {
-        var missing = QnnCommand.Run("bench", "edge", tmp.File("none.qnn"), "--seconds", "0.05");
+        var missing = QnnCommand.Run("bench", "edge", Temp.File("none.qnn"), "--seconds", "0.05");
         Assert.Equal(1, missing.ExitCode);
-        Assert.Contains(tmp.File("none.qnn"), missing.Error);
+        Assert.Contains(Temp.File("none.qnn"), missing.Error);
         Assert.DoesNotContain("   at ", missing.Error);
-        string model = tmp.File("m.qnn");
+        string model = Temp.File("m.qnn");
         ModelWriter.WriteFile(Mlps.Create(3, 16), model);
         var budget = QnnCommand.Run("bench", "edge", model, "--seconds", "-1");
         Assert.Equal(1, budget.ExitCode);

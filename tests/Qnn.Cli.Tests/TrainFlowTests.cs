@@ -9,12 +9,8 @@ namespace Qnn.Cli.Tests;
 /// on stderr with exit code 1, no stack trace and no file written.
 /// </summary>
 [Collection(nameof(ConsoleCollection))]
-public sealed class TrainFlowTests : IDisposable
+public sealed class TrainFlowTests : TempFolderTest
 {
-    private readonly TempFolder tmp = new();
-
-    public void Dispose() => tmp.Dispose();
-
     private static DatasetSplit Mnist()
     {
         if (!DatasetLoader.FileNames.All(f => File.Exists(Path.Combine(DataCache.MnistDirectory, f))))
@@ -32,7 +28,7 @@ public sealed class TrainFlowTests : IDisposable
     public void A_short_run_leaves_model_checkpoint_log_and_plot_that_eval_run_export_and_resume_accept()
     {
         Mnist();
-        string model = tmp.File("m.qnn");
+        string model = Temp.File("m.qnn");
         string[] train = ["train", "--arch", "mlp-micro", "--width", "32", "--epochs", "2", "--train-limit", "2000", "--validation", "500",
             "--out", model, "--json"];
         var summary = Json(QnnCommand.Run(train));
@@ -50,7 +46,7 @@ public sealed class TrainFlowTests : IDisposable
 
         // One test image as raw bytes: both runtimes give the same class and scores.
         var data = Mnist();
-        string image = tmp.File("digit.raw");
+        string image = Temp.File("digit.raw");
         File.WriteAllBytes(image, data.Test.Pixels[..784]);
         var fast = Json(QnnCommand.Run("run", model, "--input", image, "--json"));
         var portable = Json(QnnCommand.Run("run", model, "--input", image, "--runtime", "portable", "--json"));
@@ -58,8 +54,8 @@ public sealed class TrainFlowTests : IDisposable
         Assert.Equal(fast.GetProperty("class").GetInt32(), portable.GetProperty("class").GetInt32());
         Assert.Equal(fast.GetProperty("scores").ToString(), portable.GetProperty("scores").ToString());
 
-        var export = Json(QnnCommand.Run("export", model, "--onnx", tmp.File("m.onnx"), "--json"));
-        Assert.Equal(new FileInfo(tmp.File("m.onnx")).Length, export.GetProperty("onnxBytes").GetInt64());
+        var export = Json(QnnCommand.Run("export", model, "--onnx", Temp.File("m.onnx"), "--json"));
+        Assert.Equal(new FileInfo(Temp.File("m.onnx")).Length, export.GetProperty("onnxBytes").GetInt64());
 
         // Resuming with other options names the checkpoint and changes nothing.
         byte[] before = File.ReadAllBytes(model);
@@ -85,22 +81,22 @@ public sealed class TrainFlowTests : IDisposable
     public void Bad_options_are_one_line_on_stderr_with_exit_1_and_no_file(string[] args, string message)
     {
         Mnist();
-        string model = tmp.File("bad.qnn");
+        string model = Temp.File("bad.qnn");
         var r = QnnCommand.Run([.. args, "--out", model]);
         Assert.Equal(1, r.ExitCode);
         Assert.Contains(message, r.Error);
         Assert.DoesNotContain("   at ", r.Error);
-        Assert.Empty(Directory.GetFiles(tmp.Path));
+        Assert.Empty(Directory.GetFiles(Temp.Path));
     }
 
     [Fact]
     public void Eval_and_run_name_a_missing_or_broken_model()
     {
-        string missing = tmp.File("none.qnn");
+        string missing = Temp.File("none.qnn");
         var r = QnnCommand.Run("eval", missing, "--limit", "10");
         Assert.Equal(1, r.ExitCode);
         Assert.Contains(missing, r.Error);
-        string broken = tmp.File("broken.qnn");
+        string broken = Temp.File("broken.qnn");
         File.WriteAllBytes(broken, new byte[100]);
         var b = QnnCommand.Run("run", broken, "--input", broken);
         Assert.Equal(1, b.ExitCode);

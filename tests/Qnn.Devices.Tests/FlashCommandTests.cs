@@ -5,15 +5,11 @@ namespace Qnn.Devices.Tests;
 
 /// <summary>`qnn flash` and `qnn inspect --target`, in-process, dry runs only: nothing touches a network or a device.</summary>
 [Collection(nameof(ConsoleCollection))]
-public sealed class FlashCommandTests : IDisposable
+public sealed class FlashCommandTests : TempFolderTest
 {
-    private readonly TempFolder _temp = new();
-
-    public void Dispose() => _temp.Dispose();
-
     private string Write(QnnModel model, string name)
     {
-        string path = _temp.File(name);
+        string path = Temp.File(name);
         ModelWriter.WriteFile(model, path);
         return path;
     }
@@ -27,7 +23,7 @@ public sealed class FlashCommandTests : IDisposable
         Assert.Contains("fits esp32", run.Out);
         Assert.Contains("weights resident", run.Out);
 
-        string json = _temp.File("micro.nanoff.json");
+        string json = Temp.File("micro.nanoff.json");
         using var deploy = JsonDocument.Parse(File.ReadAllText(json));
         Assert.Equal("COM7", deploy.RootElement.GetProperty("SerialPort").GetString());
         var file = Assert.Single(deploy.RootElement.GetProperty("Files").EnumerateArray());
@@ -41,11 +37,11 @@ public sealed class FlashCommandTests : IDisposable
     public void Esp32_raw_inputs_are_deployed_beside_the_model_and_checked_for_size()
     {
         string model = Write(Mlps.Micro(), "micro.qnn");
-        string digit = _temp.File("digit7.bin");
+        string digit = Temp.File("digit7.bin");
         File.WriteAllBytes(digit, new byte[784]);
         var run = QnnCommand.Run("flash", "--target", "esp32", model, "--input", digit, "--dry-run");
         Assert.True(run.ExitCode == 0, run.Error);
-        using var deploy = JsonDocument.Parse(File.ReadAllText(_temp.File("micro.nanoff.json")));
+        using var deploy = JsonDocument.Parse(File.ReadAllText(Temp.File("micro.nanoff.json")));
         var files = deploy.RootElement.GetProperty("Files").EnumerateArray().ToArray();
         Assert.Equal(2, files.Length);
         Assert.Equal(@"I:\digit7.raw", files[1].GetProperty("DestinationFilePath").GetString());
@@ -67,7 +63,7 @@ public sealed class FlashCommandTests : IDisposable
         Assert.Contains("does not fit esp32", run.Error);
         Assert.Contains("storage (model file) needs", run.Error);
         Assert.Contains("It would fit pi", run.Error);
-        Assert.False(File.Exists(_temp.File("big.nanoff.json")));
+        Assert.False(File.Exists(Temp.File("big.nanoff.json")));
         Assert.DoesNotContain("nanoff --filedeployment", run.Out);
     }
 
@@ -90,7 +86,7 @@ public sealed class FlashCommandTests : IDisposable
     public void Pi_dry_run_prints_the_copy_and_restart_commands()
     {
         string model = Write(Mlps.Big(), "big.qnn");
-        string app = Directory.CreateDirectory(_temp.File("publish")).FullName;
+        string app = Directory.CreateDirectory(Temp.File("publish")).FullName;
         var run = QnnCommand.Run("flash", "--target", "pi", model, "--host", "pi@raspberrypi.local", "--app", app, "--dry-run");
         Assert.True(run.ExitCode == 0, run.Error);
         Assert.Contains("fits pi", run.Out);
@@ -111,7 +107,7 @@ public sealed class FlashCommandTests : IDisposable
         Assert.Equal(1, unknown.ExitCode);
         Assert.Contains("unknown target (known: esp32, esp32-psram, pi)", unknown.Error);
 
-        var missing = QnnCommand.Run("flash", "--target", "esp32", _temp.File("nope.qnn"), "--dry-run");
+        var missing = QnnCommand.Run("flash", "--target", "esp32", Temp.File("nope.qnn"), "--dry-run");
         Assert.Equal(1, missing.ExitCode);
         Assert.Contains("nope.qnn: no such file", missing.Error);
         Assert.DoesNotContain("   at ", missing.Error);
