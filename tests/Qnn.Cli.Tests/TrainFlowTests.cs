@@ -57,8 +57,17 @@ public sealed class TrainFlowTests : TempFolderTest
         var export = Json(QnnCommand.Run("export", model, "--onnx", Temp.File("m.onnx"), "--json"));
         Assert.Equal(new FileInfo(Temp.File("m.onnx")).Length, export.GetProperty("onnxBytes").GetInt64());
 
-        // Resuming with other options names the checkpoint and changes nothing.
+        // Resuming a finished run with the same options says so and exports the same model again (the same id and
+        // accuracy; the metadata's training time may differ).
+        var again = QnnCommand.Run([.. train, "--resume"]);
+        Assert.Equal(0, again.ExitCode);
+        Assert.Contains($"resuming from {model}.ckpt: all 2 epochs are done", again.Error);
+        var resumed = Json(again);
+        Assert.Equal(summary.GetProperty("modelId").GetString(), resumed.GetProperty("modelId").GetString());
+        Assert.Equal(test, resumed.GetProperty("testAccuracy").GetDouble());
         byte[] before = File.ReadAllBytes(model);
+
+        // Resuming with other options names the checkpoint and changes nothing.
         var other = QnnCommand.Run([.. train.Select(a => a == "32" ? "48" : a), "--resume"]);
         Assert.Equal(1, other.ExitCode);
         Assert.Contains(model + ".ckpt", other.Error);

@@ -16,7 +16,24 @@ public abstract class Optimizer
     public abstract void Step(IReadOnlyList<Parameter> parameters, float lr);
 
     /// <summary>State tensors in a fixed order (for checkpoints), allocated on first use.</summary>
-    public abstract IReadOnlyList<Tensor> State(IReadOnlyList<Parameter> parameters);
+    public virtual IReadOnlyList<Tensor> State(IReadOnlyList<Parameter> parameters) =>
+        parameters.SelectMany(p => { var (first, second) = Moments(p); return new[] { first, second }; }).ToArray();
+
+    /// <summary>The backend the optimizer's state lives on.</summary>
+    protected abstract IBackend Backend { get; }
+
+    private readonly Dictionary<Parameter, (Tensor First, Tensor Second)> moments = [];
+
+    /// <summary>A parameter's first and second moment (Adam's m and v, AdaMax's m and u), zeros on first use.</summary>
+    protected (Tensor First, Tensor Second) Moments(Parameter p)
+    {
+        if (!moments.TryGetValue(p, out var pair))
+        {
+            pair = (Backend.Allocate(p.Value.Length), Backend.Allocate(p.Value.Length));
+            moments[p] = pair;
+        }
+        return pair;
+    }
 }
 
 /// <summary>
@@ -25,19 +42,9 @@ public abstract class Optimizer
 /// </summary>
 public sealed class Adam(IBackend backend, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f) : Optimizer
 {
-    private readonly Dictionary<Parameter, (Tensor M, Tensor V)> moments = [];
-
     public override string Name => "adam";
 
-    private (Tensor M, Tensor V) Moments(Parameter p)
-    {
-        if (!moments.TryGetValue(p, out var mv))
-        {
-            mv = (backend.Allocate(p.Value.Length), backend.Allocate(p.Value.Length));
-            moments[p] = mv;
-        }
-        return mv;
-    }
+    protected override IBackend Backend => backend;
 
     public override void Step(IReadOnlyList<Parameter> parameters, float lr)
     {
@@ -51,7 +58,4 @@ public sealed class Adam(IBackend backend, float beta1 = 0.9f, float beta2 = 0.9
             backend.AdamStep(p.Value, p.Gradient, m, v, p.Value.Length, step, beta1, beta2, epsilon, p.ClipLow, p.ClipHigh);
         }
     }
-
-    public override IReadOnlyList<Tensor> State(IReadOnlyList<Parameter> parameters) =>
-        parameters.SelectMany(p => { var (m, v) = Moments(p); return new[] { m, v }; }).ToArray();
 }

@@ -89,6 +89,14 @@ public static class TrainCommand
         console.MarkupLine($"[bold]qnn train[/] {Markup.Escape(options.Arch)} on {Markup.Escape(options.Dataset)}: {trainer.TrainCount} training, " +
                            $"{trainer.ValidationCount} validation, {data.Test.Count} test samples; {options.Epochs} epochs, batch {options.Batch}, seed {options.Seed}");
         console.WriteLine(trainer.Network.Summary());
+        if (resume)
+        {
+            var saved = Checkpoint.ReadHeader(checkpointPath);
+            if (saved.Options == options)
+                console.MarkupLine(Markup.Escape(saved.Epoch >= options.Epochs
+                    ? $"resuming from {checkpointPath}: all {options.Epochs} epochs are done; exporting"
+                    : $"resuming from {checkpointPath}: epoch {saved.Epoch + 1}/{options.Epochs}, batch {saved.Batch}/{trainer.TrainCount / options.Batch} done, step {saved.Steps}"));
+        }
 
         using var cts = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>

@@ -97,9 +97,9 @@ public static unsafe class CpuGemm
                         {
                             int i = i0 + ip * MR, rows = Math.Min(MR, m - i);
                             if (wide)
-                                Kernel512(pA + aOffset + ip * MR * kc, pB + jp * nr * kc, kc, pC + (long)i * n + j, n, rows, cols, alpha, first ? beta : 1f);
+                                Kernel<Lanes512>(pA + aOffset + ip * MR * kc, pB + jp * nr * kc, kc, pC + (long)i * n + j, n, rows, cols, alpha, first ? beta : 1f);
                             else
-                                Kernel256(pA + aOffset + ip * MR * kc, pB + jp * nr * kc, kc, pC + (long)i * n + j, n, rows, cols, alpha, first ? beta : 1f);
+                                Kernel<Lanes256>(pA + aOffset + ip * MR * kc, pB + jp * nr * kc, kc, pC + (long)i * n + j, n, rows, cols, alpha, first ? beta : 1f);
                         }
                     }
                 }
@@ -232,85 +232,49 @@ public static unsafe class CpuGemm
         Avx.Store(d + 7 * stride, Avx.Permute2x128(s3, s7, 0x31));
     }
 
-    /// <summary>C[rows×cols] = alpha · Apanel · Bpanel + beta · C for one 6×16 tile (edges go through a buffer).</summary>
+    /// <summary>
+    /// C[rows×cols] = alpha · Apanel · Bpanel + beta · C for one MR × 2L tile, L the lanes of <typeparamref name="V"/>
+    /// (6×16 with Vector256, 6×32 with Vector512; the JIT compiles one body per lane type). Edges go through a buffer.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel256(float* a, float* b, int kc, float* c, int ldc, int rows, int cols, float alpha, float beta)
+    private static void Kernel<V>(float* a, float* b, int kc, float* c, int ldc, int rows, int cols, float alpha, float beta)
+        where V : struct, ILanes<V>
     {
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+        int lanes = V.Count, nr = 2 * lanes;
+        V c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int p = 0; p < kc; p++)
         {
-            var b0 = Vector256.Load(b);
-            var b1 = Vector256.Load(b + 8);
-            var a0 = Vector256.Create(a[0]);
-            c00 = Vector256.FusedMultiplyAdd(a0, b0, c00); c01 = Vector256.FusedMultiplyAdd(a0, b1, c01);
-            var a1 = Vector256.Create(a[1]);
-            c10 = Vector256.FusedMultiplyAdd(a1, b0, c10); c11 = Vector256.FusedMultiplyAdd(a1, b1, c11);
-            var a2 = Vector256.Create(a[2]);
-            c20 = Vector256.FusedMultiplyAdd(a2, b0, c20); c21 = Vector256.FusedMultiplyAdd(a2, b1, c21);
-            var a3 = Vector256.Create(a[3]);
-            c30 = Vector256.FusedMultiplyAdd(a3, b0, c30); c31 = Vector256.FusedMultiplyAdd(a3, b1, c31);
-            var a4 = Vector256.Create(a[4]);
-            c40 = Vector256.FusedMultiplyAdd(a4, b0, c40); c41 = Vector256.FusedMultiplyAdd(a4, b1, c41);
-            var a5 = Vector256.Create(a[5]);
-            c50 = Vector256.FusedMultiplyAdd(a5, b0, c50); c51 = Vector256.FusedMultiplyAdd(a5, b1, c51);
+            var b0 = V.Load(b);
+            var b1 = V.Load(b + lanes);
+            var a0 = V.Broadcast(a[0]);
+            c00 = V.Fma(a0, b0, c00); c01 = V.Fma(a0, b1, c01);
+            var a1 = V.Broadcast(a[1]);
+            c10 = V.Fma(a1, b0, c10); c11 = V.Fma(a1, b1, c11);
+            var a2 = V.Broadcast(a[2]);
+            c20 = V.Fma(a2, b0, c20); c21 = V.Fma(a2, b1, c21);
+            var a3 = V.Broadcast(a[3]);
+            c30 = V.Fma(a3, b0, c30); c31 = V.Fma(a3, b1, c31);
+            var a4 = V.Broadcast(a[4]);
+            c40 = V.Fma(a4, b0, c40); c41 = V.Fma(a4, b1, c41);
+            var a5 = V.Broadcast(a[5]);
+            c50 = V.Fma(a5, b0, c50); c51 = V.Fma(a5, b1, c51);
             a += MR;
-            b += 16;
+            b += nr;
         }
-        if (rows == MR && cols == 16)
-        {
-            Store(c, c00, c01, alpha, beta); Store(c + ldc, c10, c11, alpha, beta);
-            Store(c + 2 * ldc, c20, c21, alpha, beta); Store(c + 3 * ldc, c30, c31, alpha, beta);
-            Store(c + 4 * ldc, c40, c41, alpha, beta); Store(c + 5 * ldc, c50, c51, alpha, beta);
-            return;
-        }
-        float* tile = stackalloc float[MR * 16];
-        c00.Store(tile); c01.Store(tile + 8); c10.Store(tile + 16); c11.Store(tile + 24);
-        c20.Store(tile + 32); c21.Store(tile + 40); c30.Store(tile + 48); c31.Store(tile + 56);
-        c40.Store(tile + 64); c41.Store(tile + 72); c50.Store(tile + 80); c51.Store(tile + 88);
-        StoreEdge(tile, 16, c, ldc, rows, cols, alpha, beta);
+        // A full tile goes straight into C; an edge tile into a buffer first, then its rows × cols corner into C.
+        bool full = rows == MR && cols == nr;
+        float* tile = stackalloc float[full ? 0 : MR * 32];
+        float* d = full ? c : tile;
+        int ld = full ? ldc : nr;
+        float dAlpha = full ? alpha : 1f, dBeta = full ? beta : 0f;
+        StoreRow(d, lanes, c00, c01, dAlpha, dBeta); StoreRow(d + ld, lanes, c10, c11, dAlpha, dBeta);
+        StoreRow(d + 2 * ld, lanes, c20, c21, dAlpha, dBeta); StoreRow(d + 3 * ld, lanes, c30, c31, dAlpha, dBeta);
+        StoreRow(d + 4 * ld, lanes, c40, c41, dAlpha, dBeta); StoreRow(d + 5 * ld, lanes, c50, c51, dAlpha, dBeta);
+        if (!full) StoreEdge(tile, nr, c, ldc, rows, cols, alpha, beta);
     }
 
-    /// <summary>The same as <see cref="Kernel256"/> for a 6×32 tile of Vector512 lanes.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512(float* a, float* b, int kc, float* c, int ldc, int rows, int cols, float alpha, float beta)
-    {
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
-            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++)
-        {
-            var b0 = Vector512.Load(b);
-            var b1 = Vector512.Load(b + 16);
-            var a0 = Vector512.Create(a[0]);
-            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00); c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
-            var a1 = Vector512.Create(a[1]);
-            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10); c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
-            var a2 = Vector512.Create(a[2]);
-            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20); c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
-            var a3 = Vector512.Create(a[3]);
-            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30); c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
-            var a4 = Vector512.Create(a[4]);
-            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40); c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
-            var a5 = Vector512.Create(a[5]);
-            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50); c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
-            a += MR;
-            b += 32;
-        }
-        if (rows == MR && cols == 32)
-        {
-            Store(c, c00, c01, alpha, beta); Store(c + ldc, c10, c11, alpha, beta);
-            Store(c + 2 * ldc, c20, c21, alpha, beta); Store(c + 3 * ldc, c30, c31, alpha, beta);
-            Store(c + 4 * ldc, c40, c41, alpha, beta); Store(c + 5 * ldc, c50, c51, alpha, beta);
-            return;
-        }
-        float* tile = stackalloc float[MR * 32];
-        c00.Store(tile); c01.Store(tile + 16); c10.Store(tile + 32); c11.Store(tile + 48);
-        c20.Store(tile + 64); c21.Store(tile + 80); c30.Store(tile + 96); c31.Store(tile + 112);
-        c40.Store(tile + 128); c41.Store(tile + 144); c50.Store(tile + 160); c51.Store(tile + 176);
-        StoreEdge(tile, 32, c, ldc, rows, cols, alpha, beta);
-    }
-
-    /// <summary>The rows × cols corner of a tile that C does not fill: the same arithmetic as <see cref="Store"/>.</summary>
+    /// <summary>The rows × cols corner of a tile that C does not fill: the same arithmetic as <see cref="StoreRow"/>.</summary>
     private static void StoreEdge(float* tile, int nr, float* c, int ldc, int rows, int cols, float alpha, float beta)
     {
         for (int r = 0; r < rows; r++)
@@ -321,38 +285,58 @@ public static unsafe class CpuGemm
             }
     }
 
+    /// <summary>alpha · (lo, hi) (+ beta · C) into a C row at c and c + lanes; rounding as in <see cref="StoreEdge"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* c, Vector256<float> lo, Vector256<float> hi, float alpha, float beta)
+    private static void StoreRow<V>(float* c, int lanes, V lo, V hi, float alpha, float beta) where V : struct, ILanes<V>
     {
         if (alpha != 1f)
         {
-            lo *= alpha;
-            hi *= alpha;
+            lo = V.Scale(lo, alpha);
+            hi = V.Scale(hi, alpha);
         }
         if (beta != 0f)
         {
-            lo += Vector256.Load(c) * beta;
-            hi += Vector256.Load(c + 8) * beta;
+            lo = V.Add(lo, V.Scale(V.Load(c), beta));
+            hi = V.Add(hi, V.Scale(V.Load(c + lanes), beta));
         }
-        lo.Store(c);
-        hi.Store(c + 8);
+        V.Store(lo, c);
+        V.Store(hi, c + lanes);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* c, Vector512<float> lo, Vector512<float> hi, float alpha, float beta)
+    /// <summary>What the micro-kernel needs of a vector of float lanes.</summary>
+    private interface ILanes<V> where V : struct, ILanes<V>
     {
-        if (alpha != 1f)
-        {
-            lo *= alpha;
-            hi *= alpha;
-        }
-        if (beta != 0f)
-        {
-            lo += Vector512.Load(c) * beta;
-            hi += Vector512.Load(c + 16) * beta;
-        }
-        lo.Store(c);
-        hi.Store(c + 16);
+        static abstract int Count { get; }
+        static abstract V Load(float* p);
+        static abstract void Store(V v, float* p);
+        static abstract V Broadcast(float x);
+        static abstract V Fma(V a, V b, V c);
+        static abstract V Scale(V v, float x);
+        static abstract V Add(V a, V b);
+    }
+
+    private readonly struct Lanes256(Vector256<float> v) : ILanes<Lanes256>
+    {
+        private readonly Vector256<float> _v = v;
+        public static int Count => Vector256<float>.Count;
+        public static Lanes256 Load(float* p) => new(Vector256.Load(p));
+        public static void Store(Lanes256 v, float* p) => v._v.Store(p);
+        public static Lanes256 Broadcast(float x) => new(Vector256.Create(x));
+        public static Lanes256 Fma(Lanes256 a, Lanes256 b, Lanes256 c) => new(Vector256.FusedMultiplyAdd(a._v, b._v, c._v));
+        public static Lanes256 Scale(Lanes256 v, float x) => new(v._v * x);
+        public static Lanes256 Add(Lanes256 a, Lanes256 b) => new(a._v + b._v);
+    }
+
+    private readonly struct Lanes512(Vector512<float> v) : ILanes<Lanes512>
+    {
+        private readonly Vector512<float> _v = v;
+        public static int Count => Vector512<float>.Count;
+        public static Lanes512 Load(float* p) => new(Vector512.Load(p));
+        public static void Store(Lanes512 v, float* p) => v._v.Store(p);
+        public static Lanes512 Broadcast(float x) => new(Vector512.Create(x));
+        public static Lanes512 Fma(Lanes512 a, Lanes512 b, Lanes512 c) => new(Vector512.FusedMultiplyAdd(a._v, b._v, c._v));
+        public static Lanes512 Scale(Lanes512 v, float x) => new(v._v * x);
+        public static Lanes512 Add(Lanes512 a, Lanes512 b) => new(a._v + b._v);
     }
 
     /// <summary>The plain triple loop (double accumulation): the reference the tests compare with.</summary>

@@ -18,19 +18,9 @@ public sealed class AdaMaxShift(IBackend backend) : Optimizer
     public const float OneMinusBeta1 = 1f / 8, OneMinusBeta2 = 1f / 1024;
 
     private readonly ILowPrecisionBackend kernels = LowPrecisionKernels.Of(backend);
-    private readonly Dictionary<Parameter, (Tensor M, Tensor U)> moments = [];
-
     public override string Name => "adamax-shift";
 
-    private (Tensor M, Tensor U) Moments(Parameter p)
-    {
-        if (!moments.TryGetValue(p, out var mu))
-        {
-            mu = (backend.Allocate(p.Value.Length), backend.Allocate(p.Value.Length));
-            moments[p] = mu;
-        }
-        return mu;
-    }
+    protected override IBackend Backend => backend;
 
     /// <summary>The power-of-two step of step number <paramref name="t"/> (1-based): AP2(α / (1 − β1^t)).</summary>
     public static float StepSize(double alpha, long t) => PowerOfTwo.Approximate((float)(alpha / (1 - Math.Pow(1 - OneMinusBeta1, t))));
@@ -45,7 +35,4 @@ public sealed class AdaMaxShift(IBackend backend) : Optimizer
                 OneMinusBeta1, OneMinusBeta2, p.ClipLow, p.ClipHigh);
         }
     }
-
-    public override IReadOnlyList<Tensor> State(IReadOnlyList<Parameter> parameters) =>
-        parameters.SelectMany(p => { var (m, u) = Moments(p); return new[] { m, u }; }).ToArray();
 }
