@@ -236,7 +236,7 @@ public static unsafe class CpuGemm
     /// C[rows×cols] = alpha · Apanel · Bpanel + beta · C for one MR × 2L tile, L the lanes of <typeparamref name="V"/>
     /// (6×16 with Vector256, 6×32 with Vector512; the JIT compiles one body per lane type). Edges go through a buffer.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     private static void Kernel<V>(float* a, float* b, int kc, float* c, int ldc, int rows, int cols, float alpha, float beta)
         where V : struct, ILanes<V>
     {
@@ -262,16 +262,24 @@ public static unsafe class CpuGemm
             a += MR;
             b += nr;
         }
-        // A full tile goes straight into C; an edge tile into a buffer first, then its rows × cols corner into C.
-        bool full = rows == MR && cols == nr;
-        float* tile = stackalloc float[full ? 0 : MR * 32];
-        float* d = full ? c : tile;
-        int ld = full ? ldc : nr;
-        float dAlpha = full ? alpha : 1f, dBeta = full ? beta : 0f;
-        StoreRow(d, lanes, c00, c01, dAlpha, dBeta); StoreRow(d + ld, lanes, c10, c11, dAlpha, dBeta);
-        StoreRow(d + 2 * ld, lanes, c20, c21, dAlpha, dBeta); StoreRow(d + 3 * ld, lanes, c30, c31, dAlpha, dBeta);
-        StoreRow(d + 4 * ld, lanes, c40, c41, dAlpha, dBeta); StoreRow(d + 5 * ld, lanes, c50, c51, dAlpha, dBeta);
-        if (!full) StoreEdge(tile, nr, c, ldc, rows, cols, alpha, beta);
+        if (rows == MR && cols == nr)
+        {
+            StoreTile(c, ldc, lanes, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, alpha, beta);
+            return;
+        }
+        // An edge tile goes into a buffer first, then its rows × cols corner into C.
+        float* tile = stackalloc float[MR * 32];
+        StoreTile(tile, nr, lanes, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, 1f, 0f);
+        StoreEdge(tile, nr, c, ldc, rows, cols, alpha, beta);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreTile<V>(float* c, int ldc, int lanes, V c00, V c01, V c10, V c11, V c20, V c21, V c30, V c31,
+        V c40, V c41, V c50, V c51, float alpha, float beta) where V : struct, ILanes<V>
+    {
+        StoreRow(c, lanes, c00, c01, alpha, beta); StoreRow(c + ldc, lanes, c10, c11, alpha, beta);
+        StoreRow(c + 2 * ldc, lanes, c20, c21, alpha, beta); StoreRow(c + 3 * ldc, lanes, c30, c31, alpha, beta);
+        StoreRow(c + 4 * ldc, lanes, c40, c41, alpha, beta); StoreRow(c + 5 * ldc, lanes, c50, c51, alpha, beta);
     }
 
     /// <summary>The rows × cols corner of a tile that C does not fill: the same arithmetic as <see cref="StoreRow"/>.</summary>
