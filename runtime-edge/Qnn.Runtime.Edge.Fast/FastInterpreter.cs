@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
@@ -20,6 +21,8 @@ public sealed class FastInterpreter
     private readonly int _imageBytes;
     private readonly int _patchWords;
     private readonly int _accumulators;
+    /// <summary>The accumulators one output pixel needs: every filter of the widest layer, padded.</summary>
+    private readonly int _pixelFilters;
     private readonly ConcurrentBag<Workspace> _workspaces = [];
     /// <summary>The first layer as a convolution straight from the image bytes, where it is one (see FirstConv).</summary>
     private readonly FirstConv? _firstConv;
@@ -37,6 +40,8 @@ public sealed class FastInterpreter
         _imageBytes = model.InputHeight * model.InputWidth * model.InputChannels;
         _patchWords = _layers.Max(l => l.Spec.InputBits * l.PatchWords);
         _accumulators = _layers.Max(l => l.Spec.PoolH > 0 ? l.Geometry.ConvOutH * l.Geometry.ConvOutW * l.Spec.OutC : 0);
+        int vector = Vector<int>.Count;
+        _pixelFilters = Math.Max(_firstConv?.PaddedFilters ?? 0, (_layers.Max(l => l.Blocks * XnorGemm.BlockFilters) + vector - 1) / vector * vector);
     }
 
     public QnnModel Model => _model;
@@ -121,7 +126,7 @@ public sealed class FastInterpreter
     }
 
     private Workspace Rent() =>
-        _workspaces.TryTake(out var ws) ? ws : new Workspace(_plan, _patchWords, _accumulators, _firstConv?.PaddedFilters ?? 0, _firstConv?.Taps ?? 0);
+        _workspaces.TryTake(out var ws) ? ws : new Workspace(_plan, _patchWords, _accumulators, _pixelFilters, _firstConv?.Taps ?? 0);
 
     private int RunOne(Workspace ws, ReadOnlySpan<byte> image, Span<int> scores, uint[][]? outputs, long[]? layerTicks)
     {
@@ -167,8 +172,8 @@ public sealed class FastInterpreter
         {
             if (first != null)
             {
-                first.Window(image, oy, ox, ws.FirstAcc, ws.FirstValues, ws.FirstTaps);
-                Deliver(ws, layer, output, scores, oy * g.ConvOutW + ox, 0, ws.FirstAcc, filters);
+                first.Window(image, oy, ox, ws.PixelAcc, ws.FirstValues, ws.FirstTaps);
+                Deliver(ws, layer, output, scores, oy * g.ConvOutW + ox, 0, ws.PixelAcc, filters);
                 continue;
             }
             BitPatch.Build(l, g, input, oy, ox, layer.PatchWords, ws.Patch);
@@ -183,18 +188,18 @@ public sealed class FastInterpreter
                     if (count == 0) planeMask &= ~(1 << j);
                 }
             }
-            int pixel = oy * g.ConvOutW + ox;
-            for (int b = 0; b < layer.Blocks; b++)
-            {
-                Accumulate(ws, layer, b, planeMask);
-                int f0 = b * XnorGemm.BlockFilters, lanes = Math.Min(XnorGemm.BlockFilters, filters - f0);
-                for (int lane = 0; lane < lanes; lane++)
-                {
-                    int sum = ws.Sums[lane];
-                    ws.BlockAcc[lane] = l.InputSigned ? g.AgreeAll - (sum << 1) : (sum << 1) - ((ones << l.WeightBits) - ones);
-                }
-                Deliver(ws, layer, output, scores, pixel, f0, ws.BlockAcc, lanes);
-            }
+            // Every block's sums into one row of the pixel's filters, turned into accumulators a vector at a time,
+            // then delivered at once (per-block bookkeeping cost more than the popcounts of a 1024-wide layer).
+            int pixel = oy * g.ConvOutW + ox, width = layer.Blocks * XnorGemm.BlockFilters;
+            var sums = ws.PixelAcc;
+            Accumulate(layer, ws.Patch, planeMask, sums.AsSpan(0, width));
+            // Signed input: AgreeAll − 2·sum (agreements); unsigned: 2·sum − (2^m − 1)·ones (SPEC 1.4). The minus
+            // is (v XOR −1) − (−1), so no multiplication; the tail past width up to a whole vector is scratch.
+            var negate = new Vector<int>(l.InputSigned ? -1 : 0);
+            var bias = new Vector<int>(l.InputSigned ? g.AgreeAll : ones - (ones << l.WeightBits));
+            for (int f = 0; f < width; f += Vector<int>.Count)
+                ((((new Vector<int>(sums, f) << 1) ^ negate) - negate) + bias).CopyTo(sums, f);
+            Deliver(ws, layer, output, scores, pixel, 0, sums, filters);
         }
         if (!pooled) return;
         for (int py = 0; py < l.OutH; py++)
@@ -238,20 +243,24 @@ public sealed class FastInterpreter
     }
 
     /// <summary>
-    /// Sums[lane] = Σ_i Σ_j popcount(op(patch_j, W_i)) &lt;&lt; (i + j) for the 8 filters of block <paramref name="b"/>;
-    /// zero when no input plane has a bit (<paramref name="planeMask"/> = 0: unsigned input over dark background).
+    /// sums[f] = Σ_i Σ_j popcount(op(patch_j, W_i,f)) &lt;&lt; (i + j) for every filter of the layer (padded to whole
+    /// blocks); zero when no input plane has a bit (<paramref name="planeMask"/> = 0: unsigned input over dark background).
     /// </summary>
-    private void Accumulate(Workspace ws, FastLayer layer, int b, int planeMask)
+    private void Accumulate(FastLayer layer, ulong[] patch, int planeMask, Span<int> sums)
     {
         var l = layer.Spec;
         if (planeMask == 0)
         {
-            Array.Clear(ws.Sums);
+            sums.Clear();
             return;
         }
-        var weights = layer.BlockWeights(b);
-        if (l.InputSigned) XnorGemm.BlockPlanes<XorOp>(Kernel, ws.Patch, l.InputBits, weights, l.WeightBits, layer.PatchWords, ws.Sums);
-        else XnorGemm.BlockPlanes<AndOp>(Kernel, ws.Patch, l.InputBits, weights, l.WeightBits, layer.PatchWords, ws.Sums);
+        for (int b = 0; b < layer.Blocks; b++)
+        {
+            var weights = layer.BlockWeights(b);
+            var block = sums.Slice(b * XnorGemm.BlockFilters, XnorGemm.BlockFilters);
+            if (l.InputSigned) XnorGemm.BlockPlanes<XorOp>(Kernel, patch, l.InputBits, weights, l.WeightBits, layer.PatchWords, block);
+            else XnorGemm.BlockPlanes<AndOp>(Kernel, patch, l.InputBits, weights, l.WeightBits, layer.PatchWords, block);
+        }
     }
 
     /// <summary>Turns one accumulator into its output: a level written to the planes (SPEC 1.6), or a score (1.7).</summary>

@@ -3,36 +3,39 @@ using System.Numerics;
 namespace Qnn.Runtime.Edge.Fast;
 
 /// <summary>
-/// The first convolution of a model, computed straight from the image bytes. Its input is unsigned (SPEC 1.1: the
-/// value x of a pixel's top b bits, planes 0 … b−1), and SPEC 1.4's accumulator for it,
-/// 2 · Σ_i Σ_j popcount(x_j AND w_i) ≪ (i + j) − (2^m − 1) · Σ x, equals Σ over the window of x · v with v the
-/// weight's odd level. Writing v = Σ_i 2^i · (2·w_i − 1) makes every term a shifted ±x: (x XOR s) − s with a sign
-/// mask s of 0 (bit 1) or −1 (bit 0), for a vector of filters at a time — no multiplication, no bit patch. A
-/// one-channel image fills only 9 of a patch word's 64 bits, so the popcount route spends most of its work on
-/// zeros there; this route does one add per pixel, weight plane and filter vector.
+/// The first convolution (or dense layer: a convolution whose kernel is its whole input) of a model, computed straight
+/// from the image bytes. Its input is unsigned (SPEC 1.1: the value x of a pixel's top b bits, planes 0 … b−1), and
+/// SPEC 1.4's accumulator for it, 2 · Σ_i Σ_j popcount(x_j AND w_i) ≪ (i + j) − (2^m − 1) · Σ x, equals
+/// Σ_i ((2 · S_i − X) ≪ i) with X = Σ x over the window and S_i = Σ x over the taps whose weight bit w_i is 1:
+/// one masked add of x per lit pixel, weight plane and filter, 16-bit lanes at a time — no multiplication, no bit
+/// patch. Dark pixels (x = 0: most of an MNIST digit) and padding add nothing and are skipped, so the work follows
+/// the lit pixels; the popcount route would also spend most of a conv patch word on a one-channel image's zeros.
 /// </summary>
 public sealed class FirstConv
 {
+    /// <summary>Lit taps summed in 16-bit lanes before they are widened: 128 · 255 &lt; 2^15.</summary>
+    private const int FoldTaps = 128;
+
     private readonly LayerSpec _l;
-    /// <summary>[(ky·KW + kx)·C + c][weight plane i][filter, padded to whole vectors]: 0 for bit 1, −1 for bit 0.</summary>
-    private readonly int[] _signs;
+    /// <summary>[(ky·KW + kx)·C + c][weight plane i][filter, padded]: −1 where the weight bit is 1, else 0.</summary>
+    private readonly sbyte[] _masks;
     private readonly int _imageShift;
 
-    /// <summary>Filters rounded up to whole <see cref="Vector{T}"/> of ints: the length an accumulator span needs.</summary>
+    /// <summary>Filters rounded up to whole <see cref="Vector{T}"/> of bytes: the length an accumulator span needs.</summary>
     public int PaddedFilters { get; }
 
-    /// <summary>Whether layer <paramref name="index"/> is a convolution over the image (unsigned input).</summary>
-    public static bool Applies(LayerSpec l, int index) => index == 0 && l.Kind == LayerKind.Conv2D && !l.InputSigned;
+    /// <summary>Whether layer <paramref name="index"/> is a convolution or dense layer over the image (unsigned input).</summary>
+    public static bool Applies(LayerSpec l, int index) => index == 0 && l.Kind != LayerKind.MaxPool2D && !l.InputSigned;
 
     public FirstConv(FastLayer layer, int modelInputBits)
     {
         var l = layer.Spec;
-        if (!Applies(l, 0)) throw new ArgumentException("FirstConv takes a first Conv2D layer over the image");
+        if (!Applies(l, 0)) throw new ArgumentException("FirstConv takes a first Conv2D or Dense layer over the image");
         _l = l;
         _imageShift = 8 - modelInputBits;
-        int lanes = Vector<int>.Count;
-        PaddedFilters = (l.OutC + lanes - 1) / lanes * lanes;
-        _signs = new int[Taps * l.WeightBits * PaddedFilters];
+        int chunk = Vector<sbyte>.Count;
+        PaddedFilters = (l.OutC + chunk - 1) / chunk * chunk;
+        _masks = new sbyte[Taps * l.WeightBits * PaddedFilters];
         for (int t = 0; t < Taps; t++)
         for (int i = 0; i < l.WeightBits; i++)
         for (int f = 0; f < l.OutC; f++)
@@ -40,8 +43,7 @@ public sealed class FirstConv
             // Bit t of plane i of filter f in the bit-patch order of FastLayer.Weights.
             int block = f / XnorGemm.BlockFilters, lane = f % XnorGemm.BlockFilters;
             long word = ((long)block * l.WeightBits + i) * layer.BlockPlaneWords + (long)(t >> 6) * XnorGemm.BlockFilters + lane;
-            bool one = ((layer.Weights[word] >> (t & 63)) & 1UL) != 0;
-            _signs[(t * l.WeightBits + i) * PaddedFilters + f] = one ? 0 : -1;
+            if (((layer.Weights[word] >> (t & 63)) & 1UL) != 0) _masks[(t * l.WeightBits + i) * PaddedFilters + f] = -1;
         }
     }
 
@@ -56,7 +58,7 @@ public sealed class FirstConv
     {
         var l = _l;
         // The window's non-zero values: padding and dark pixels (x = 0, the lowest level) add nothing.
-        int n = 0;
+        int n = 0, total = 0;
         int iy0 = oy * l.StrideH - l.PadTop, ix0 = ox * l.StrideW - l.PadLeft;
         for (int ky = 0; ky < l.KernelH; ky++)
         {
@@ -73,25 +75,40 @@ public sealed class FirstConv
                     if (x == 0) continue;
                     values[n] = x;
                     taps[n++] = tap + c;
+                    total += x;
                 }
             }
         }
-        // One vector of filters at a time, its sum kept in a register over the whole window.
-        int width = PaddedFilters, planes = l.WeightBits, lanes = Vector<int>.Count, row = planes * width;
-        for (int f = 0; f < width; f += lanes)
+        // acc starts at −(2^m − 1) · X; each plane i adds S_i ≪ (i + 1), summed in 16-bit lanes over up to FoldTaps
+        // lit taps and then widened into acc, for one vector of bytes' worth of filters at a time.
+        int planes = l.WeightBits, width = PaddedFilters, row = planes * width;
+        int chunk = Vector<sbyte>.Count, ints = Vector<int>.Count;
+        acc[..width].Fill(total - (total << planes));
+        for (int f0 = 0; f0 < width; f0 += chunk)
         {
-            var a = Vector<int>.Zero;
-            for (int t = 0; t < n; t++)
+            var a = acc.Slice(f0, chunk);
+            for (int i = 0; i < planes; i++)
             {
-                var vx = new Vector<int>(values[t]);
-                int o = taps[t] * row + f;
-                for (int i = 0; i < planes; i++, o += width)
+                for (int t0 = 0; t0 < n; t0 += FoldTaps)
                 {
-                    var s = new Vector<int>(_signs.AsSpan(o, lanes));
-                    a += ((vx ^ s) - s) << i;
+                    int end = Math.Min(n, t0 + FoldTaps);
+                    Vector<short> low = Vector<short>.Zero, high = Vector<short>.Zero;
+                    for (int t = t0, o = i * width + f0; t < end; t++)
+                    {
+                        Vector.Widen(new Vector<sbyte>(_masks, taps[t] * row + o), out var maskLow, out var maskHigh);
+                        var x = new Vector<short>((short)values[t]);
+                        low += maskLow & x;
+                        high += maskHigh & x;
+                    }
+                    Vector.Widen(low, out var s0, out var s1);
+                    Vector.Widen(high, out var s2, out var s3);
+                    int shift = i + 1;
+                    (new Vector<int>(a) + (s0 << shift)).CopyTo(a);
+                    (new Vector<int>(a[ints..]) + (s1 << shift)).CopyTo(a[ints..]);
+                    (new Vector<int>(a[(2 * ints)..]) + (s2 << shift)).CopyTo(a[(2 * ints)..]);
+                    (new Vector<int>(a[(3 * ints)..]) + (s3 << shift)).CopyTo(a[(3 * ints)..]);
                 }
             }
-            a.CopyTo(acc.Slice(f, lanes));
         }
     }
 }

@@ -7,18 +7,14 @@ internal sealed class Workspace
     public readonly uint[] BufferB;
     public readonly ulong[] Patch;
     public readonly int[] Accumulators;
-    public readonly int[] Counts = new int[XnorGemm.BlockFilters];
-    public readonly int[] Sums = new int[XnorGemm.BlockFilters];
-    /// <summary>The accumulators of one block of filters, before their levels are written four at a time.</summary>
-    public readonly int[] BlockAcc = new int[XnorGemm.BlockFilters];
-
-    /// <summary>The first convolution's accumulators of one window (FirstConv); empty when there is none.</summary>
-    public readonly int[] FirstAcc;
+    /// <summary>The accumulators of one output pixel, every filter of a layer (padded), before they are delivered.</summary>
+    public readonly int[] PixelAcc;
+    /// <summary>The first layer's lit pixels and their taps in one window (FirstConv); empty when there is none.</summary>
     public readonly int[] FirstValues, FirstTaps;
 
-    public Workspace(MemoryPlan plan, int patchWords, int accumulators, int firstFilters, int firstTaps)
+    public Workspace(MemoryPlan plan, int patchWords, int accumulators, int pixelFilters, int firstTaps)
     {
-        FirstAcc = new int[firstFilters];
+        PixelAcc = new int[pixelFilters];
         FirstValues = new int[firstTaps];
         FirstTaps = new int[firstTaps];
         BufferA = new uint[plan.BufferAWords];

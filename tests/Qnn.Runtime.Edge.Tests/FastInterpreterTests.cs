@@ -62,6 +62,35 @@ public class FastInterpreterTests
         }, iter: 25);
     }
 
+    /// <summary>
+    /// A first layer over a large bright image: the fast path sums a window's lit pixels in 16-bit lanes and widens
+    /// them every 128 taps (FirstConv); 784 pixels of 255 under m-bit weights sum far past 2^15, so a missing or late
+    /// widening shows here. Dense and a 28×28 conv (the same window) at every weight width, on a white image, on
+    /// random ones and on sparse ones.
+    /// </summary>
+    [Fact]
+    public void A_first_layer_over_a_bright_28x28_image_sums_past_16_bits_exactly()
+    {
+        Gen.Int.Sample(seed =>
+        {
+            var rng = new Random(seed);
+            int m = rng.Next(1, 5), filters = rng.Next(1, 300), outBits = rng.Next(1, 3);
+            var first = rng.Next(2) == 0
+                ? LayerFactory.Dense(28, 28, 1, filters, m, 8, false, OutputKind.Thresholds, outBits)
+                : LayerFactory.Conv2D(28, 28, 1, filters, 28, 28, 1, 0, m, 8, false, OutputKind.Thresholds, outBits);
+            var head = LayerFactory.Dense(1, 1, filters, 10, 1, outBits, true, OutputKind.Scores, 0);
+            RandomModels.Fill(rng, first);
+            RandomModels.Fill(rng, head);
+            var model = new QnnModel { InputHeight = 28, InputWidth = 28, InputChannels = 1, InputBits = 8, ClassCount = 10, Layers = [first, head] };
+            var portable = new Interpreter(model);
+            var fast = new FastInterpreter(model);
+            var white = Enumerable.Repeat((byte)255, 784).ToArray();
+            var sparse = RandomModels.Image(rng, model);
+            for (int i = 0; i < sparse.Length; i++) if (rng.Next(4) != 0) sparse[i] = 0;
+            foreach (var image in new[] { white, RandomModels.Image(rng, model), sparse }) AssertSameLayers(portable, fast, image);
+        }, iter: 40);
+    }
+
     [Fact]
     public void A_batch_across_cores_equals_one_sample_at_a_time()
     {
