@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Numerics;
 
 namespace Qnn.Runtime.Edge.Fast;
@@ -17,7 +19,10 @@ public sealed class FirstConv
     private const int FoldTaps = 128;
 
     private readonly LayerSpec _l;
-    /// <summary>[(ky·KW + kx)·C + c][weight plane i][filter, padded]: −1 where the weight bit is 1, else 0.</summary>
+    /// <summary>
+    /// [weight plane i][vector of filters v][tap (ky·KW + kx)·C + c][filter in the vector]: −1 where the weight bit
+    /// is 1, else 0. A vector's taps lie together, so one pass over a window's lit taps reads whole cache lines.
+    /// </summary>
     private readonly sbyte[] _masks;
     private readonly int _imageShift;
 
@@ -43,7 +48,7 @@ public sealed class FirstConv
             // Bit t of plane i of filter f in the bit-patch order of FastLayer.Weights.
             int block = f / XnorGemm.BlockFilters, lane = f % XnorGemm.BlockFilters;
             long word = ((long)block * l.WeightBits + i) * layer.BlockPlaneWords + (long)(t >> 6) * XnorGemm.BlockFilters + lane;
-            if (((layer.Weights[word] >> (t & 63)) & 1UL) != 0) _masks[(t * l.WeightBits + i) * PaddedFilters + f] = -1;
+            if (((layer.Weights[word] >> (t & 63)) & 1UL) != 0) _masks[(i * PaddedFilters + f - f % chunk) * Taps + t * chunk + f % chunk] = -1;
         }
     }
 
@@ -52,13 +57,14 @@ public sealed class FirstConv
 
     /// <summary>
     /// acc[f] (f &lt; OutC; the span holds <see cref="PaddedFilters"/>) for output pixel (oy, ox) of the conv.
-    /// <paramref name="values"/> and <paramref name="taps"/> (each <see cref="Taps"/> long) are scratch.
+    /// <paramref name="values"/> and <paramref name="taps"/> (each <see cref="Taps"/> long) are scratch: a lit pixel's
+    /// value and the offset of its masks within a vector's.
     /// </summary>
     public void Window(ReadOnlySpan<byte> image, int oy, int ox, Span<int> acc, Span<int> values, Span<int> taps)
     {
         var l = _l;
         // The window's non-zero values: padding and dark pixels (x = 0, the lowest level) add nothing.
-        int n = 0, total = 0;
+        int n = 0, total = 0, chunk = Vector<sbyte>.Count;
         int iy0 = oy * l.StrideH - l.PadTop, ix0 = ox * l.StrideW - l.PadLeft;
         for (int ky = 0; ky < l.KernelH; ky++)
         {
@@ -74,15 +80,15 @@ public sealed class FirstConv
                     int x = image[pixel + c] >> _imageShift;
                     if (x == 0) continue;
                     values[n] = x;
-                    taps[n++] = tap + c;
+                    taps[n++] = (tap + c) * chunk;
                     total += x;
                 }
             }
         }
         // acc starts at −(2^m − 1) · X; each plane i adds S_i ≪ (i + 1), summed in 16-bit lanes over up to FoldTaps
         // lit taps and then widened into acc, for one vector of bytes' worth of filters at a time.
-        int planes = l.WeightBits, width = PaddedFilters, row = planes * width;
-        int chunk = Vector<sbyte>.Count, ints = Vector<int>.Count;
+        int planes = l.WeightBits, width = PaddedFilters;
+        int ints = Vector<int>.Count;
         acc[..width].Fill(total - (total << planes));
         for (int f0 = 0; f0 < width; f0 += chunk)
         {
@@ -93,9 +99,11 @@ public sealed class FirstConv
                 {
                     int end = Math.Min(n, t0 + FoldTaps);
                     Vector<short> low = Vector<short>.Zero, high = Vector<short>.Zero;
-                    for (int t = t0, o = i * width + f0; t < end; t++)
+                    ref sbyte masks = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_masks), (i * width + f0) * Taps);
+                    for (int t = t0; t < end; t++)
                     {
-                        Vector.Widen(new Vector<sbyte>(_masks, taps[t] * row + o), out var maskLow, out var maskHigh);
+                        // taps[t] < Taps · chunk (gathered above): inside this vector's masks, no bounds check needed.
+                        Vector.Widen(Vector.LoadUnsafe(ref masks, (nuint)taps[t]), out var maskLow, out var maskHigh);
                         var x = new Vector<short>((short)values[t]);
                         low += maskLow & x;
                         high += maskHigh & x;
