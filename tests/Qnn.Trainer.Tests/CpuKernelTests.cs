@@ -125,4 +125,50 @@ public class CpuKernelTests
         var dx = Download(backend, dxt);
         for (int i = 0; i < x.Length; i++) Assert.Equal(MathF.Abs(x[i]) <= 1f ? 3f * dy[i] : 0f, dx[i]);
     }
+    /// <summary>Max-pool forward and backward against their scalar definitions, with ties, ±0 and NaN in the windows.</summary>
+    [Theory]
+    [InlineData(7, 7, 20, 2, 2)]
+    [InlineData(6, 5, 16, 3, 2)]
+    [InlineData(4, 4, 3, 2, 1)]
+    public void Max_pool_matches_its_scalar_definition_bit_for_bit(int h, int w, int c, int pool, int stride)
+    {
+        var backend = new CpuBackend();
+        var rng = new Random(h * 100 + c);
+        int batch = 3, oh = (h - pool) / stride + 1, ow = (w - pool) / stride + 1;
+        var g = new PoolGeometry(h, w, c, pool, pool, stride, stride, oh, ow);
+        float[] special = [0f, -0f, float.NaN, 1f, -1f, 2f];
+        // Few distinct values: ties and the special values meet in most windows.
+        var x = Enumerable.Range(0, batch * h * w * c).Select(_ => rng.Next(3) == 0 ? special[rng.Next(special.Length)] : rng.Next(-2, 3)).Select(v => (float)v).ToArray();
+        for (int i = 0; i < x.Length; i++) if (rng.Next(17) == 0) x[i] = BitConverter.Int32BitsToSingle(unchecked((int)0xFFC00000) | rng.Next(1 << 20)); // NaNs of other payloads
+        var dy = Values(rng, batch * oh * ow * c);
+        using var xt = Upload(backend, x);
+        using var yt = backend.Allocate(batch * oh * ow * c);
+        using var dyt = Upload(backend, dy);
+        using var dxt = backend.Allocate(x.Length);
+        backend.MaxPool(xt, g, batch, yt);
+        backend.MaxPoolBackward(xt, yt, dyt, g, batch, dxt);
+        var y = Download(backend, yt);
+        var dx = Download(backend, dxt);
+        var ey = new float[y.Length];
+        var edx = new float[x.Length];
+        for (int n = 0; n < batch; n++)
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++)
+                    for (int ch = 0; ch < c; ch++)
+                    {
+                        int o = ((n * oh + oy) * ow + ox) * c + ch;
+                        float best = float.NegativeInfinity;
+                        for (int p = 0; p < pool * pool; p++) best = MathF.Max(best, x[In(n, oy * stride + p / pool, ox * stride + p % pool, ch)]);
+                        ey[o] = best;
+                        for (int p = 0; p < pool * pool; p++)
+                        {
+                            int s = In(n, oy * stride + p / pool, ox * stride + p % pool, ch);
+                            if (x[s] == best) { edx[s] += dy[o]; break; }
+                        }
+                    }
+        Assert.Equal(ey.Select(BitConverter.SingleToInt32Bits), y.Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(edx.Select(BitConverter.SingleToInt32Bits), dx.Select(BitConverter.SingleToInt32Bits));
+
+        int In(int n, int iy, int ix, int ch) => ((n * h + iy) * w + ix) * c + ch;
+    }
 }

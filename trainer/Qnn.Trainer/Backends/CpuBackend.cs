@@ -172,6 +172,7 @@ public sealed class CpuBackend : IBackend
     }
 
     private static Vector256<float> V(float[] a, int i) => Vector256.Create(a.AsSpan(i, 8));
+    private static Vector256<float> V(Span<float> a, int i) => Vector256.Create(a.Slice(i, 8));
 
     /// <summary>
     /// sums[c] = Σ over rows, in row order, of x[r, c0 + c] (or of (x − mean[c])² when <paramref name="mean"/> is
@@ -373,6 +374,10 @@ public sealed class CpuBackend : IBackend
         });
     }
 
+    /// <summary>
+    /// y = the max over each window by MathF.Max (NaN wins, +0 over −0), eight channels at a time where C allows,
+    /// each lane following MathF.Max's rule exactly.
+    /// </summary>
     public void MaxPool(Tensor x, PoolGeometry g, int batch, Tensor y)
     {
         float[] xs = D(x), ys = D(y);
@@ -387,13 +392,29 @@ public sealed class CpuBackend : IBackend
                     for (int py = 0; py < g.PoolH; py++)
                         for (int px = 0; px < g.PoolW; px++)
                         {
-                            long s = inBase + ((long)(oy * g.StrideH + py) * g.InW + ox * g.StrideW + px) * g.C;
-                            for (int ch = 0; ch < g.C; ch++) dst[ch] = MathF.Max(dst[ch], xs[s + ch]);
+                            var src = xs.AsSpan((int)(inBase + ((long)(oy * g.StrideH + py) * g.InW + ox * g.StrideW + px) * g.C), g.C);
+                            int ch = 0;
+                            for (; ch + 8 <= g.C; ch += 8)
+                            {
+                                var best = V(dst, ch);
+                                var v = V(src, ch);
+                                // MathF.Max(best, v) as .NET computes it: a NaN v wins (even over a NaN best), a NaN
+                                // best stays; else v if v > best, or v equals best and is not negative (+0 replaces −0,
+                                // −0 does not replace +0).
+                                var equalNotNegative = Vector256.Equals(v, best) & Vector256.GreaterThanOrEqual(v.AsInt32(), Vector256<int>.Zero).AsSingle();
+                                var take = ~Vector256.Equals(v, v) | (Vector256.Equals(best, best) & (Vector256.GreaterThan(v, best) | equalNotNegative));
+                                Vector256.ConditionalSelect(take, v, best).CopyTo(dst[ch..]);
+                            }
+                            for (; ch < g.C; ch++) dst[ch] = MathF.Max(dst[ch], src[ch]);
                         }
                 }
         });
     }
 
+    /// <summary>
+    /// dx gets each window's dy at the first position (in scan order) equal to the window's max; eight channels at a
+    /// time where C allows, the same additions in the same order per element (a lane not taken adds nothing).
+    /// </summary>
     public void MaxPoolBackward(Tensor x, Tensor y, Tensor dy, PoolGeometry g, int batch, Tensor dx)
     {
         float[] xs = D(x), ys = D(y), dys = D(dy), dxs = D(dx);
@@ -404,8 +425,24 @@ public sealed class CpuBackend : IBackend
             for (int oy = 0; oy < g.OutH; oy++)
                 for (int ox = 0; ox < g.OutW; ox++)
                 {
-                    long o = outBase + ((long)oy * g.OutW + ox) * g.C;
-                    for (int ch = 0; ch < g.C; ch++)
+                    int o = (int)(outBase + ((long)oy * g.OutW + ox) * g.C);
+                    int ch = 0;
+                    for (; ch + 8 <= g.C; ch += 8)
+                    {
+                        var best = V(ys, o + ch);
+                        var grad = V(dys, o + ch);
+                        var open = Vector256<float>.AllBitsSet;
+                        for (int p = 0; p < g.PoolH * g.PoolW; p++)
+                        {
+                            int s = (int)(inBase + ((long)(oy * g.StrideH + p / g.PoolW) * g.InW + ox * g.StrideW + p % g.PoolW) * g.C) + ch;
+                            var hit = Vector256.Equals(V(xs, s), best) & open;
+                            if (hit == Vector256<float>.Zero) continue;
+                            var d = V(dxs, s);
+                            Vector256.ConditionalSelect(hit, d + grad, d).CopyTo(dxs.AsSpan(s, 8));
+                            open &= ~hit;
+                        }
+                    }
+                    for (; ch < g.C; ch++)
                     {
                         float best = ys[o + ch];
                         for (int p = 0; p < g.PoolH * g.PoolW; p++)
