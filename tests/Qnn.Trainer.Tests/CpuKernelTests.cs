@@ -171,4 +171,33 @@ public class CpuKernelTests
 
         int In(int n, int iy, int ix, int ch) => ((n * h + iy) * w + ix) * c + ch;
     }
+    /// <summary>Col2Im (the conv input gradient's scatter-add) against its scalar loop, channels past a vector included.</summary>
+    [Theory]
+    [InlineData(9, 7, 20, 3, 1, 1)]
+    [InlineData(8, 8, 16, 3, 2, 1)]
+    [InlineData(5, 6, 3, 2, 1, 0)]
+    public void Col2im_matches_its_scalar_definition_bit_for_bit(int h, int w, int c, int k, int stride, int pad)
+    {
+        var backend = new CpuBackend();
+        var rng = new Random(h * 1000 + w * 10 + c);
+        int batch = 2, oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
+        var g = new ConvGeometry(h, w, c, k, k, stride, stride, pad, pad, oh, ow);
+        var cols = Values(rng, batch * oh * ow * g.Patch, 3f);
+        using var ct = Upload(backend, cols);
+        using var dxt = backend.Allocate(batch * h * w * c);
+        backend.Col2Im(ct, g, batch, dxt);
+        var expected = new float[batch * h * w * c];
+        for (int n = 0; n < batch; n++)
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++)
+                    for (int ky = 0; ky < k; ky++)
+                        for (int kx = 0; kx < k; kx++)
+                        {
+                            int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+                            if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                            for (int ch = 0; ch < c; ch++)
+                                expected[((n * h + iy) * w + ix) * c + ch] += cols[((n * oh + oy) * ow + ox) * g.Patch + (ky * k + kx) * c + ch];
+                        }
+        Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), Download(backend, dxt).Select(BitConverter.SingleToInt32Bits));
+    }
 }

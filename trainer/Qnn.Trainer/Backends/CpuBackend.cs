@@ -366,8 +366,11 @@ public sealed class CpuBackend : IBackend
                         {
                             int ix = ox * g.StrideW - g.PadLeft + kx;
                             if (ix < 0 || ix >= g.InW) continue;
-                            long s = row + (ky * g.KernelW + kx) * c, d = inBase + ((long)iy * g.InW + ix) * c;
-                            for (int ch = 0; ch < c; ch++) dxs[d + ch] += cs[s + ch];
+                            int s = (int)(row + (ky * g.KernelW + kx) * c), d = (int)(inBase + ((long)iy * g.InW + ix) * c);
+                            // Eight channels at a time: each element's sums in the same (oy, ox, ky, kx) order.
+                            int ch = 0;
+                            for (; ch + 8 <= c; ch += 8) (V(dxs, d + ch) + V(cs, s + ch)).CopyTo(dxs.AsSpan(d + ch, 8));
+                            for (; ch < c; ch++) dxs[d + ch] += cs[s + ch];
                         }
                     }
                 }

@@ -21,7 +21,16 @@ public static unsafe class CpuGemm
     private const int MC = 120;   // rows of a macro tile (a batch of 100 is one tile)
     private const int NC = 256;   // columns of a macro tile: the packed B block (256 KiB) stays in L2
 
-    [ThreadStatic] private static float[]? packA, packB, packAllA;
+    [ThreadStatic] private static float[]? packA, packB, packAllA, swapC;
+    /// <summary>The largest C computed transposed (see <see cref="Multiply"/>): 256 KiB of scratch.</summary>
+    private const int SwapMaxElements = 1 << 16;
+
+    /// <summary>dst[n×m] = src[m×n]ᵀ.</summary>
+    private static void Transpose(float[] src, int m, int n, float[] dst)
+    {
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) dst[j * m + i] = src[i * n + j];
+    }
 
     /// <summary>
     /// C[m×n] = alpha · op(A) · op(B) + beta · C, row-major. op(A) is m×k (A is stored k×m when
@@ -38,6 +47,18 @@ public static unsafe class CpuGemm
         if (k == 0)
         {
             for (int i = 0; i < m * n; i++) c[i] = beta == 0f ? 0f : beta * c[i];
+            return;
+        }
+        if (m > n && k >= m && (long)m * n <= SwapMaxElements)
+        {
+            // A deep product into a small C taller than wide (a conv's weight gradient: filters × patch, summed over
+            // every pixel of the batch) runs several times faster as Cᵀ = op(B)ᵀ · op(A)ᵀ, whose wider N fills the
+            // micro-kernel's columns. Each element is the same chain of FMAs (a · b = b · a exactly), so the bits
+            // are the same; a test checks it against the FMA chain.
+            float[] ct = swapC is { } buffer && buffer.Length >= m * n ? buffer : swapC = new float[Math.Max(m * n, 1024)];
+            if (beta != 0f) Transpose(c, m, n, ct);
+            Multiply(b, !transposeB, a, !transposeA, ct, n, m, k, alpha, beta, maxThreads, allowVector512);
+            Transpose(ct, n, m, c);
             return;
         }
         bool wide = allowVector512 && Vector512.IsHardwareAccelerated;
