@@ -1,6 +1,6 @@
-using System.Numerics;
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -24,8 +24,8 @@ public sealed class FastInterpreter
     /// <summary>The accumulators one output pixel needs: every filter of the widest layer, padded.</summary>
     private readonly int _pixelFilters;
     private readonly ConcurrentBag<Workspace> _workspaces = [];
-    /// <summary>The first layer as a convolution straight from the image bytes, where it is one (see FirstConv).</summary>
-    private readonly FirstConv? _firstConv;
+    /// <summary>The first layer, computed straight from the image bytes (see FirstConv).</summary>
+    private readonly FirstConv _firstConv;
 
     public FastInterpreter(QnnModel model) : this(model, FastKernel.Auto) { }
 
@@ -35,13 +35,15 @@ public sealed class FastInterpreter
         _model = model;
         Kernel = XnorGemm.Resolve(kernel);
         _layers = model.Layers.Select(l => new FastLayer(l)).ToArray();
-        if (FirstConv.Applies(_layers[0].Spec, 0)) _firstConv = new FirstConv(_layers[0], model.InputBits);
+        // Valid models start with a conv or dense layer over the unsigned image (ModelValidator): FirstConv reads it.
+        if (!FirstConv.Applies(_layers[0].Spec, 0)) throw new ArgumentException("the first layer must be a Conv2D or Dense layer over the image (unsigned input)");
+        _firstConv = new FirstConv(_layers[0], model.InputBits);
         _plan = MemoryPlan.Compute(model, false);
         _imageBytes = model.InputHeight * model.InputWidth * model.InputChannels;
         _patchWords = _layers.Max(l => l.Spec.InputBits * l.PatchWords);
         _accumulators = _layers.Max(l => l.Spec.PoolH > 0 ? l.Geometry.ConvOutH * l.Geometry.ConvOutW * l.Spec.OutC : 0);
         int vector = Vector<int>.Count;
-        _pixelFilters = Math.Max(_firstConv?.PaddedFilters ?? 0, (_layers.Max(l => l.Blocks * XnorGemm.BlockFilters) + vector - 1) / vector * vector);
+        _pixelFilters = Math.Max(_firstConv.PaddedFilters, (_layers.Max(l => l.Blocks * XnorGemm.BlockFilters) + vector - 1) / vector * vector);
     }
 
     public QnnModel Model => _model;
@@ -126,15 +128,13 @@ public sealed class FastInterpreter
     }
 
     private Workspace Rent() =>
-        _workspaces.TryTake(out var ws) ? ws : new Workspace(_plan, _patchWords, _accumulators, _pixelFilters, _firstConv?.Taps ?? 0);
+        _workspaces.TryTake(out var ws) ? ws : new Workspace(_plan, _patchWords, _accumulators, _pixelFilters, _firstConv.Taps);
 
     private int RunOne(Workspace ws, ReadOnlySpan<byte> image, Span<int> scores, uint[][]? outputs, long[]? layerTicks)
     {
         if (image.Length != _imageBytes) throw new ArgumentException($"the image must have H*W*C = {_imageBytes} bytes");
         if (scores.Length < _model.ClassCount) throw new ArgumentException($"scores must hold {_model.ClassCount} ints");
-        var first = _layers[0];
-        // A first convolution reads the image bytes itself (FirstConv); every other first layer reads bit-planes.
-        if (_firstConv is null) BitPlanes.Write(image, _model.InputBits, _model.InputChannels, first.Geometry.InChannelWords, ws.BufferA);
+        // The first layer reads the image bytes itself (FirstConv); the activations start with its output.
         uint[] input = ws.BufferA, output = ws.BufferB;
         for (int i = 0; i < _layers.Length; i++)
         {
@@ -176,29 +176,18 @@ public sealed class FastInterpreter
                 Deliver(ws, layer, output, scores, oy * g.ConvOutW + ox, 0, ws.PixelAcc, filters);
                 continue;
             }
+            // Past the first layer every input is signed (SPEC 1.4's XOR form).
             BitPatch.Build(l, g, input, oy, ox, layer.PatchWords, ws.Patch);
-            int ones = 0, planeMask = (1 << l.InputBits) - 1;
-            if (!l.InputSigned)
-            {
-                // A window without a set bit adds nothing (dark image background): its products are skipped.
-                for (int j = 0; j < l.InputBits; j++)
-                {
-                    int count = Popcount(ws.Patch.AsSpan(j * layer.PatchWords, layer.PatchWords));
-                    ones += count << j;
-                    if (count == 0) planeMask &= ~(1 << j);
-                }
-            }
             // Every block's sums into one row of the pixel's filters, turned into accumulators a vector at a time,
             // then delivered at once (per-block bookkeeping cost more than the popcounts of a 1024-wide layer).
             int pixel = oy * g.ConvOutW + ox, width = layer.Blocks * XnorGemm.BlockFilters;
             var sums = ws.PixelAcc;
-            Accumulate(layer, ws.Patch, planeMask, sums.AsSpan(0, width));
-            // Signed input: AgreeAll − 2·sum (agreements); unsigned: 2·sum − (2^m − 1)·ones (SPEC 1.4). The minus
-            // is (v XOR −1) − (−1), so no multiplication; the tail past width up to a whole vector is scratch.
-            var negate = new Vector<int>(l.InputSigned ? -1 : 0);
-            var bias = new Vector<int>(l.InputSigned ? g.AgreeAll : ones - (ones << l.WeightBits));
+            Accumulate(layer, ws.Patch, sums.AsSpan(0, width));
+            // Agreements: AgreeAll − 2·(disagreements) (SPEC 1.4), by shift and subtract; the tail past width up to a
+            // whole vector is scratch.
+            var agreeAll = new Vector<int>(g.AgreeAll);
             for (int f = 0; f < width; f += Vector<int>.Count)
-                ((((new Vector<int>(sums, f) << 1) ^ negate) - negate) + bias).CopyTo(sums, f);
+                (agreeAll - (new Vector<int>(sums, f) << 1)).CopyTo(sums, f);
             Deliver(ws, layer, output, scores, pixel, 0, sums, filters);
         }
         if (!pooled) return;
@@ -243,24 +232,15 @@ public sealed class FastInterpreter
     }
 
     /// <summary>
-    /// sums[f] = Σ_i Σ_j popcount(op(patch_j, W_i,f)) &lt;&lt; (i + j) for every filter of the layer (padded to whole
-    /// blocks); zero when no input plane has a bit (<paramref name="planeMask"/> = 0: unsigned input over dark background).
+    /// sums[f] = Σ_i Σ_j popcount(patch_j XOR W_i,f) &lt;&lt; (i + j) (disagreements) for every filter of the layer,
+    /// padded to whole blocks.
     /// </summary>
-    private void Accumulate(FastLayer layer, ulong[] patch, int planeMask, Span<int> sums)
+    private void Accumulate(FastLayer layer, ulong[] patch, Span<int> sums)
     {
         var l = layer.Spec;
-        if (planeMask == 0)
-        {
-            sums.Clear();
-            return;
-        }
         for (int b = 0; b < layer.Blocks; b++)
-        {
-            var weights = layer.BlockWeights(b);
-            var block = sums.Slice(b * XnorGemm.BlockFilters, XnorGemm.BlockFilters);
-            if (l.InputSigned) XnorGemm.BlockPlanes<XorOp>(Kernel, patch, l.InputBits, weights, l.WeightBits, layer.PatchWords, block);
-            else XnorGemm.BlockPlanes<AndOp>(Kernel, patch, l.InputBits, weights, l.WeightBits, layer.PatchWords, block);
-        }
+            XnorGemm.BlockPlanes<XorOp>(Kernel, patch, l.InputBits, layer.BlockWeights(b), l.WeightBits, layer.PatchWords,
+                sums.Slice(b * XnorGemm.BlockFilters, XnorGemm.BlockFilters));
     }
 
     /// <summary>Turns one accumulator into its output: a level written to the planes (SPEC 1.6), or a score (1.7).</summary>
@@ -280,12 +260,5 @@ public sealed class FastInterpreter
         uint bit = 1u << (f & 31);
         for (; q != 0; q >>= 1, at += g.OutChannelWords)
             if ((q & 1) != 0) output[at] |= bit;
-    }
-
-    private static int Popcount(ReadOnlySpan<ulong> words)
-    {
-        int count = 0;
-        foreach (ulong w in words) count += System.Numerics.BitOperations.PopCount(w);
-        return count;
     }
 }

@@ -95,11 +95,11 @@ public sealed class FirstConv
             var a = acc.Slice(f0, chunk);
             for (int i = 0; i < planes; i++)
             {
+                ref sbyte masks = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_masks), (i * width + f0) * Taps);
                 for (int t0 = 0; t0 < n; t0 += FoldTaps)
                 {
                     int end = Math.Min(n, t0 + FoldTaps);
                     Vector<short> low = Vector<short>.Zero, high = Vector<short>.Zero;
-                    ref sbyte masks = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_masks), (i * width + f0) * Taps);
                     for (int t = t0; t < end; t++)
                     {
                         // taps[t] < Taps · chunk (gathered above): inside this vector's masks, no bounds check needed.

@@ -395,7 +395,7 @@ public sealed class CpuBackend : IBackend
                     for (int py = 0; py < g.PoolH; py++)
                         for (int px = 0; px < g.PoolW; px++)
                         {
-                            var src = xs.AsSpan((int)(inBase + ((long)(oy * g.StrideH + py) * g.InW + ox * g.StrideW + px) * g.C), g.C);
+                            var src = xs.AsSpan(WindowAt(g, inBase, oy, ox, py, px), g.C);
                             int ch = 0;
                             for (; ch + 8 <= g.C; ch += 8)
                             {
@@ -413,6 +413,10 @@ public sealed class CpuBackend : IBackend
                 }
         });
     }
+
+    /// <summary>Where channel 0 of position (py, px) of output (oy, ox)'s window lies in x.</summary>
+    private static int WindowAt(PoolGeometry g, long inBase, int oy, int ox, int py, int px) =>
+        (int)(inBase + ((long)(oy * g.StrideH + py) * g.InW + ox * g.StrideW + px) * g.C);
 
     /// <summary>
     /// dx gets each window's dy at the first position (in scan order) equal to the window's max; eight channels at a
@@ -437,7 +441,7 @@ public sealed class CpuBackend : IBackend
                         var open = Vector256<float>.AllBitsSet;
                         for (int p = 0; p < g.PoolH * g.PoolW; p++)
                         {
-                            int s = (int)(inBase + ((long)(oy * g.StrideH + p / g.PoolW) * g.InW + ox * g.StrideW + p % g.PoolW) * g.C) + ch;
+                            int s = WindowAt(g, inBase, oy, ox, p / g.PoolW, p % g.PoolW) + ch;
                             var hit = Vector256.Equals(V(xs, s), best) & open;
                             if (hit == Vector256<float>.Zero) continue;
                             var d = V(dxs, s);
@@ -450,7 +454,7 @@ public sealed class CpuBackend : IBackend
                         float best = ys[o + ch];
                         for (int p = 0; p < g.PoolH * g.PoolW; p++)
                         {
-                            long s = inBase + ((long)(oy * g.StrideH + p / g.PoolW) * g.InW + ox * g.StrideW + p % g.PoolW) * g.C + ch;
+                            int s = WindowAt(g, inBase, oy, ox, p / g.PoolW, p % g.PoolW) + ch;
                             if (xs[s] == best)
                             {
                                 dxs[s] += dys[o + ch];

@@ -25,6 +25,10 @@ public static unsafe class CpuGemm
     /// <summary>The largest C computed transposed (see <see cref="Multiply"/>): 256 KiB of scratch.</summary>
     private const int SwapMaxElements = 1 << 16;
 
+    /// <summary>This thread's buffer in <paramref name="slot"/>, grown to at least <paramref name="length"/> floats.</summary>
+    private static float[] Scratch(ref float[]? slot, int length) =>
+        slot is { } buffer && buffer.Length >= length ? buffer : slot = new float[length];
+
     /// <summary>dst[n×m] = src[m×n]ᵀ.</summary>
     private static void Transpose(float[] src, int m, int n, float[] dst)
     {
@@ -55,14 +59,14 @@ public static unsafe class CpuGemm
             // every pixel of the batch) runs several times faster as Cᵀ = op(B)ᵀ · op(A)ᵀ, whose wider N fills the
             // micro-kernel's columns. Each element is the same chain of FMAs (a · b = b · a exactly), so the bits
             // are the same; a test checks it against the FMA chain.
-            float[] ct = swapC is { } buffer && buffer.Length >= m * n ? buffer : swapC = new float[Math.Max(m * n, 1024)];
+            float[] ct = Scratch(ref swapC, m * n);
             if (beta != 0f) Transpose(c, m, n, ct);
             Multiply(b, !transposeB, a, !transposeA, ct, n, m, k, alpha, beta, maxThreads, allowVector512);
             Transpose(ct, n, m, c);
             return;
         }
         bool wide = allowVector512 && Vector512.IsHardwareAccelerated;
-        int nr = wide ? 32 : 16;
+        int nr = 2 * (wide ? Lanes512.Count : Lanes256.Count);
         int threads = maxThreads > 0 ? Math.Min(maxThreads, Environment.ProcessorCount) : Environment.ProcessorCount;
         bool parallel = threads > 1 && (long)m * n * k >= 200_000;
         // Narrower column tiles when there are few row tiles (a batch of 100 is one), so that every core gets
@@ -76,7 +80,7 @@ public static unsafe class CpuGemm
         if (tilesM == 1 && tiles > 1)
         {
             int rows = (m + MR - 1) / MR * MR;
-            sharedA = packAllA is { } buffer && buffer.Length >= rows * k ? buffer : packAllA = new float[rows * k];
+            sharedA = Scratch(ref packAllA, rows * k);
             for (int p0 = 0; p0 < k; p0 += KC) PackA(a, transposeA, m, k, 0, m, p0, Math.Min(KC, k - p0), sharedA, rows * p0);
         }
         var job = new Job(a, transposeA, b, transposeB, c, m, n, k, alpha, beta, tilesN, nc, nr, sharedA);
@@ -95,7 +99,12 @@ public static unsafe class CpuGemm
     {
         public void Tile(int tile)
         {
-            bool wide = nr == 32;
+            if (nr == 2 * Lanes512.Count) Tile<Lanes512>(tile);
+            else Tile<Lanes256>(tile);
+        }
+
+        private void Tile<V>(int tile) where V : struct, ILanes<V>
+        {
             int i0 = tile / tilesN * MC, j0 = tile % tilesN * ncMax;
             int mc = Math.Min(MC, m - i0), nc = Math.Min(ncMax, n - j0);
             int mPanels = (mc + MR - 1) / MR, nPanels = (nc + nr - 1) / nr;
@@ -117,10 +126,7 @@ public static unsafe class CpuGemm
                         for (int ip = 0; ip < mPanels; ip++)
                         {
                             int i = i0 + ip * MR, rows = Math.Min(MR, m - i);
-                            if (wide)
-                                Kernel<Lanes512>(pA + aOffset + ip * MR * kc, pB + jp * nr * kc, kc, pC + (long)i * n + j, n, rows, cols, alpha, first ? beta : 1f);
-                            else
-                                Kernel<Lanes256>(pA + aOffset + ip * MR * kc, pB + jp * nr * kc, kc, pC + (long)i * n + j, n, rows, cols, alpha, first ? beta : 1f);
+                            Kernel<V>(pA + aOffset + ip * MR * kc, pB + jp * nr * kc, kc, pC + (long)i * n + j, n, rows, cols, alpha, first ? beta : 1f);
                         }
                     }
                 }

@@ -77,8 +77,8 @@ public static class XnorGemm
 
     /// <summary>
     /// Packs each row's signs into 64-bit words (bit c of a word: column c ≥ 0, NaN counting as −1 as in the
-    /// scalar x ≥ 0); bits past k are 0 in both operands and so agree. Whole words come from four 16-lane
-    /// comparisons, the row's tail from the scalar rule.
+    /// scalar x ≥ 0); bits past k are 0 in both operands and so agree. Whole words come from eight 8-lane
+    /// comparisons (Vector256: AVX, or two AdvSimd halves), the row's tail from the scalar rule.
     /// </summary>
     public static void Pack(float[] x, int rows, int k, int words, ulong[] dst)
     {
@@ -90,10 +90,10 @@ public static class XnorGemm
             {
                 var src = x.AsSpan((int)(s + (w << 6)), 64);
                 ulong bits = 0;
-                for (int q = 0; q < 4; q++)
+                for (int q = 0; q < 8; q++)
                 {
-                    var v = Vector512.Create(src.Slice(q << 4, 16));
-                    bits |= (ulong)Vector512.GreaterThanOrEqual(v, Vector512<float>.Zero).ExtractMostSignificantBits() << (q << 4);
+                    var v = Vector256.Create(src.Slice(q << 3, 8));
+                    bits |= (ulong)Vector256.GreaterThanOrEqual(v, Vector256<float>.Zero).ExtractMostSignificantBits() << (q << 3);
                 }
                 dst[(long)r * words + w] = bits;
             }
