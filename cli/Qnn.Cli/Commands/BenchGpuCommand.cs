@@ -28,11 +28,17 @@ public static class BenchGpuCommand
         var validate = new Option<int>("--validate") { Description = "Images checked against the portable interpreter before a version is timed.", DefaultValueFactory = _ => 64 };
         var minSeconds = new Option<double>("--min-seconds") { Description = "Repeat each timing for at least this long.", DefaultValueFactory = _ => 0.5 };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON." };
+        var list = new Option<bool>("--list") { Description = "Print ILGPU's view of the devices (and whether cuBLAS loads), then stop." };
         var command = new Command("gpu", "GPU kernels: time per kernel version, samples/s, speedup over the float baseline kernel, binary ops/s against the popcount peak.");
         command.Arguments.Add(model);
-        foreach (Option o in new Option[] { accelerator, gemm, kernels, dataset, batch, validate, minSeconds, json }) command.Options.Add(o);
+        foreach (Option o in new Option[] { accelerator, gemm, kernels, dataset, batch, validate, minSeconds, json, list }) command.Options.Add(o);
         command.SetAction(parse => Cli.Run("bench gpu", () =>
         {
+            if (parse.GetValue(list))
+            {
+                GpuDevice.Describe(Console.Out);
+                return 0;
+            }
             string? path = parse.GetValue(model);
             string? sizes = parse.GetValue(gemm);
             if (path is null && sizes is null) throw new UserError("give a model file, --gemm sizes, or both");

@@ -26,6 +26,10 @@ public sealed record TrainSummary
     public required double ValAccuracy { get; init; }
     public required int TestCount { get; init; }
     public required double TrainSeconds { get; init; }
+    /// <summary>Samples in one epoch (the training split after the validation hold-out and any --train-limit).</summary>
+    public required int TrainSamples { get; init; }
+    /// <summary>Training throughput: samples of the logged epochs over their logged seconds (validation included).</summary>
+    public required double SamplesPerSecond { get; init; }
     public required List<EpochRecord> History { get; init; }
 }
 
@@ -69,6 +73,8 @@ public static class TrainPipeline
             Arch = o.Arch, Width = trainer.Arch.Width, WeightBits = o.WeightBits, ActBits = o.ActBits, Epochs = o.Epochs,
             BestEpoch = outcome.BestEpoch, Seed = o.Seed, TestAccuracy = deployed.Accuracy, FloatAccuracy = floatAcc,
             ValAccuracy = outcome.BestValAccuracy, TestCount = test.Count, TrainSeconds = outcome.Elapsed.TotalSeconds, History = outcome.History,
+            TrainSamples = trainer.TrainCount,
+            SamplesPerSecond = outcome.History.Sum(e => e.Seconds) is > 0 and var s ? trainer.TrainCount * outcome.History.Count / s : 0,
         };
     }
 
