@@ -19,7 +19,7 @@ public static class Cli
         {
             return body();
         }
-        catch (Exception e) when (e is UserError or QnnFormatException or IOException or InvalidDataException
+        catch (Exception e) when (e is UserError or Qnn.Verification.VerificationException or QnnFormatException or IOException or InvalidDataException
                                       or UnauthorizedAccessException or OperationCanceledException)
         {
             Console.Error.WriteLine($"qnn {verb}: {e.Message}");

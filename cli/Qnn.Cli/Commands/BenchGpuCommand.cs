@@ -5,6 +5,8 @@ using Qnn.Runtime.Gpu;
 using Qnn.Runtime.Gpu.Bench;
 using Spectre.Console;
 
+using Qnn.Verification;
+
 namespace Qnn.Cli.Commands;
 
 /// <summary>
@@ -92,7 +94,7 @@ public static class BenchGpuCommand
     {
         if (dataset is not null)
         {
-            Dataset test = VerifyCommand.TestSplit(dataset, m, path, wanted);
+            Dataset test = Verifier.TestSplit(dataset, m, path, wanted);
             count = test.Count;
             return test.Pixels;
         }

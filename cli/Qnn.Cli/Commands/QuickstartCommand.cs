@@ -3,6 +3,8 @@ using Qnn.Datasets;
 using Qnn.Format;
 using Spectre.Console;
 
+using Qnn.Verification;
+
 namespace Qnn.Cli.Commands;
 
 /// <summary>
@@ -44,12 +46,12 @@ public static class QuickstartCommand
 
             Heading(asJson, "3/4 run on the portable, fast and GPU runtimes and compare every score");
             QnnModel model = ModelFile.Load(path);
-            Dataset test = VerifyCommand.TestSplit("mnist", model, path, parse.GetValue(limit));
-            using var runtimes = new VerifyCommand.RuntimeSet(model, ["portable", "fast", "gpu"], parse.GetValue(accelerator)!, "auto");
+            Dataset test = Verifier.TestSplit("mnist", model, path, parse.GetValue(limit));
+            using var runtimes = VerifyCommand.Open(model, ["portable", "fast", "gpu"], parse.GetValue(accelerator)!, "auto");
             var report = Cli.Err.Progress().Start(ctx =>
             {
                 var task = ctx.AddTask($"running {test.Count} test images on 3 runtimes", maxValue: test.Count);
-                return VerifyCommand.Verify(model, path, test, runtimes.Runtimes, false, done => task.Value = done);
+                return Verifier.Verify(model, path, test, runtimes.Runtimes, false, done => task.Value = done);
             });
 
             Heading(asJson, "4/4 summary");
