@@ -66,7 +66,7 @@ public static class OnnxExporter
                 x = MaxPool(g, x, l);
                 continue;
             }
-            long bound = AccumulatorBound(l);
+            long bound = l.AccumulatorBound;   // the validator has kept it below 2^30
             if (bound > MaxExactBound)
                 throw new OnnxExportException($"layer {i} ({l.Kind}): accumulator bound {bound} reaches 2^24, past what float32 ONNX math holds exactly");
             maxBound = Math.Max(maxBound, bound);
@@ -95,9 +95,6 @@ public static class OnnxExporter
         return new OnnxExport(bytes, Opset, g.NodeCount, g.InitializerBytes, maxBound);
     }
 
-    /// <summary>KH·KW·C·(2^m−1)·(2^k−1), the largest |accumulator| of a Dense/Conv2D layer (SPEC 4).</summary>
-    public static long AccumulatorBound(LayerSpec l) =>
-        (long)l.KernelH * l.KernelW * l.InC * ((1L << l.WeightBits) - 1) * ((1L << l.InputBits) - 1);
 
     /// <summary>The m-bit weight values Σ_i 2^i·s_i of a Dense/Conv2D layer as a float [F, C, KH, KW] tensor.</summary>
     public static float[] WeightValues(LayerSpec l)

@@ -1,3 +1,4 @@
+using Qnn.Format;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Numerics;
@@ -152,11 +153,7 @@ public sealed class FastInterpreter
             }
             (input, output) = (output, input);
         }
-        // Interpreter.ArgMax takes an array (the portable subset has no spans): the rule is restated for a span.
-        int best = 0;
-        for (int c = 1; c < _model.ClassCount; c++)
-            if (scores[c] > scores[best]) best = c;
-        return best;
+        return Prediction.ArgMax(scores[.._model.ClassCount]);
     }
 
     private void RunWeighted(Workspace ws, FastLayer layer, FirstConv? first, ReadOnlySpan<byte> image, uint[] input, uint[] output, Span<int> scores)

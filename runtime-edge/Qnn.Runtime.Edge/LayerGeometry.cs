@@ -67,8 +67,7 @@ namespace Qnn.Runtime.Edge
             WindowStart = -(FormatMath.Mul(l.PadTop, InRowWords) + FormatMath.Mul(l.PadLeft, InPixelWords));
             WindowRowStep = FormatMath.Mul(l.StrideH, InRowWords);
             WindowColumnStep = FormatMath.Mul(l.StrideW, InPixelWords);
-            AgreeAll = FormatMath.Mul(FormatMath.Mul(FormatMath.Mul(l.KernelH, l.KernelW), l.InC),
-                FormatMath.Mul((1 << l.WeightBits) - 1, (1 << l.InputBits) - 1));
+            AgreeAll = l.AccumulatorBound;
             if (l.PoolH > 0)
             {
                 AccumulatorMapWords = FormatMath.Mul(ConvOutH, ConvOutW);

@@ -76,7 +76,7 @@ public sealed class GpuInterpreter : IDisposable
             Forward(version);
             DownloadScores(scores.Slice(start * ClassCount, n * ClassCount));
         }
-        Predict(scores, count, predictions);
+        Prediction.ArgMax(scores[..(count * _model.ClassCount)], count, predictions);
     }
 
     /// <summary>
@@ -232,20 +232,6 @@ public sealed class GpuInterpreter : IDisposable
     {
         if (count < 0 || images.Length < (long)count * SampleBytes)
             throw new ArgumentException($"{count} images of {SampleBytes} bytes need {(long)count * SampleBytes} bytes, got {images.Length}");
-    }
-
-    /// <summary>The predicted class of each sample: the lowest index among the highest scores (SPEC 1.7).</summary>
-    public static void Predict(ReadOnlySpan<int> scores, int count, Span<int> predictions)
-    {
-        if (count == 0) return;
-        int classes = scores.Length / count;
-        for (int n = 0; n < count; n++)
-        {
-            ReadOnlySpan<int> s = scores.Slice(n * classes, classes);
-            int best = 0;
-            for (int c = 1; c < classes; c++) if (s[c] > s[best]) best = c;
-            predictions[n] = best;
-        }
     }
 
     public void Dispose()

@@ -87,6 +87,18 @@ public class InterpreterTests
     }
 
     [Fact]
+    public void The_portable_ArgMax_and_the_desktop_one_agree()
+    {   // SPEC 1.7 has two homes only because the nanoFramework subset has no spans: they must never drift apart.
+        var rng = new Random(17);
+        for (int trial = 0; trial < 2000; trial++)
+        {
+            int classes = rng.Next(1, 12);
+            int[] scores = Enumerable.Range(0, classes).Select(_ => rng.Next(-3, 4) * (trial % 3 == 0 ? int.MaxValue / 4 : 1)).ToArray();
+            Assert.Equal(Interpreter.ArgMax(scores, classes), Qnn.Format.Prediction.ArgMax(scores));
+        }
+    }
+
+    [Fact]
     public void Popcount_matches_the_hardware_instruction()
     {
         Gen.UInt.Sample(x => Assert.Equal(System.Numerics.BitOperations.PopCount(x), Popcount.Count(x)), iter: 10000);

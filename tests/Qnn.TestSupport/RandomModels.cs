@@ -115,9 +115,9 @@ public static class RandomModels
         }
     }
 
-    /// <summary>KH·KW·C·(2^m−1)·(2^k−1) of SPEC section 4.</summary>
+    /// <summary>LayerSpec.AccumulatorBound (SPEC 4) for a weighted layer, 0 for pooling, long.MaxValue past 31 bits.</summary>
     public static long AccumulatorBound(LayerSpec l) =>
-        l.Kind == LayerKind.MaxPool2D ? 0 : (long)l.KernelH * l.KernelW * l.InC * ((1 << l.WeightBits) - 1) * ((1 << l.InputBits) - 1);
+        l.Kind == LayerKind.MaxPool2D ? 0 : l.AccumulatorBound is >= 0 and var bound ? bound : long.MaxValue;
 
     /// <summary>A random input image of the model's shape, 8-bit pixels (the runtime shifts to the model's bits).</summary>
     public static byte[] Image(Random rng, QnnModel model)

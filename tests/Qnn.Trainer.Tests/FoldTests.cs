@@ -1,3 +1,4 @@
+using Qnn.Format;
 using CsCheck;
 using Qnn.Trainer.Backends;
 using Qnn.Trainer.Export;
@@ -115,7 +116,7 @@ public class FoldTests
                 var score = acc.Select((v, c) => (int)((v << shifts[c]) + offsets[c])).ToArray();
                 var sorted = y.OrderDescending().ToArray();
                 if (sorted[0] - sorted[1] < 1e-3 * scale) continue;     // a near-tie: either answer is right
-                Assert.Equal(Network.ArgMax(y), IntegerEvaluation.ArgMax(score));
+                Assert.Equal(Network.ArgMax(y), Prediction.ArgMax(score));
             }
         }, iter: 200);
     }

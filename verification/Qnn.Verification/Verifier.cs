@@ -3,7 +3,6 @@ using System.IO.Hashing;
 using System.Runtime.InteropServices;
 using Qnn.Datasets;
 using Qnn.Format;
-using Qnn.Runtime.Edge;
 
 namespace Qnn.Verification;
 
@@ -56,7 +55,7 @@ public static class Verifier
                 digests[r].Append(MemoryMarshal.AsBytes(scores.AsSpan()));
                 if (outputs is not null) foreach (uint[] o in outputs) digests[r].Append(MemoryMarshal.AsBytes(o.AsSpan()));
                 for (int s = 0; s < c; s++)
-                    if (Interpreter.ArgMax(scores.AsSpan(s * classes, classes).ToArray(), classes) == data.Labels[start + s]) correct[r]++;
+                    if (Prediction.ArgMax(scores.AsSpan(s * classes, classes)) == data.Labels[start + s]) correct[r]++;
                 if (r == 0) { refScores = scores; refLayers = outputs; continue; }
                 for (int s = 0; s < c; s++)
                 {

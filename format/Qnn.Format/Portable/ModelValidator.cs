@@ -110,7 +110,7 @@ namespace Qnn.Format
                 throw new QnnFormatException(at + "weight block is over the limit of 16 Mi words");
             if (l.DeclaredWeightWords != weightWords)
                 throw new QnnFormatException(at + "record declares " + l.DeclaredWeightWords.ToString() + " weight words, the shape implies " + weightWords.ToString());
-            int bound = FormatMath.Mul(FormatMath.Mul(FormatMath.Mul(l.KernelH, l.KernelW), l.InC), FormatMath.Mul((1 << l.WeightBits) - 1, (1 << l.InputBits) - 1));
+            int bound = l.AccumulatorBound;
             if (bound < 0 || bound >= FormatConstants.MaxAccumulatorBound)
                 throw new QnnFormatException(at + "accumulator bound KH*KW*C*(2^m-1)*(2^k-1) reaches 2^30");
             if (l.Output == OutputKind.Scores && (l.OutH != 1 || l.OutW != 1))
@@ -170,7 +170,7 @@ namespace Qnn.Format
         /// <summary>Checks score shifts and that shifted accumulators plus offsets fit (SPEC 1.7, 4).</summary>
         public static void CheckScores(LayerSpec l, int index)
         {
-            int bound = FormatMath.Mul(FormatMath.Mul(FormatMath.Mul(l.KernelH, l.KernelW), l.InC), FormatMath.Mul((1 << l.WeightBits) - 1, (1 << l.InputBits) - 1));
+            int bound = l.AccumulatorBound;
             for (int c = 0; c < l.OutC; c++)
             {
                 int s = l.Shifts![c];

@@ -100,6 +100,15 @@ namespace Qnn.Format
             get { return Kind == LayerKind.MaxPool2D ? 0 : FormatMath.Mul(FormatMath.Mul(WeightBits, FormatMath.Mul(KernelH, KernelW)), InChannelWords); }
         }
 
+        /// <summary>
+        /// KH·KW·C·(2^m−1)·(2^k−1), the largest |accumulator| of a Dense/Conv2D layer (SPEC 4); -1 when it passes 31
+        /// bits. The one home of the bound: the validator, the runtimes, the exporters read it here.
+        /// </summary>
+        public int AccumulatorBound
+        {
+            get { return FormatMath.Mul(FormatMath.Mul(FormatMath.Mul(KernelH, KernelW), InC), FormatMath.Mul((1 << WeightBits) - 1, (1 << InputBits) - 1)); }
+        }
+
         /// <summary>Words of the whole weight block.</summary>
         public int WeightWords { get { return FormatMath.Mul(OutC, FilterWords); } }
 

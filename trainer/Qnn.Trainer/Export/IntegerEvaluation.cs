@@ -1,3 +1,4 @@
+using Qnn.Format;
 using Qnn.Trainer.Backends;
 using Qnn.Trainer.Layers;
 
@@ -46,7 +47,7 @@ public static class IntegerEvaluation
                     {
                         for (int c = 0; c < classes; c++)
                             scores[(b0 + s) * classes + c] = (int)((fb.Accumulator(pre[s * per + c], c) << fb.Spec.Shifts![c]) + fb.Spec.Offsets![c]);
-                        predictions[b0 + s] = ArgMax(scores.AsSpan((b0 + s) * classes, classes));
+                        predictions[b0 + s] = Prediction.ArgMax(scores.AsSpan((b0 + s) * classes, classes));
                     }
                     break;
                 }
@@ -69,12 +70,4 @@ public static class IntegerEvaluation
         return (scores, predictions);
     }
 
-    /// <summary>The lowest index among the highest scores (format/SPEC.md 1.7).</summary>
-    public static int ArgMax(ReadOnlySpan<int> v)
-    {
-        int best = 0;
-        for (int i = 1; i < v.Length; i++)
-            if (v[i] > v[best]) best = i;
-        return best;
-    }
 }

@@ -112,7 +112,6 @@ public static class ModelExporter
                 for (int k = 0; k < patch; k++) s += 2 * q[f * patch + k] - mMax;
                 delta[f] = -255 * s;
             }
-        long bound = (long)patch * mMax * Levels.Max(inBits);
 
         OutputKind output = block.IsHead ? OutputKind.Scores : OutputKind.Thresholds;
         int outBits = block.Activation?.Bits ?? 0;
@@ -121,6 +120,8 @@ public static class ModelExporter
                 block.Pool?.Pool ?? 0, block.Pool?.Stride ?? 0)
             : LayerFactory.Dense(inShape.H, inShape.W, inShape.C, outC, m, inBits, inSigned, output, outBits);
         spec.Weights = WeightPacking.Pack(q, outC, kh, kw, inShape.C, m);
+        long bound = spec.AccumulatorBound;
+        if (bound < 0) throw new InvalidOperationException($"layer {spec.Kind} {inShape.H}x{inShape.W}x{inShape.C} -> {outC}: the accumulator bound passes 31 bits (SPEC 4)");
 
         if (block.IsHead)
         {
