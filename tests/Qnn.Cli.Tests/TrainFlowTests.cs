@@ -13,7 +13,7 @@ public sealed class TrainFlowTests : TempFolderTest
 {
     private static DatasetSplit Mnist()
     {
-        if (!DatasetLoader.FileNames.All(f => File.Exists(Path.Combine(DataCache.MnistDirectory, f))))
+        if (DatasetLoader.MnistCacheProblem(DataCache.MnistDirectory) is not null)
             new MnistFetcher(new FetchOptions(DataCache.MnistDirectory)).Fetch();
         return DatasetLoader.Load("mnist");
     }

@@ -1,5 +1,9 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Qnn.Trainer.Backends;
 using Qnn.Format;
 
@@ -26,31 +30,40 @@ public sealed record CheckpointHeader
 
 /// <summary>
 /// A training checkpoint: a small JSON header and every tensor that the next step depends on (parameters, running
-/// statistics, optimizer moments, the best-validation snapshot), written atomically. Resuming from it continues
-/// bit for bit as the uninterrupted run.
+/// statistics, optimizer moments, the best-validation snapshot), then an 8-byte trailer, the XxHash64 of all the
+/// bytes before it; written atomically. A resume reads the whole file and refuses it unless the checksum matches, so
+/// a damaged checkpoint can never continue as a different model. Resuming from it continues bit for bit as the
+/// uninterrupted run.
 /// </summary>
 public static class Checkpoint
 {
-    private static readonly byte[] Magic = "QNNCKPT1"u8.ToArray();
+    private static readonly byte[] Magic = "QNNCKPT2"u8.ToArray();
+    /// <summary>The layout before the checksum trailer; such a file cannot be checked and is refused.</summary>
+    private static readonly byte[] UncheckedMagic = "QNNCKPT1"u8.ToArray();
+    private const int TrailerBytes = sizeof(ulong);
 
-    public static void Save(string path, CheckpointHeader header, IReadOnlyList<Tensor> tensors, IBackend backend, IReadOnlyList<float[]> best)
+    /// <summary>NaN and infinities are legal values of a header (no validation split leaves the validation loss NaN).</summary>
+    private static readonly JsonSerializerOptions Json = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    public static void Save(string path, CheckpointHeader header, IReadOnlyList<Tensor> tensors, IBackend backend, IReadOnlyList<float[]> best) =>
+        Save(path, header, tensors.Select(t => { var a = new float[t.Length]; backend.Download(t, a); return a; }).ToList(), best);
+
+    /// <summary>Saves tensors already downloaded to the host, in the order <see cref="Load"/> expects them.</summary>
+    public static void Save(string path, CheckpointHeader header, IReadOnlyList<float[]> tensors, IReadOnlyList<float[]> best)
     {
         using var ms = new MemoryStream();
         using (var w = new BinaryWriter(ms, Encoding.UTF8, leaveOpen: true))
         {
             w.Write(Magic);
-            byte[] json = JsonSerializer.SerializeToUtf8Bytes(header);
+            byte[] json = JsonSerializer.SerializeToUtf8Bytes(header, Json);
             w.Write(json.Length);
             w.Write(json);
             w.Write(tensors.Count);
-            foreach (var t in tensors)
-            {
-                var data = new float[t.Length];
-                backend.Download(t, data);
-                WriteArray(w, data);
-            }
+            foreach (var t in tensors) WriteArray(w, t);
             w.Write(best.Count);
             foreach (var a in best) WriteArray(w, a);
+            w.Flush();
+            w.Write(XxHash64.HashToUInt64(ms.GetBuffer().AsSpan(0, (int)ms.Length)));
         }
         AtomicFile.WriteAllBytes(path, ms.GetBuffer().AsSpan(0, (int)ms.Length));
     }
@@ -58,9 +71,7 @@ public static class Checkpoint
     private static void WriteArray(BinaryWriter w, float[] data)
     {
         w.Write(data.Length);
-        var bytes = new byte[data.Length * 4];
-        Buffer.BlockCopy(data, 0, bytes, 0, bytes.Length);
-        w.Write(bytes);
+        w.Write(MemoryMarshal.AsBytes(data.AsSpan()));
     }
 
     private static float[] ReadArray(BinaryReader r, string path)
@@ -74,28 +85,39 @@ public static class Checkpoint
         return data;
     }
 
-    /// <summary>Reads only the header (to check options before building a network).</summary>
+    /// <summary>Reads only the header (to check options before building a network); the whole file's checksum is checked first.</summary>
     public static CheckpointHeader ReadHeader(string path)
     {
         using var r = Open(path);
         return ReadHeader(r, path);
     }
 
+    /// <summary>
+    /// The file's bytes without the trailer, once its checksum matched, as a reader positioned after the magic.
+    /// Every failure is one line naming the file.
+    /// </summary>
     private static BinaryReader Open(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such checkpoint");
-        return new BinaryReader(File.OpenRead(path));
+        byte[] bytes = File.ReadAllBytes(path);
+        var magic = bytes.AsSpan(0, Math.Min(bytes.Length, Magic.Length));
+        if (magic.SequenceEqual(UncheckedMagic))
+            throw new InvalidDataException($"{path}: a checkpoint of an older qnn, without a checksum, so it cannot be checked; delete it to train from the start");
+        if (!magic.SequenceEqual(Magic)) throw new InvalidDataException($"{path}: not a qnn checkpoint");
+        if (bytes.Length < Magic.Length + TrailerBytes) throw new InvalidDataException($"{path}: checkpoint is truncated");
+        int payload = bytes.Length - TrailerBytes;
+        if (XxHash64.HashToUInt64(bytes.AsSpan(0, payload)) != BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(payload)))
+            throw new InvalidDataException($"{path}: checksum mismatch, the checkpoint is damaged; delete it to train from the start");
+        return new BinaryReader(new MemoryStream(bytes, Magic.Length, payload - Magic.Length, writable: false));
     }
 
     private static CheckpointHeader ReadHeader(BinaryReader r, string path)
     {
         try
         {
-            byte[] magic = r.ReadBytes(Magic.Length);
-            if (!magic.AsSpan().SequenceEqual(Magic)) throw new InvalidDataException($"{path}: not a qnn checkpoint");
             int n = r.ReadInt32();
             if (n <= 0 || n > 1 << 24) throw new InvalidDataException($"{path}: corrupt checkpoint header");
-            return JsonSerializer.Deserialize<CheckpointHeader>(r.ReadBytes(n)) ?? throw new InvalidDataException($"{path}: empty checkpoint header");
+            return JsonSerializer.Deserialize<CheckpointHeader>(r.ReadBytes(n), Json) ?? throw new InvalidDataException($"{path}: empty checkpoint header");
         }
         catch (Exception e) when (e is EndOfStreamException or JsonException)
         {

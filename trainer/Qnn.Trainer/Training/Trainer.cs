@@ -9,6 +9,12 @@ namespace Qnn.Trainer.Training;
 public readonly record struct TrainProgress(int Epoch, int Epochs, int Batch, int Batches, double Loss, double Accuracy,
     double SamplesPerSecond, TimeSpan Eta, double LearningRate);
 
+/// <summary>
+/// Training met a NaN or an infinity (in the loss, a learning rate, or the parameters after the updates): the run
+/// stopped before writing anything from that state. The message is one line naming the epoch, the batch and the cause.
+/// </summary>
+public sealed class NonFiniteTrainingException(string message) : ArithmeticException(message);
+
 /// <summary>The outcome of <see cref="Trainer.Run"/>.</summary>
 public sealed record TrainOutcome(List<EpochRecord> History, int BestEpoch, double BestValAccuracy, TimeSpan Elapsed);
 
@@ -17,6 +23,8 @@ public sealed record TrainOutcome(List<EpochRecord> History, int BestEpoch, doub
 /// learning-rate decay, validation after every epoch, a checkpoint after every epoch (and on cancellation), and the
 /// best-validation parameters restored at the end (the paper reports the test error at the best validation epoch).
 /// Every random choice is a function of (seed, epoch, step), so a resumed run is bit-identical to an uninterrupted one.
+/// A non-finite loss, learning rate or parameter stops the run with a <see cref="NonFiniteTrainingException"/> before
+/// any checkpoint is written from that state, so the last checkpoint stays the last good one.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -29,25 +37,42 @@ public sealed class Trainer : IDisposable
     {
         Options = options;
         train = trainingSet;
-        if (options.Batch < 1) throw new ArgumentException("batch must be at least 1");
-        if (options.Epochs < 1) throw new ArgumentException("epochs must be at least 1");
-        if (options.Shift < 0 || options.Shift >= Math.Min(trainingSet.Height, trainingSet.Width))
+        options.Validate();
+        if (options.Shift >= Math.Min(trainingSet.Height, trainingSet.Width))
             throw new ArgumentException($"shift must be 0 to {Math.Min(trainingSet.Height, trainingSet.Width) - 1} pixels for {trainingSet.Height}x{trainingSet.Width} images " +
                 "(--shift moves the training images by up to that many pixels; --shift 0 turns it off)");
-        valCount = Math.Clamp(options.Validation, 0, trainingSet.Count - 1);
-        valStart = trainingSet.Count - valCount;
+        int count = trainingSet.Count;
+        if (count - (long)options.Validation < options.Batch)
+            throw new ArgumentException($"--validation {options.Validation} leaves {Math.Max(0, count - options.Validation)} of the {count} training samples, " +
+                $"fewer than one batch of {options.Batch} (--batch); use --validation {count - options.Batch} or less");
+        valCount = options.Validation;
+        valStart = count - valCount;
         trainCount = options.TrainLimit > 0 ? Math.Min(options.TrainLimit, valStart) : valStart;
-        if (trainCount < options.Batch) throw new ArgumentException($"{trainCount} training samples are fewer than one batch of {options.Batch}");
+        if (trainCount < options.Batch)
+            throw new ArgumentException($"--train-limit {options.TrainLimit} leaves {trainCount} training samples, fewer than one batch of {options.Batch} (--batch)");
         lossKind = Registry.Get(Registry.Losses, options.Loss, "loss");
-        var backend = Registry.Get(Registry.Backends, options.Backend, "backend")();
         var shape = new Shape(trainingSet.Height, trainingSet.Width, trainingSet.Channels);
         var layers = Architectures.Build(options.Arch, new ArchOptions(options.WeightBits, options.ActBits, options.Width,
             options.InputDropout, options.HiddenDropout), shape, trainingSet.ClassCount, out var resolved);
         layers = LowPrecision.LowPrecisionTraining.Apply(layers, options.GradBits, options.BatchNorm, options.Seed);
         Arch = resolved;
+        CheckMemory(MemoryEstimate.Of(layers, shape, options.Batch));
+        var backend = Registry.Get(Registry.Backends, options.Backend, "backend")();
         Network = new Network(backend, shape, trainingSet.ClassCount, layers, options.Batch, options.Seed);
         parameters = Network.Parameters.ToArray();
         Optimizer = Registry.Get(Registry.Optimizers, options.Optimizer, "optimizer")(backend);
+    }
+
+    /// <summary>Refuses a network whose training would not fit: one line with the estimate, before anything is allocated.</summary>
+    private void CheckMemory(MemoryEstimate.Estimate need)
+    {
+        string what = $"--width {Arch.Width}: the {Options.Arch} needs about {MemoryEstimate.Gb(need.Bytes)} to train with --batch {Options.Batch} " +
+                      "(weights, gradients, Adam moments, snapshots, activations)";
+        if (need.LargestTensor > MemoryEstimate.MaxTensorFloats)
+            throw new ArgumentException($"{what}, and one tensor of {need.LargestTensor:N0} floats is over the {MemoryEstimate.MaxTensorFloats:N0} an array holds; use a smaller --width");
+        long budget = MemoryEstimate.Budget;
+        if (need.Bytes > budget)
+            throw new ArgumentException($"{what}, over the {MemoryEstimate.Gb(budget)} it may use (3/4 of the memory available); use a smaller --width");
     }
 
     public TrainOptions Options { get; }
@@ -133,6 +158,7 @@ public sealed class Trainer : IDisposable
             long correct = resumedHere ? header.PartialCorrect : 0, seen = resumedHere ? header.PartialSeen : 0;
             double priorSeconds = resumedHere ? header.PartialSeconds : 0;
             float lr = Options.LearningRate(epoch);
+            if (!float.IsFinite(lr) || lr <= 0) throw NonFinite(epoch, firstBatch, $"the learning rate is {lr}");
             var order = Permutation(epoch);
             var clock = Stopwatch.StartNew();
             for (int b = firstBatch; b < batches; b++)
@@ -140,7 +166,7 @@ public sealed class Trainer : IDisposable
                 if (cancel.IsCancellationRequested)
                 {
                     if (CheckpointOnCancel && CheckpointPath != null)
-                        Save(new CheckpointHeader
+                        Save(epoch, b, new CheckpointHeader
                         {
                             Options = Options, Epoch = epoch, Batch = b, Steps = Optimizer.Steps, PartialLoss = lossSum,
                             PartialCorrect = correct, PartialSeen = seen, PartialSeconds = priorSeconds + clock.Elapsed.TotalSeconds,
@@ -169,6 +195,8 @@ public sealed class Trainer : IDisposable
                 Optimizer.Step(parameters, lr);
                 for (int i = 0; i < Options.Batch; i++)
                 {
+                    if (!float.IsFinite(lossHost[i]))
+                        throw NonFinite(epoch, b, $"the training loss of sample {idx[i]} is {lossHost[i]} (the scores overflowed; try a smaller --lr)");
                     lossSum += lossHost[i];
                     if (Network.ArgMax(scoresHost.AsSpan(i * classes, classes)) == (int)labelsHost[i]) correct++;
                 }
@@ -182,11 +210,15 @@ public sealed class Trainer : IDisposable
                         rate, TimeSpan.FromSeconds(remaining / Math.Max(1e-9, rate)), lr));
                 }
             }
+            // The updates of the last batch are in no loss yet: the parameters themselves are checked before they are used or saved.
+            var state = Download(CheckpointTensors());
+            if (FirstNonFinite(state) is { } bad) throw NonFinite(epoch, batches - 1, $"{bad} after this epoch's updates (a gradient or the learning rate {lr} overflowed)");
             double valLoss = double.NaN, valAcc = double.NaN;
             if (valCount > 0)
             {
                 int ok = Network.Evaluate(train.Pixels, train.Labels, valStart, valCount, default, out double vl, lossKind);
                 valLoss = vl / valCount;
+                if (!double.IsFinite(valLoss)) throw NonFinite(epoch, batches - 1, $"the validation loss is {valLoss} (the scores overflowed; try a smaller --lr)");
                 valAcc = (double)ok / valCount;
                 if (valAcc > bestVal)
                 {
@@ -198,19 +230,55 @@ public sealed class Trainer : IDisposable
             history.Add(new EpochRecord(epoch + 1, lr, lossSum / Math.Max(1, seen), (double)correct / Math.Max(1, seen), valLoss, valAcc,
                 priorSeconds + clock.Elapsed.TotalSeconds));
             if (CheckpointPath != null)
-                Save(new CheckpointHeader
+                Checkpoint.Save(CheckpointPath, new CheckpointHeader
                 {
                     Options = Options, Epoch = epoch + 1, Batch = 0, Steps = Optimizer.Steps, History = history,
                     BestValAccuracy = bestVal, BestEpoch = bestEpoch, HasBest = best.Count > 0,
-                }, best);
+                }, state, best);
             EpochDone?.Invoke(history);
         }
         if (best.Count > 0) Restore(best);
         return new TrainOutcome(history, bestEpoch + 1, bestVal, total.Elapsed);
     }
 
-    private void Save(CheckpointHeader header, List<float[]> best) =>
-        Checkpoint.Save(CheckpointPath!, header, CheckpointTensors(), Network.Backend, best);
+    /// <summary>Saves the exact position (on cancellation), unless the state is no longer finite.</summary>
+    private void Save(int epoch, int batch, CheckpointHeader header, List<float[]> best)
+    {
+        var state = Download(CheckpointTensors());
+        if (FirstNonFinite(state) is { } bad) throw NonFinite(epoch, batch, $"{bad} (a gradient or the learning rate overflowed)");
+        Checkpoint.Save(CheckpointPath!, header, state, best);
+    }
+
+    private List<float[]> Download(IReadOnlyList<Tensor> tensors) => tensors.Select(t =>
+    {
+        var a = new float[t.Length];
+        Network.Backend.Download(t, a);
+        return a;
+    }).ToList();
+
+    /// <summary>Null when every value is finite, else which state holds the first value that is not.</summary>
+    private string? FirstNonFinite(List<float[]> state)
+    {
+        int parameterCount = parameters.Length, stateCount = Network.State.Count();
+        for (int i = 0; i < state.Count; i++)
+        {
+            int at = Array.FindIndex(state[i], v => !float.IsFinite(v));
+            if (at < 0) continue;
+            string what = i < parameterCount ? $"parameter {parameters[i].Name}" : i < parameterCount + stateCount ? "a running statistic" : "an optimizer moment";
+            return $"{what} holds {state[i][at]}";
+        }
+        return null;
+    }
+
+    /// <summary>The stop: one line with the epoch and batch (1-based), the cause, and what is left on disk.</summary>
+    private NonFiniteTrainingException NonFinite(int epoch, int batch, string cause)
+    {
+        string kept = CheckpointPath is null ? "" : File.Exists(CheckpointPath)
+            ? $"; {CheckpointPath} keeps the last good state"
+            : $"; nothing was saved to {CheckpointPath}";
+        return new NonFiniteTrainingException(
+            $"epoch {epoch + 1}/{Options.Epochs}, batch {batch + 1}/{trainCount / Options.Batch}: {cause}; training stopped{kept}");
+    }
 
     private static string Describe(TrainOptions o) =>
         $"{o.Arch}, width {o.Width}, {o.WeightBits}/{o.ActBits} bits, {o.Epochs} epochs, batch {o.Batch}, seed {o.Seed}, lr {o.Lr}";
