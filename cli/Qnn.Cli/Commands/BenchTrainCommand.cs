@@ -82,6 +82,7 @@ public static class BenchTrainCommand
             List<AblationRow> rows;
             try
             {
+                options.Validate();     // every range, before the data is loaded
                 data = DatasetLoader.Load(options.Dataset);
                 rows = Cli.Err.Progress().AutoClear(true)
                     .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
