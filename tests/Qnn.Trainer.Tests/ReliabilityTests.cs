@@ -131,7 +131,7 @@ public sealed class ReliabilityTests : TempFolderTest
         { o => o with { HiddenDropout = 1 }, "--dropout-hidden must be a finite number in [0, 1)" },
         { o => o with { TrainLimit = -1 }, "--train-limit must be 1 or more, or 0 for all (not -1)" },
         { o => o with { Validation = -1 }, "--validation must be 0 or more (not -1)" },
-        { o => o with { Shift = -1 }, "--shift must be 0 to 16 (not -1)" },
+        { o => o with { Shift = -1 }, "--shift must be 0 to 64 (not -1)" },
         { o => o with { WeightBits = 5 }, "--weight-bits must be 1 to 4 (not 5)" },
         { o => o with { ActBits = 0 }, "--act-bits must be 1 to 4 (not 0)" },
         { o => o with { GradBits = 20 }, "--grad-bits must be 2 to 16, or 32 for float gradients (not 20)" },

@@ -47,7 +47,7 @@ public sealed record TrainOptions
         public static readonly OptionRange LrEnd = new("--lr-end", 0, 1, Integer: false, MinOpen: true);
         public static readonly OptionRange InputDropout = new("--dropout-in", 0, 1, Integer: false, MaxOpen: true, Sentinel: -1, SentinelMeaning: "the architecture's default");
         public static readonly OptionRange HiddenDropout = new("--dropout-hidden", 0, 1, Integer: false, MaxOpen: true, Sentinel: -1, SentinelMeaning: "the architecture's default");
-        public static readonly OptionRange Shift = new("--shift", 0, 16);
+        public static readonly OptionRange Shift = new("--shift", 0, 64);
         public static readonly OptionRange Validation = new("--validation", 0, int.MaxValue);
         public static readonly OptionRange TrainLimit = new("--train-limit", 1, int.MaxValue, Sentinel: 0, SentinelMeaning: "all");
         public static readonly OptionRange GradBits = new("--grad-bits", 2, 16, Sentinel: 32, SentinelMeaning: "float gradients");
