@@ -88,7 +88,7 @@ public sealed class TrainFlowTests : TempFolderTest
         { ["train", "--lr", "0"], "--lr must be a finite number in (0, 1] (not 0)" },
         { ["train", "--lr", "NaN"], "--lr must be a finite number in (0, 1] (not NaN)" },
         { ["train", "--lr", "Infinity"], "--lr must be a finite number in (0, 1] (not Infinity)" },
-        { ["train", "--lr", "1e30"], "--lr must be a finite number in (0, 1] (not 1" },
+        { ["train", "--lr", "1e30"], "--lr must be a finite number in (0, 1] (not 1E+30)" },
         { ["train", "--dropout-in", "-0.5"], "--dropout-in must be a finite number in [0, 1), or -1 for the architecture's default (not -0.5)" },
         { ["train", "--train-limit", "-1"], "--train-limit must be 1 or more, or 0 for all (not -1)" },
         { ["train", "--validation", "60000"], "--validation 60000 leaves 0 of the 60000 training samples, fewer than one batch of 100 (--batch); use --validation 59900 or less" },

@@ -29,5 +29,10 @@ public sealed record OptionRange(string Option, double Min, double Max, bool Int
     /// <summary>Null when <paramref name="value"/> is accepted, else "--option must be ... (not value)".</summary>
     public string? Problem(double value) => Contains(value) ? null : $"{Option} must be {Text} (not {N(value)})";
 
+    public string? Problem(int value) => Problem((double)value);
+
+    /// <summary>As for a double, with the value written as the float it is (1E+30, not 1.0000000150474662E+30).</summary>
+    public string? Problem(float value) => Contains(value) ? null : $"{Option} must be {Text} (not {value.ToString(CultureInfo.InvariantCulture)})";
+
     private static string N(double v) => v.ToString(CultureInfo.InvariantCulture);
 }

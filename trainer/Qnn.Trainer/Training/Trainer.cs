@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Qnn.Datasets;
 using Qnn.Trainer.Backends;
 using Qnn.Trainer.Layers;
@@ -158,7 +159,7 @@ public sealed class Trainer : IDisposable
             long correct = resumedHere ? header.PartialCorrect : 0, seen = resumedHere ? header.PartialSeen : 0;
             double priorSeconds = resumedHere ? header.PartialSeconds : 0;
             float lr = Options.LearningRate(epoch);
-            if (!float.IsFinite(lr) || lr <= 0) throw NonFinite(epoch, firstBatch, $"the learning rate is {lr}");
+            if (!float.IsFinite(lr) || lr <= 0) throw NonFinite(epoch, firstBatch, $"the learning rate is {F(lr)}");
             var order = Permutation(epoch);
             var clock = Stopwatch.StartNew();
             for (int b = firstBatch; b < batches; b++)
@@ -196,7 +197,7 @@ public sealed class Trainer : IDisposable
                 for (int i = 0; i < Options.Batch; i++)
                 {
                     if (!float.IsFinite(lossHost[i]))
-                        throw NonFinite(epoch, b, $"the training loss of sample {idx[i]} is {lossHost[i]} (the scores overflowed; try a smaller --lr)");
+                        throw NonFinite(epoch, b, $"the training loss of sample {idx[i]} is {F(lossHost[i])} (the scores overflowed; try a smaller --lr)");
                     lossSum += lossHost[i];
                     if (Network.ArgMax(scoresHost.AsSpan(i * classes, classes)) == (int)labelsHost[i]) correct++;
                 }
@@ -212,13 +213,13 @@ public sealed class Trainer : IDisposable
             }
             // The updates of the last batch are in no loss yet: the parameters themselves are checked before they are used or saved.
             var state = Download(CheckpointTensors());
-            if (FirstNonFinite(state) is { } bad) throw NonFinite(epoch, batches - 1, $"{bad} after this epoch's updates (a gradient or the learning rate {lr} overflowed)");
+            if (FirstNonFinite(state) is { } bad) throw NonFinite(epoch, batches - 1, $"{bad} after this epoch's updates (a gradient or the learning rate {F(lr)} overflowed)");
             double valLoss = double.NaN, valAcc = double.NaN;
             if (valCount > 0)
             {
                 int ok = Network.Evaluate(train.Pixels, train.Labels, valStart, valCount, default, out double vl, lossKind);
                 valLoss = vl / valCount;
-                if (!double.IsFinite(valLoss)) throw NonFinite(epoch, batches - 1, $"the validation loss is {valLoss} (the scores overflowed; try a smaller --lr)");
+                if (!double.IsFinite(valLoss)) throw NonFinite(epoch, batches - 1, $"the validation loss is {F(valLoss)} (the scores overflowed; try a smaller --lr)");
                 valAcc = (double)ok / valCount;
                 if (valAcc > bestVal)
                 {
@@ -265,10 +266,15 @@ public sealed class Trainer : IDisposable
             int at = Array.FindIndex(state[i], v => !float.IsFinite(v));
             if (at < 0) continue;
             string what = i < parameterCount ? $"parameter {parameters[i].Name}" : i < parameterCount + stateCount ? "a running statistic" : "an optimizer moment";
-            return $"{what} holds {state[i][at]}";
+            return $"{what} holds {F(state[i][at])}";
         }
         return null;
     }
+
+    /// <summary>A number in a message, the same on every machine (NaN, Infinity, not the culture's symbols).</summary>
+    private static string F(double value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string F(float value) => value.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>The stop: one line with the epoch and batch (1-based), the cause, and what is left on disk.</summary>
     private NonFiniteTrainingException NonFinite(int epoch, int batch, string cause)
