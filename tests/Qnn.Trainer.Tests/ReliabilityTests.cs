@@ -161,6 +161,7 @@ public sealed class ReliabilityTests : TempFolderTest
     [InlineData("mlp", 60_000)]
     [InlineData("mlp", 45_000)]
     [InlineData("conv", 4_000)]
+    [InlineData("mlp", 8_192)]      // fits in memory, but its checkpoint would be over 2 GB
     public void A_width_too_large_for_memory_is_refused_with_the_estimate_before_allocating(string arch, int width)
     {
         long before = GC.GetAllocatedBytesForCurrentThread();

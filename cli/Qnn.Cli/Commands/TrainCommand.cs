@@ -20,7 +20,7 @@ public static class TrainCommand
         var arch = new Option<string>("--arch") { Description = $"architecture: {string.Join(", ", Architectures.All.Keys)}", DefaultValueFactory = _ => "mlp" };
         var epochs = new Option<int>("--epochs") { Description = $"epochs ({TrainOptions.Ranges.Epochs.Text})", DefaultValueFactory = _ => new TrainOptions().Epochs };
         var output = new Option<string>("--out") { Description = "the .qnn model to write", DefaultValueFactory = _ => "model.qnn" };
-        var width = new Option<int>("--width") { Description = $"hidden units (mlp) or first conv filters (conv): {TrainOptions.Ranges.Width.Text}; refused when the memory it needs is over 3/4 of the machine's" };
+        var width = new Option<int>("--width") { Description = $"hidden units (mlp) or first conv filters (conv): {TrainOptions.Ranges.Width.Text}; refused when the memory it needs is over 3/4 of the machine's or its checkpoint over 2 GB" };
         var weightBits = new Option<int>("--weight-bits") { Description = $"weight bits m ({TrainOptions.Ranges.WeightBits.Text})", DefaultValueFactory = _ => 1 };
         var actBits = new Option<int>("--act-bits") { Description = $"activation bits k ({TrainOptions.Ranges.ActBits.Text})", DefaultValueFactory = _ => 1 };
         var batch = new Option<int>("--batch") { Description = $"mini-batch size ({TrainOptions.Ranges.Batch.Text})", DefaultValueFactory = _ => new TrainOptions().Batch };

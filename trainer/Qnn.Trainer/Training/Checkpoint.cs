@@ -93,22 +93,43 @@ public static class Checkpoint
     }
 
     /// <summary>
-    /// The file's bytes without the trailer, once its checksum matched, as a reader positioned after the magic.
-    /// Every failure is one line naming the file.
+    /// A reader positioned after the magic, once the checksum of the whole file matched (streamed: a checkpoint of a
+    /// wide network can be over the 2 GB one array holds). Every failure is one line naming the file.
     /// </summary>
     private static BinaryReader Open(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such checkpoint");
-        byte[] bytes = File.ReadAllBytes(path);
-        var magic = bytes.AsSpan(0, Math.Min(bytes.Length, Magic.Length));
-        if (magic.SequenceEqual(UncheckedMagic))
-            throw new InvalidDataException($"{path}: a checkpoint of an older qnn, without a checksum, so it cannot be checked; delete it to train from the start");
-        if (!magic.SequenceEqual(Magic)) throw new InvalidDataException($"{path}: not a qnn checkpoint");
-        if (bytes.Length < Magic.Length + TrailerBytes) throw new InvalidDataException($"{path}: checkpoint is truncated");
-        int payload = bytes.Length - TrailerBytes;
-        if (XxHash64.HashToUInt64(bytes.AsSpan(0, payload)) != BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(payload)))
-            throw new InvalidDataException($"{path}: checksum mismatch, the checkpoint is damaged; delete it to train from the start");
-        return new BinaryReader(new MemoryStream(bytes, Magic.Length, payload - Magic.Length, writable: false));
+        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        try
+        {
+            var magic = new byte[Magic.Length];
+            int got = file.ReadAtLeast(magic, magic.Length, throwOnEndOfStream: false);
+            if (got == magic.Length && magic.AsSpan().SequenceEqual(UncheckedMagic))
+                throw new InvalidDataException($"{path}: a checkpoint of an older qnn, without a checksum, so it cannot be checked; delete it to train from the start");
+            if (got < magic.Length || !magic.AsSpan().SequenceEqual(Magic)) throw new InvalidDataException($"{path}: not a qnn checkpoint");
+            long payload = file.Length - TrailerBytes;
+            if (payload < Magic.Length) throw new InvalidDataException($"{path}: checkpoint is truncated");
+            var hash = new XxHash64();
+            hash.Append(magic);
+            var buffer = new byte[1 << 20];
+            for (long left = payload - Magic.Length; left > 0;)
+            {
+                int n = file.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+                if (n == 0) throw new InvalidDataException($"{path}: checkpoint is truncated");
+                hash.Append(buffer.AsSpan(0, n));
+                left -= n;
+            }
+            file.ReadExactly(buffer, 0, TrailerBytes);
+            if (hash.GetCurrentHashAsUInt64() != BinaryPrimitives.ReadUInt64LittleEndian(buffer))
+                throw new InvalidDataException($"{path}: checksum mismatch, the checkpoint is damaged; delete it to train from the start");
+            file.Position = Magic.Length;
+            return new BinaryReader(file);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
     }
 
     private static CheckpointHeader ReadHeader(BinaryReader r, string path)

@@ -18,14 +18,21 @@ public static class MemoryEstimate
     /// <summary>The largest tensor a backend allocates: a float array's length.</summary>
     public const long MaxTensorFloats = int.MaxValue;
 
-    /// <summary>The estimate: total bytes and the float count of the largest single tensor.</summary>
-    public readonly record struct Estimate(long Bytes, long LargestTensor);
+    /// <summary>A checkpoint is built in one array before it is written: at most this many bytes.</summary>
+    public const long MaxCheckpointBytes = int.MaxValue;
+
+    /// <summary>The estimate: total bytes, the float count of the largest single tensor, and the weights.</summary>
+    public readonly record struct Estimate(long Bytes, long LargestTensor, long Weights)
+    {
+        /// <summary>A checkpoint holds four floats per weight: the value, Adam's two moments, the best-validation snapshot.</summary>
+        public long CheckpointBytes => 16 * Weights;
+    }
 
     public static Estimate Of(IReadOnlyList<Layer> layers, Shape input, int batch)
     {
         // long arithmetic throughout (a width of 65536 squared overflows int), saturating at long.MaxValue is not needed:
         // the largest accepted width and batch stay below 2^63.
-        long bytes = 0, largest = 0;
+        long bytes = 0, largest = 0, allWeights = 0;
         var shape = input;
         foreach (var l in layers)
         {
@@ -46,11 +53,12 @@ public static class MemoryEstimate
                 _ => 0,
             };
             long cols = layer is BinaryConv2D conv ? (long)batch * output.H * output.W * conv.KernelSize * conv.KernelSize * shape.C : 0;
+            allWeights += weights;
             bytes += 4 * (FloatsPerWeight * weights + 2 * cols + (long)batch * (inSize + outSize));
             largest = Math.Max(largest, Math.Max(weights, Math.Max(cols, batch * Math.Max(inSize, outSize))));
             shape = output;
         }
-        return new Estimate(bytes, largest);
+        return new Estimate(bytes, largest, allWeights);
     }
 
     /// <summary>What training may use: three quarters of the memory this process can have (the machine's, or its container's limit).</summary>

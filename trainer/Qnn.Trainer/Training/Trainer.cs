@@ -71,6 +71,8 @@ public sealed class Trainer : IDisposable
                       "(weights, gradients, Adam moments, snapshots, activations)";
         if (need.LargestTensor > MemoryEstimate.MaxTensorFloats)
             throw new ArgumentException($"{what}, and one tensor of {need.LargestTensor:N0} floats is over the {MemoryEstimate.MaxTensorFloats:N0} an array holds; use a smaller --width");
+        if (need.CheckpointBytes > MemoryEstimate.MaxCheckpointBytes)
+            throw new ArgumentException($"{what}, and its checkpoint of about {MemoryEstimate.Gb(need.CheckpointBytes)} is over the {MemoryEstimate.Gb(MemoryEstimate.MaxCheckpointBytes)} one checkpoint holds; use a smaller --width");
         long budget = MemoryEstimate.Budget;
         if (need.Bytes > budget)
             throw new ArgumentException($"{what}, over the {MemoryEstimate.Gb(budget)} it may use (3/4 of the memory available); use a smaller --width");
