@@ -69,14 +69,15 @@ public sealed class ReliabilityTests : TempFolderTest
     }
 
     /// <summary>Writes NaN into one parameter after batch <paramref name="batch"/> (1-based) of epoch <paramref name="epoch"/> (0-based).</summary>
-    private sealed class Poison(Training.Trainer t, int epoch, int batch, Func<Parameter, bool> which) : IProgress<TrainProgress>
+    private sealed class Poison(Training.Trainer t, int epoch, int batch, Func<Parameter, bool> which, float value = float.NaN, bool last = true)
+        : IProgress<TrainProgress>
     {
         public void Report(TrainProgress p)
         {
             if (p.Epoch != epoch || p.Batch != batch) return;
-            var target = t.Network.Parameters.Last(which).Value;
+            var target = (last ? t.Network.Parameters.Last(which) : t.Network.Parameters.First(which)).Value;
             var nan = new float[target.Length];
-            Array.Fill(nan, float.NaN);
+            Array.Fill(nan, value);
             t.Network.Backend.Upload(nan, target);
         }
     }
@@ -113,6 +114,34 @@ public sealed class ReliabilityTests : TempFolderTest
         var e0 = Assert.Throws<NonFiniteTrainingException>(() => first.Run(new Poison(first, epoch: 0, batch: 1, p => p.Name == "bn.beta")));
         Assert.EndsWith($"nothing was saved to {fresh}", e0.Message);
         Assert.False(File.Exists(fresh));
+    }
+
+    [Fact]
+    public void A_NaN_gradient_stops_training_at_its_batch_before_the_update()
+    {
+        string path = Temp.File("nang.ckpt");
+        using var t = Trainer(Small, path);
+        // An infinite scale in the first batch norm: its outputs are still signs (the loss stays finite), but the
+        // backward through it is not.
+        var e = Assert.Throws<NonFiniteTrainingException>(() => t.Run(new Poison(t, epoch: 1, batch: 2, p => p.Name == "bn.gamma", float.PositiveInfinity, last: false)));
+        Assert.StartsWith("epoch 2/3, batch 3/6: the gradient of ", e.Message);
+        Assert.Equal(1, Checkpoint.ReadHeader(path).Epoch);
+    }
+
+    [Fact]
+    public void Finding_a_non_finite_value_agrees_with_a_scalar_scan()
+    {
+        var values = new float[1003];
+        Assert.Equal(-1, Training.Trainer.FirstNonFinite(values));
+        foreach (int at in new[] { 0, 7, 8, 500, 1002 })
+            foreach (float bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
+            {
+                var copy = (float[])values.Clone();
+                copy[at] = bad;
+                if (at > 0) copy[at - 1] = float.MaxValue;
+                Assert.Equal(at, Training.Trainer.FirstNonFinite(copy));
+            }
+        Assert.Equal(-1, Training.Trainer.FirstNonFinite([float.MaxValue, -float.MaxValue, -0f, float.Epsilon]));
     }
 
     public static TheoryData<Func<TrainOptions, TrainOptions>, string> OutOfRange => new()
