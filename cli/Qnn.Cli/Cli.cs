@@ -59,6 +59,9 @@ public static class Cli
     public static int Check(Qnn.Trainer.Training.OptionRange range, int value) =>
         range.Problem(value) is { } problem ? throw new UserError(problem) : value;
 
+    public static double Check(Qnn.Trainer.Training.OptionRange range, double value) =>
+        range.Problem(value) is { } problem ? throw new UserError(problem) : value;
+
     /// <summary>Prints a result as JSON on stdout (the --json form of every verb).</summary>
     public static void PrintJson(object value) => Console.Out.WriteLine(JsonSerializer.Serialize(value, value.GetType(), JsonOptions));
 }

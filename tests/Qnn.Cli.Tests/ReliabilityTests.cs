@@ -51,6 +51,19 @@ public sealed class ReliabilityTests : TempFolderTest
         }
     }
 
+    [Theory]
+    [InlineData("qnn bench gpu: --batch must be 1 to 65536, or 0 for 256, or 32 on the CPU accelerator (not -5)", "bench", "gpu", "none.qnn", "--batch", "-5")]
+    [InlineData("qnn bench gpu: --validate must be 1 to 100000 (not 0)", "bench", "gpu", "none.qnn", "--validate", "0")]
+    [InlineData("qnn bench gpu: --min-seconds must be a finite number in [0, 600] (not NaN)", "bench", "gpu", "none.qnn", "--min-seconds", "NaN")]
+    [InlineData("qnn bench train: --width must be 1 to 16384 (not 100000)", "bench", "train", "--width", "100000")]
+    [InlineData("qnn bench train: --steps must be 1 to 1000 (not 0)", "bench", "train", "--steps", "0")]
+    [InlineData("qnn bench train accuracy: --train-limit must be 1 or more, or 0 for all (not -1)", "bench", "train", "accuracy", "--train-limit", "-1")]
+    public void Bench_options_out_of_range_are_one_line_before_any_work(string expected, params string[] args)
+    {
+        var r = QnnCommand.Run(args);
+        Assert.Equal((1, expected), (r.ExitCode, r.Error.TrimEnd()));
+    }
+
     [Fact]
     public void A_damaged_cache_file_is_refused_by_every_loader_and_data_list_says_not_ready()
     {

@@ -26,7 +26,7 @@ public static class TrainCommand
         var batch = new Option<int>("--batch") { Description = $"mini-batch size ({TrainOptions.Ranges.Batch.Text})", DefaultValueFactory = _ => new TrainOptions().Batch };
         var lr = new Option<float>("--lr") { Description = $"learning rate of the first epoch ({TrainOptions.Ranges.Lr.Text})", DefaultValueFactory = _ => new TrainOptions().Lr };
         var lrEnd = new Option<float>("--lr-end") { Description = $"learning rate of the last epoch, exponential decay ({TrainOptions.Ranges.LrEnd.Text})", DefaultValueFactory = _ => new TrainOptions().LrEnd };
-        var seed = new Option<int>("--seed") { Description = "random seed (runs are bit-reproducible)", DefaultValueFactory = _ => 1 };
+        var seed = new Option<int>("--seed") { Description = "random seed, any 32-bit integer (runs are bit-reproducible)", DefaultValueFactory = _ => 1 };
         var loss = new Option<string>("--loss") { Description = $"loss: {string.Join(", ", Registry.Losses.Keys)}", DefaultValueFactory = _ => "squared_hinge" };
         var optimizer = new Option<string>("--optimizer") { Description = $"optimizer: {string.Join(", ", Registry.Optimizers.Keys)}", DefaultValueFactory = _ => "adam" };
         var validation = new Option<int>("--validation") { Description = $"training samples held out for validation ({TrainOptions.Ranges.Validation.Text}, leaving at least one batch)", DefaultValueFactory = _ => new TrainOptions().Validation };
