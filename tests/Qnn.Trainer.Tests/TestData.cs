@@ -7,7 +7,7 @@ public static class TestData
 {
     private static readonly Lazy<DatasetSplit> mnist = new(() =>
     {
-        if (!DatasetLoader.FileNames.All(f => File.Exists(Path.Combine(DataCache.MnistDirectory, f))))
+        if (DatasetLoader.MnistCacheProblem(DataCache.MnistDirectory) is not null)
             new MnistFetcher(new FetchOptions(DataCache.MnistDirectory)).Fetch();
         return DatasetLoader.Load("mnist");
     });

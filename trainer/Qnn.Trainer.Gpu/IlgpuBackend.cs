@@ -75,8 +75,15 @@ public sealed class IlgpuBackend : IBackend, ILowPrecisionBackend
     {
         string b = backend.ToLowerInvariant();
         string a = (accelerator ?? "auto").ToLowerInvariant();
-        return a is "auto" or "" ? b : $"{b}-{(a == "cl" ? "opencl" : a)}";
+        if (!Accelerators.Contains(a))
+            throw new ArgumentException($"--accelerator must be one of {string.Join(", ", Accelerators.Where(n => n != "cl"))} (not \"{accelerator}\")");
+        if (a is "auto" or "") return b;
+        if (b != "ilgpu") throw new ArgumentException($"--accelerator {accelerator} needs --backend ilgpu (the {backend} backend has none to choose)");
+        return $"{b}-{(a == "cl" ? "opencl" : a)}";
     }
+
+    /// <summary>The values of <c>--accelerator</c> (cl is opencl's short name).</summary>
+    public static readonly string[] Accelerators = ["auto", "cuda", "opencl", "cl", "cpu"];
 
     public string Name => "ilgpu-" + acc.AcceleratorType.ToString().ToLowerInvariant();
 

@@ -44,6 +44,9 @@ public static class BenchGpuCommand
             string? path = parse.GetValue(model);
             string? sizes = parse.GetValue(gemm);
             if (path is null && sizes is null) throw new UserError("give a model file, --gemm sizes, or both");
+            Cli.Check(new("--batch", 1, 65_536, Sentinel: 0, SentinelMeaning: "256, or 32 on the CPU accelerator"), parse.GetValue(batch));
+            Cli.Check(new("--validate", 1, 100_000), parse.GetValue(validate));
+            Cli.Check(new("--min-seconds", 0, 600, Integer: false), parse.GetValue(minSeconds));
             KernelVersion[] versions;
             GpuDevice device;
             try

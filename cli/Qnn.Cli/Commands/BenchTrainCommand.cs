@@ -27,7 +27,9 @@ public static class BenchTrainCommand
         command.SetAction(parse => Cli.Run("bench train", () =>
         {
             int w = parse.GetValue(width), b = parse.GetValue(batch), k = parse.GetValue(gradBits), n = parse.GetValue(steps);
-            if (w < 1 || b < 1 || n < 1) throw new UserError("--width, --batch and --steps must be at least 1");
+            Cli.Check(new("--width", 1, 16_384), w);
+            Cli.Check(TrainOptions.Ranges.Batch, b);
+            Cli.Check(new("--steps", 1, 1000), n);
             CheckGradBits(k);
             var r = Cli.Err.Status().Start($"timing 3 x {w} MLP, batch {b}, {k}-bit gradients, {n} steps per path", _ => BitwiseBenchmark.Run(w, b, k, n));
             if (parse.GetValue(json))
@@ -82,6 +84,7 @@ public static class BenchTrainCommand
             List<AblationRow> rows;
             try
             {
+                options.Validate();     // every range, before the data is loaded
                 data = DatasetLoader.Load(options.Dataset);
                 rows = Cli.Err.Progress().AutoClear(true)
                     .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())

@@ -96,12 +96,17 @@ public static class DataCommand
         command.SetAction(parse => Cli.Run("data list", () =>
         {
             string dir = MnistDirectory(parse.GetValue(cache));
-            bool cached = MnistFiles.All.All(f => File.Exists(Path.Combine(dir, f.Name)));
-            var rows = new[] { new { Name = "mnist", Directory = dir, Cached = cached, Fetch = "qnn data fetch mnist" } };
+            bool present = MnistFiles.All.Any(f => File.Exists(Path.Combine(dir, f.Name)));
+            // Ready means every file has the size and XxHash3 its fetch recorded: what a load checks.
+            string? problem = DatasetLoader.MnistCacheProblem(dir);
+            var rows = new[] { new { Name = "mnist", Directory = dir, Cached = problem is null, Problem = present ? problem : null, Fetch = "qnn data fetch mnist" } };
             if (parse.GetValue(json)) { Cli.PrintJson(rows); return 0; }
             var table = new Table().AddColumns("data set", "in cache", "folder");
-            foreach (var r in rows) table.AddRow(r.Name, r.Cached ? "yes" : "no (qnn data fetch mnist)", Markup.Escape(r.Directory));
+            foreach (var r in rows)
+                table.AddRow(r.Name, r.Cached ? "yes (sizes and XxHash3 checked)" : r.Problem is null ? "no (qnn data fetch mnist)" : "no: damaged (qnn data fetch mnist)",
+                    Markup.Escape(r.Directory));
             Cli.Out.Write(table);
+            foreach (var r in rows.Where(r => r.Problem is not null)) Console.WriteLine(r.Problem);
             Console.WriteLine("Any folder with the four IDX files (plain or .gz) is also a data set: --dataset idx:PATH.");
             return 0;
         }));

@@ -13,7 +13,7 @@ public static class EvalCommand
     {
         var model = new Argument<string>("model") { Description = "the .qnn model" };
         var dataset = new Option<string>("--dataset") { Description = "mnist or idx:PATH", DefaultValueFactory = _ => "mnist" };
-        var limit = new Option<int>("--limit") { Description = "evaluate only the first N test images (0 = all)" };
+        var limit = new Option<int>("--limit") { Description = $"evaluate only the first N test images: {Cli.Limit.Text}" };
         var json = new Option<bool>("--json") { Description = "print the result as JSON" };
         var command = new Command("eval", "Accuracy and confusion matrix of a model on a data set (runtime-edge fast path).");
         command.Arguments.Add(model);
@@ -23,9 +23,9 @@ public static class EvalCommand
         command.SetAction(parse => Cli.Run("eval", () =>
         {
             string path = parse.GetValue(model)!;
+            Cli.Check(Cli.Limit, parse.GetValue(limit));
             var m = ModelFile.Load(path);
             var data = DatasetLoader.Load(parse.GetValue(dataset)!).Test;
-            if (parse.GetValue(limit) < 0) throw new UserError("--limit must be 0 or more");
             DeployedResult r;
             try
             {

@@ -24,7 +24,7 @@ public static class QuickstartCommand
         var arch = new Option<string>("--arch") { Description = "Architecture to train (see `qnn train --help`).", DefaultValueFactory = _ => "mlp-micro" };
         var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 3 };
         var output = new Option<string>("--out") { Description = "The .qnn model to write.", DefaultValueFactory = _ => "quickstart.qnn" };
-        var limit = new Option<int>("--limit") { Description = "Run and compare only the first N test images (0: all 10,000)." };
+        var limit = new Option<int>("--limit") { Description = $"Run and compare only the first N test images: {Cli.Limit.Text}." };
         var accelerator = new Option<string>("--accelerator") { Description = "GPU runtime: cuda, opencl, cpu or auto.", DefaultValueFactory = _ => "auto" };
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON (the steps' own output goes to stderr)." };
         var command = new Command("quickstart", "The whole loop: fetch MNIST, train, export, run on every runtime, verify, one summary.");
@@ -35,7 +35,8 @@ public static class QuickstartCommand
             string path = parse.GetValue(output)!;
             string archName = parse.GetValue(arch)!;
             int epochCount = parse.GetValue(epochs);
-            if (parse.GetValue(limit) < 0) throw new UserError("--limit must be 0 or more");
+            Cli.Check(Cli.Limit, parse.GetValue(limit));
+            Cli.Check(Qnn.Trainer.Training.TrainOptions.Ranges.Epochs, epochCount);
 
             Heading(asJson, "1/4 MNIST");
             int rc = Verb(asJson, ["data", "fetch", "mnist"]);

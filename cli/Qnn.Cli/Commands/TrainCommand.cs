@@ -18,22 +18,22 @@ public static class TrainCommand
     {
         var dataset = new Option<string>("--dataset") { Description = "mnist or idx:PATH (a folder with the four IDX files)", DefaultValueFactory = _ => "mnist" };
         var arch = new Option<string>("--arch") { Description = $"architecture: {string.Join(", ", Architectures.All.Keys)}", DefaultValueFactory = _ => "mlp" };
-        var epochs = new Option<int>("--epochs") { Description = "epochs", DefaultValueFactory = _ => new TrainOptions().Epochs };
+        var epochs = new Option<int>("--epochs") { Description = $"epochs ({TrainOptions.Ranges.Epochs.Text})", DefaultValueFactory = _ => new TrainOptions().Epochs };
         var output = new Option<string>("--out") { Description = "the .qnn model to write", DefaultValueFactory = _ => "model.qnn" };
-        var width = new Option<int>("--width") { Description = "hidden units (mlp) or first conv filters (conv); 0 = the architecture's default" };
-        var weightBits = new Option<int>("--weight-bits") { Description = "weight bits m (1-4)", DefaultValueFactory = _ => 1 };
-        var actBits = new Option<int>("--act-bits") { Description = "activation bits k (1-4)", DefaultValueFactory = _ => 1 };
-        var batch = new Option<int>("--batch") { Description = "mini-batch size", DefaultValueFactory = _ => new TrainOptions().Batch };
-        var lr = new Option<float>("--lr") { Description = "learning rate of the first epoch", DefaultValueFactory = _ => new TrainOptions().Lr };
-        var lrEnd = new Option<float>("--lr-end") { Description = "learning rate of the last epoch (exponential decay)", DefaultValueFactory = _ => new TrainOptions().LrEnd };
-        var seed = new Option<int>("--seed") { Description = "random seed (runs are bit-reproducible)", DefaultValueFactory = _ => 1 };
+        var width = new Option<int>("--width") { Description = $"hidden units (mlp) or first conv filters (conv): {TrainOptions.Ranges.Width.Text}; refused when the memory it needs is over 3/4 of the machine's or its checkpoint over 2 GB" };
+        var weightBits = new Option<int>("--weight-bits") { Description = $"weight bits m ({TrainOptions.Ranges.WeightBits.Text})", DefaultValueFactory = _ => 1 };
+        var actBits = new Option<int>("--act-bits") { Description = $"activation bits k ({TrainOptions.Ranges.ActBits.Text})", DefaultValueFactory = _ => 1 };
+        var batch = new Option<int>("--batch") { Description = $"mini-batch size ({TrainOptions.Ranges.Batch.Text})", DefaultValueFactory = _ => new TrainOptions().Batch };
+        var lr = new Option<float>("--lr") { Description = $"learning rate of the first epoch ({TrainOptions.Ranges.Lr.Text})", DefaultValueFactory = _ => new TrainOptions().Lr };
+        var lrEnd = new Option<float>("--lr-end") { Description = $"learning rate of the last epoch, exponential decay ({TrainOptions.Ranges.LrEnd.Text})", DefaultValueFactory = _ => new TrainOptions().LrEnd };
+        var seed = new Option<int>("--seed") { Description = "random seed, any 32-bit integer (runs are bit-reproducible)", DefaultValueFactory = _ => 1 };
         var loss = new Option<string>("--loss") { Description = $"loss: {string.Join(", ", Registry.Losses.Keys)}", DefaultValueFactory = _ => "squared_hinge" };
         var optimizer = new Option<string>("--optimizer") { Description = $"optimizer: {string.Join(", ", Registry.Optimizers.Keys)}", DefaultValueFactory = _ => "adam" };
-        var validation = new Option<int>("--validation") { Description = "training samples held out for validation", DefaultValueFactory = _ => new TrainOptions().Validation };
-        var dropIn = new Option<float>("--dropout-in") { Description = "input dropout (-1 = the architecture's default)", DefaultValueFactory = _ => -1f };
-        var dropHidden = new Option<float>("--dropout-hidden") { Description = "hidden dropout (-1 = the architecture's default)", DefaultValueFactory = _ => -1f };
-        var shift = new Option<int>("--shift") { Description = "data augmentation: move each training image by up to N pixels (0 = none)", DefaultValueFactory = _ => new TrainOptions().Shift };
-        var limit = new Option<int>("--train-limit") { Description = "use only the first N training samples (0 = all)" };
+        var validation = new Option<int>("--validation") { Description = $"training samples held out for validation ({TrainOptions.Ranges.Validation.Text}, leaving at least one batch)", DefaultValueFactory = _ => new TrainOptions().Validation };
+        var dropIn = new Option<float>("--dropout-in") { Description = $"input dropout: {TrainOptions.Ranges.InputDropout.Text}", DefaultValueFactory = _ => -1f };
+        var dropHidden = new Option<float>("--dropout-hidden") { Description = $"hidden dropout: {TrainOptions.Ranges.HiddenDropout.Text}", DefaultValueFactory = _ => -1f };
+        var shift = new Option<int>("--shift") { Description = $"data augmentation: move each training image by up to N pixels, 0 = none ({TrainOptions.Ranges.Shift.Text}, below the image side)", DefaultValueFactory = _ => new TrainOptions().Shift };
+        var limit = new Option<int>("--train-limit") { Description = $"use only the first N training samples: {TrainOptions.Ranges.TrainLimit.Text}" };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "checkpoint file (default: OUT.ckpt)" };
         var resume = new Option<bool>("--resume") { Description = "continue from the checkpoint" };
         var log = new Option<string?>("--log") { Description = "per-epoch CSV log (default: OUT.log.csv)" };
@@ -41,7 +41,7 @@ public static class TrainCommand
         var json = new Option<bool>("--json") { Description = "print the summary as JSON" };
         var backend = new Option<string>("--backend") { Description = "cpu or ilgpu (trainer/Qnn.Trainer.Gpu)", DefaultValueFactory = _ => "cpu" };
         var accelerator = new Option<string>("--accelerator") { Description = "with --backend ilgpu: cuda, opencl, cpu or auto", DefaultValueFactory = _ => "auto" };
-        var gradBits = new Option<int>("--grad-bits") { Description = "bits of the quantized gradients (QNN paper: 6); 32 = float", DefaultValueFactory = _ => 32 };
+        var gradBits = new Option<int>("--grad-bits") { Description = $"bits of the quantized gradients, QNN paper: 6 ({TrainOptions.Ranges.GradBits.Text})", DefaultValueFactory = _ => 32 };
         var bn = new Option<string>("--bn") { Description = "batch norm: exact or shift (BNN paper, Algorithm 3)", DefaultValueFactory = _ => "exact" };
 
         var command = new Command("train", "Train a binarized/quantized network on the CPU and export it as .qnn.");
@@ -51,16 +51,25 @@ public static class TrainCommand
         command.SetAction(parse => Cli.Run("train", () =>
         {
             string outPath = parse.GetValue(output)!;
-            var options = new TrainOptions
+            TrainOptions options;
+            try
             {
-                Dataset = parse.GetValue(dataset)!, Arch = parse.GetValue(arch)!, Epochs = parse.GetValue(epochs), Width = parse.GetValue(width),
-                WeightBits = parse.GetValue(weightBits), ActBits = parse.GetValue(actBits), Batch = parse.GetValue(batch), Lr = parse.GetValue(lr),
-                LrEnd = parse.GetValue(lrEnd), Seed = parse.GetValue(seed), Loss = parse.GetValue(loss)!, Optimizer = parse.GetValue(optimizer)!,
-                Validation = parse.GetValue(validation), InputDropout = parse.GetValue(dropIn), HiddenDropout = parse.GetValue(dropHidden),
-                Shift = parse.GetValue(shift), TrainLimit = parse.GetValue(limit),
-                Backend = Qnn.Trainer.Gpu.IlgpuBackend.BackendName(parse.GetValue(backend)!, parse.GetValue(accelerator)),
-                GradBits = parse.GetValue(gradBits), BatchNorm = parse.GetValue(bn)!,
-            };
+                options = new TrainOptions
+                {
+                    Dataset = parse.GetValue(dataset)!, Arch = parse.GetValue(arch)!, Epochs = parse.GetValue(epochs), Width = parse.GetValue(width),
+                    WeightBits = parse.GetValue(weightBits), ActBits = parse.GetValue(actBits), Batch = parse.GetValue(batch), Lr = parse.GetValue(lr),
+                    LrEnd = parse.GetValue(lrEnd), Seed = parse.GetValue(seed), Loss = parse.GetValue(loss)!, Optimizer = parse.GetValue(optimizer)!,
+                    Validation = parse.GetValue(validation), InputDropout = parse.GetValue(dropIn), HiddenDropout = parse.GetValue(dropHidden),
+                    Shift = parse.GetValue(shift), TrainLimit = parse.GetValue(limit),
+                    Backend = Qnn.Trainer.Gpu.IlgpuBackend.BackendName(parse.GetValue(backend)!, parse.GetValue(accelerator)),
+                    GradBits = parse.GetValue(gradBits), BatchNorm = parse.GetValue(bn)!,
+                };
+                options.Validate();     // every range, before the data is loaded
+            }
+            catch (ArgumentException e)
+            {
+                throw new UserError(e.Message);
+            }
             return Train(options, outPath, parse.GetValue(checkpoint) ?? outPath + ".ckpt", parse.GetValue(resume),
                 parse.GetValue(log) ?? outPath + ".log.csv", parse.GetValue(plot) ?? outPath + ".png", parse.GetValue(json));
         }));
@@ -69,9 +78,6 @@ public static class TrainCommand
 
     private static int Train(TrainOptions options, string outPath, string checkpointPath, bool resume, string logPath, string plotPath, bool json)
     {
-        if (options.Epochs < 1) throw new UserError("--epochs must be at least 1");
-        if (options.Batch < 1) throw new UserError("--batch must be at least 1");
-        if (options.WeightBits is < 1 or > 4 || options.ActBits is < 1 or > 4) throw new UserError("--weight-bits and --act-bits are 1-4");
         if (resume && !File.Exists(checkpointPath)) throw new UserError($"{checkpointPath}: no checkpoint to resume from");
         var data = DatasetLoader.Load(options.Dataset);
         TrainingLoop trainer;
@@ -124,6 +130,10 @@ public static class TrainCommand
                     });
                     return trainer.Run(progress, cts.Token, resume);
                 });
+        }
+        catch (NonFiniteTrainingException e)
+        {
+            throw new UserError(e.Message);
         }
         catch (OperationCanceledException)
         {

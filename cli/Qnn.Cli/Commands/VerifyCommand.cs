@@ -23,7 +23,7 @@ public static class VerifyCommand
         var model = new Argument<string>("model") { Description = "The .qnn model file." };
         var dataset = new Option<string>("--dataset") { Description = "mnist or idx:FOLDER; the test split is used.", DefaultValueFactory = _ => "mnist" };
         var runtimes = new Option<string>("--runtimes") { Description = "Comma-separated runtimes; the first is the reference: portable, fast, gpu.", DefaultValueFactory = _ => "portable,fast,gpu" };
-        var limit = new Option<int>("--limit") { Description = "Only the first N test samples (0: all)." };
+        var limit = new Option<int>("--limit") { Description = $"Only the first N test samples: {Cli.Limit.Text}." };
         var layers = new Option<bool>("--layers") { Description = "Compare every layer's output, not only the scores." };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
         var accelerator = new Option<string>("--accelerator") { Description = "GPU runtime: cuda, opencl, cpu or auto (CUDA, else OpenCL, else the CPU accelerator).", DefaultValueFactory = _ => "auto" };
@@ -34,6 +34,7 @@ public static class VerifyCommand
         command.SetAction(parse => Cli.Run("verify", () =>
         {
             string path = parse.GetValue(model)!;
+            Cli.Check(Cli.Limit, parse.GetValue(limit));
             QnnModel m = ModelFile.Load(path);
             Dataset data = Verifier.TestSplit(parse.GetValue(dataset)!, m, path, parse.GetValue(limit));
             string[] names = parse.GetValue(runtimes)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
