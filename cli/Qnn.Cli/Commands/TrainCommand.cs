@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Qnn.Datasets;
+using Qnn.Format;
 using Qnn.Trainer;
 using Qnn.Trainer.Training;
 using Spectre.Console;
@@ -72,6 +73,8 @@ public static class TrainCommand
         if (options.Epochs < 1) throw new UserError("--epochs must be at least 1");
         if (options.Batch < 1) throw new UserError("--batch must be at least 1");
         if (options.WeightBits is < 1 or > 4 || options.ActBits is < 1 or > 4) throw new UserError("--weight-bits and --act-bits are 1-4");
+        // Every output is checked before the data is loaded, so that a bad path costs seconds, not a training run.
+        OutputFile.CheckAll([("--out", outPath), ("--checkpoint", checkpointPath), ("--log", logPath), ("--plot", plotPath)], []);
         if (resume && !File.Exists(checkpointPath)) throw new UserError($"{checkpointPath}: no checkpoint to resume from");
         var data = DatasetLoader.Load(options.Dataset);
         TrainingLoop trainer;

@@ -103,6 +103,21 @@ namespace Qnn.Format
         /// <summary>Words of the whole weight block.</summary>
         public int WeightWords { get { return FormatMath.Mul(OutC, FilterWords); } }
 
+        /// <summary>
+        /// Multiply-accumulates of one inference: one per weight per conv output position before the fused pool,
+        /// padding positions included (OH · OW · F · KH · KW · C); 0 for MaxPool2D; -1 when it reaches 2^31, which
+        /// is over the limit of SPEC section 4 anyway. The one definition of MACs: `qnn inspect` shows it, the
+        /// validator caps it and the benchmarks count bit-plane products from it.
+        /// </summary>
+        public long Macs
+        {
+            get
+            {
+                if (Kind == LayerKind.MaxPool2D) return 0;
+                return FormatMath.Mul(FormatMath.Mul(FormatMath.Mul(ConvOutH, ConvOutW), OutC), FormatMath.Mul(FormatMath.Mul(KernelH, KernelW), InC));
+            }
+        }
+
         /// <summary>Thresholds per channel, 2^OutputBits − 1.</summary>
         public int Levels { get { return (1 << OutputBits) - 1; } }
 
@@ -166,6 +181,8 @@ namespace Qnn.Format
         public const int MaxActivationWords = 16 << 20;
         public const int MaxAccumulatorBound = 1 << 30;
         public const int MaxShift = 16;
+        /// <summary>MACs of one inference, summed over the layers, stay below this (2^31; SPEC section 4).</summary>
+        public const long MaxMacs = 1L << 31;
         public const int MaxLabelBytes = 63;
         public const int MaxMetadataBytes = 64 << 10;
         public const int MaxMetadataEntries = 256;

@@ -52,7 +52,7 @@ public static class Checkpoint
             w.Write(best.Count);
             foreach (var a in best) WriteArray(w, a);
         }
-        AtomicFile.WriteAllBytes(path, ms.GetBuffer().AsSpan(0, (int)ms.Length));
+        OutputFile.WriteAllBytes(path, ms.GetBuffer().AsSpan(0, (int)ms.Length));
     }
 
     private static void WriteArray(BinaryWriter w, float[] data)
