@@ -105,16 +105,19 @@ namespace Qnn.Format
 
         /// <summary>
         /// Multiply-accumulates of one inference: one per weight per conv output position before the fused pool,
-        /// padding positions included (OH · OW · F · KH · KW · C); 0 for MaxPool2D; -1 when it reaches 2^31, which
-        /// is over the limit of SPEC section 4 anyway. The one definition of MACs: `qnn inspect` shows it, the
-        /// validator caps it and the benchmarks count bit-plane products from it.
+        /// padding positions included (OH · OW · F · KH · KW · C); 0 for MaxPool2D. The one definition of MACs:
+        /// `qnn inspect` shows it, the validator caps it (SPEC section 4) and the benchmarks count bit-plane products
+        /// from it. -1 when OH·OW or F·KH·KW·C alone reaches 2^31 (the product is then over the cap anyway).
         /// </summary>
         public long Macs
         {
             get
             {
                 if (Kind == LayerKind.MaxPool2D) return 0;
-                return FormatMath.Mul(FormatMath.Mul(FormatMath.Mul(ConvOutH, ConvOutW), OutC), FormatMath.Mul(FormatMath.Mul(KernelH, KernelW), InC));
+                int positions = FormatMath.Mul(ConvOutH, ConvOutW);
+                int weights = FormatMath.Mul(FormatMath.Mul(KernelH, KernelW), FormatMath.Mul(InC, OutC));
+                if (positions < 0 || weights < 0) return -1;
+                return FormatMath.Mul64(positions, weights);
             }
         }
 
