@@ -32,8 +32,11 @@ public static class InputFile
         try
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-            // The reported length is a hint for the first buffer only; the loop below decides.
-            long hint = stream.CanSeek ? Math.Min(stream.Length, maxBytes) : 0;
+            // A regular file's length refuses a file plainly too long at once; otherwise it only sizes the first
+            // buffer: the loop below decides, and stops one byte past the cap whatever the file system said.
+            long reported = stream.CanSeek ? stream.Length : 0;
+            if (reported > maxBytes) throw new FilePolicyException($"{path}: {reported:N0} bytes, over the {Size(maxBytes)} limit of {what}");
+            long hint = reported;
             var buffer = new byte[Math.Max(hint + 1, 4096)];
             int filled = 0;
             while (true)
