@@ -122,6 +122,9 @@ public sealed class ReliabilityTests : TempFolderTest
             Refused(["eval", path, "--limit", "1"], says);
             Refused(["export", path, "--onnx", Temp.File("x.onnx")], says);
             Refused(["flash", path, "--target", "pi", "--dry-run", "--host", "u@h"], says);
+            Refused(["verify", path, "--limit", "1"], says);
+            Refused(["bench", "edge", path, "--seconds", "1"], says);
+            Refused(["bench", "compare", path, "--seconds", "1"], says);
             Refused(["run", path, "--input", _model], says);
             Refused(["run", _model, "--input", path], says);
         }
