@@ -36,7 +36,7 @@ public static class QuickstartCommand
             if (parse.GetValue(limit) < 0) throw new UserError("--limit must be 0 or more");
 
             // The files `qnn train` will write, checked before the fetch and the training.
-            OutputFile.CheckAll([("--out", path), ("--out .ckpt", path + ".ckpt"), ("--out .log.csv", path + ".log.csv"), ("--out .png", path + ".png")], []);
+            OutputFile.CheckAll([("--out", path), ("the checkpoint", path + ".ckpt"), ("the log", path + ".log.csv"), ("the plot", path + ".png")], []);
             Heading(asJson, "1/4 MNIST");
             int rc = Verb(asJson, ["data", "fetch", "mnist"]);
             if (rc != 0) return rc;
