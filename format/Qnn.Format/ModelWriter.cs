@@ -56,8 +56,8 @@ public static class ModelWriter
         return file;
     }
 
-    /// <summary>Writes the model to <paramref name="path"/> atomically (temporary file, then rename).</summary>
-    public static void WriteFile(QnnModel model, string path) => AtomicFile.WriteAllBytes(path, Write(model));
+    /// <summary>Writes the model to <paramref name="path"/> by the output policy (<see cref="OutputFile"/>).</summary>
+    public static void WriteFile(QnnModel model, string path) => OutputFile.WriteAllBytes(path, Write(model));
 
     /// <summary>XxHash64 model id of a file's MODEL and LAYER sections, recomputed from its bytes (SPEC 2.6).</summary>
     public static ulong ComputeModelId(byte[] file)

@@ -19,14 +19,30 @@ public static class ImageInput
     /// <summary>What a file was read as.</summary>
     public enum Source { Image, Raw }
 
+    /// <summary>
+    /// Images larger than this many pixels are refused from their header, before decoding: a 74-byte PNG can declare
+    /// 65535 × 65535 pixels, 16 GiB decoded. 64 megapixels is more than any camera frame or photo a model of at most
+    /// 4096 × 4096 inputs is meant to read (README, Limits).
+    /// </summary>
+    public const long MaxPixels = 64L << 20;
+
+    /// <summary>Image files are read up to this size (a 64-megapixel uncompressed BMP is 256 MiB with alpha).</summary>
+    public const long MaxFileBytes = 256L << 20;
+
     /// <summary>Reads <paramref name="path"/> and converts it; errors name the file.</summary>
     public static byte[] Load(string path, QnnModel model) => Load(path, model, out _);
 
-    public static byte[] Load(string path, QnnModel model, out Source source)
+    public static byte[] Load(string path, QnnModel model, out Source source) => Load(path, model, null, out source);
+
+    /// <summary>
+    /// Reads <paramref name="path"/> (a regular file, through <see cref="InputFile"/>) and converts it. Every problem is
+    /// one <see cref="InvalidDataException"/> or IOException whose message starts with the file's path, or, for what
+    /// the model cannot take, with <paramref name="modelName"/> when given.
+    /// </summary>
+    public static byte[] Load(string path, QnnModel model, string? modelName, out Source source)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file");
-        byte[] bytes = File.ReadAllBytes(path);
         int expected = model.InputHeight * model.InputWidth * model.InputChannels;
+        byte[] bytes = InputFile.ReadAllBytes(path, Math.Max(MaxFileBytes, expected), "an image or raw input");
         var format = Image.DetectFormat(bytes);
         if (format == null)
         {
@@ -41,22 +57,57 @@ public static class ImageInput
         }
         try
         {
-            using var image = Image.Load(bytes);
+            CheckModel(model);
+        }
+        catch (InvalidDataException e) when (modelName is not null)
+        {
+            throw new InvalidDataException($"{modelName}: {e.Message}");
+        }
+        Image image;
+        try
+        {
+            if (PnmHeader.IsPnm(bytes) && PnmHeader.Problem(bytes) is { } problem)
+                throw new InvalidDataException($"{path}: {problem}");
+            var info = Image.Identify(bytes) ?? throw new InvalidDataException($"{path}: cannot read the {format.Name} image's header");
+            if (info.Width < 1 || info.Height < 1) throw new InvalidDataException($"{path}: the {format.Name} header declares a {info.Width}x{info.Height} image");
+            long pixels = (long)info.Width * info.Height;
+            if (pixels > MaxPixels)
+                throw new InvalidDataException($"{path}: the {format.Name} header declares {info.Width}x{info.Height} = {pixels:N0} pixels, over the limit of {MaxPixels >> 20} megapixels");
+            // Only the first frame of an animation is classified: decoding the others is work without bound.
+            image = format.Name switch
+            {
+                "GIF" => Image.Load(bytes, new SixLabors.ImageSharp.Formats.Gif.GifDecoder { DecodingMode = SixLabors.ImageSharp.Metadata.FrameDecodingMode.First }),
+                "TIFF" => Image.Load(bytes, new SixLabors.ImageSharp.Formats.Tiff.TiffDecoder { DecodingMode = SixLabors.ImageSharp.Metadata.FrameDecodingMode.First }),
+                _ => Image.Load(bytes),
+            };
+        }
+        catch (InvalidDataException) { throw; }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Any exception of the decoder, not only ImageSharp's own: its PGM reader, for one, throws argument
+            // and arithmetic exceptions on hostile headers.
+            throw new InvalidDataException($"{path}: cannot decode the {format.Name} image: {e.Message}");
+        }
+        using (image)
+        {
             source = Source.Image;
             return FromImage(image, model);
         }
-        catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException or NotSupportedException or ImageFormatException)
-        {
-            throw new InvalidDataException($"{path}: cannot decode the {format.Name} image: {e.Message}");
-        }
+    }
+
+    /// <summary>Throws <see cref="InvalidDataException"/> when images cannot be converted to the model's input.</summary>
+    public static void CheckModel(QnnModel model)
+    {
+        var (_, _, c) = ImageShape(model);
+        if (c != 1 && c != 3)
+            throw new InvalidDataException($"the model reads {c} channels per pixel; images convert to 1 (grayscale) or 3 (RGB)");
     }
 
     /// <summary>Converts any decoded image (a file, a camera frame) to the model's input.</summary>
     public static byte[] FromImage(Image image, QnnModel model)
     {
+        CheckModel(model);
         var (h, w, c) = ImageShape(model);
-        if (c != 1 && c != 3)
-            throw new InvalidDataException($"the model reads {c} channels per pixel; images convert to 1 (grayscale) or 3 (RGB)");
         bool invert = (model.PreprocessFlags & Preprocess.Invert) != 0;
         bool center = (model.PreprocessFlags & Preprocess.Center) != 0;
         if (c == 1)

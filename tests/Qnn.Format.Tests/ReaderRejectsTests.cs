@@ -180,4 +180,71 @@ public class ReaderRejectsTests
         Assert.Equal((1, 3), (back.VersionMajor, back.VersionMinor));
         Assert.Equal(Small, ModelWriter.Write(back));   // the same model, written again as v1.0
     }
+
+    [Fact]
+    public void An_input_signed_field_other_than_0_or_1_is_refused()
+    {
+        var f = QnnFile.Parse(Small);
+        f.Section(FormatConstants.SectionModel)[16 + 64 * 2 + 3] = 7;   // the dense layer reads signed input (1)
+        var e = Assert.Throws<QnnFormatException>(() => ModelFile.Parse(f.Build(), "small.qnn"));
+        Assert.Equal("small.qnn: layer 2: input signed 7 is neither 0 (unsigned) nor 1 (signed)", e.Message);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0xFF }, "a byte that starts no sequence")]
+    [InlineData(new byte[] { 0xC0, 0x80 }, "an overlong NUL")]
+    [InlineData(new byte[] { 0xED, 0xA0, 0x80 }, "a surrogate")]
+    [InlineData(new byte[] { 0xE2, 0x82 }, "a sequence cut short")]
+    public void A_label_that_is_not_valid_UTF8_is_refused(byte[] label, string what)
+    {
+        var f = QnnFile.Parse(Small);
+        int at = f.Sections.FindIndex(s => s.Kind == FormatConstants.SectionLabels);
+        byte[] labels = [(byte)label.Length, .. label, 2, .. "un"u8, 6, .. "два"u8];
+        f.Sections[at] = (FormatConstants.SectionLabels, labels);
+        var e = Assert.Throws<QnnFormatException>(() => ModelFile.Parse(f.Build(), "small.qnn"));
+        Assert.True(e.Message == "small.qnn: LABELS section: label 0 is not valid UTF-8", what + ": " + e.Message);
+        Assert.True(Utf8.IsValid("zero, un, два, 😀"u8.ToArray(), 0, "zero, un, два, 😀"u8.Length));
+    }
+
+    [Fact]
+    public void A_section_at_offset_0_is_said_to_lie_in_the_header()
+    {
+        byte[] bad = (byte[])Small.Clone();
+        BinaryPrimitives.WriteUInt32LittleEndian(bad.AsSpan(32 + 16 + 4), 0);
+        QnnFile.FixHeaderCrc(bad);
+        var e = Assert.Throws<QnnFormatException>(() => ModelFile.Parse(bad, "small.qnn"));
+        Assert.Matches(@"^small\.qnn: section 1 \(LAYER\): offset 0 lies inside the file header and section table \(the first \d+ bytes\)$", e.Message);
+    }
+
+    /// <summary>
+    /// The reproduction of issue 12: an 18 KB conv model within every size limit (1024 × 1024 input, one 64 × 64
+    /// filter, "same" padding) needs 4.3 G MACs per image, minutes on the portable interpreter.
+    /// </summary>
+    public static QnnModel WorkBomb()
+    {
+        var conv = LayerFactory.Conv2D(1024, 1024, 1, 1, 64, 64, 1, 32, 1, 8, false, OutputKind.Thresholds, 1, pool: 64, poolStride: 64);
+        var dense = LayerFactory.Dense(conv.OutH, conv.OutW, 1, 2, 1, 1, true, OutputKind.Scores, 0);
+        var model = new QnnModel { InputHeight = 1024, InputWidth = 1024, InputChannels = 1, InputBits = 8, ClassCount = 2, Layers = [conv, dense] };
+        var rng = new Random(3);
+        foreach (var l in model.Layers) RandomModels.Fill(rng, l);
+        return model;
+    }
+
+    [Fact]
+    public void A_model_over_the_compute_cap_is_refused_and_one_under_it_is_read()
+    {
+        var bomb = WorkBomb();
+        Assert.Equal(1025L * 1025 * 64 * 64, bomb.Layers[0].Macs);
+        var e = Assert.Throws<QnnFormatException>(() => ModelWriter.Write(bomb));
+        Assert.Equal("layer 0 (Conv2D): the model needs 4303360000 MACs per inference up to this layer, over the limit of 2^31", e.Message);
+
+        // The same file with the kernel's MACs under the cap (a 32 x 32 kernel, stride 2: 1.1 G MACs) is read.
+        var lighter = LayerFactory.Conv2D(1024, 1024, 1, 1, 32, 32, 2, 16, 1, 8, false, OutputKind.Thresholds, 1, pool: 32, poolStride: 32);
+        var dense = LayerFactory.Dense(lighter.OutH, lighter.OutW, 1, 2, 1, 1, true, OutputKind.Scores, 0);
+        var ok = new QnnModel { InputHeight = 1024, InputWidth = 1024, InputChannels = 1, InputBits = 8, ClassCount = 2, Layers = [lighter, dense] };
+        var rng = new Random(4);
+        foreach (var l in ok.Layers) RandomModels.Fill(rng, l);
+        Assert.InRange(ok.Layers.Sum(l => l.Macs), 1L << 28, FormatConstants.MaxMacs - 1);
+        Assert.Equal(ok.Layers.Sum(l => l.Macs), ReadBoth(ModelWriter.Write(ok)).Layers.Sum(l => l.Macs));
+    }
 }

@@ -102,7 +102,8 @@ public sealed class ImageInputTests : IDisposable
         var e = Assert.Throws<InvalidDataException>(() => ImageInput.Load(path, Model(28, 28, 1, 0)));
         Assert.StartsWith(path + ": ", e.Message);
         Assert.Contains("784 bytes", e.Message);
-        Assert.Throws<FileNotFoundException>(() => ImageInput.Load(Path.Combine(_dir, "missing.png"), Model(28, 28, 1, 0)));
+        string missing = Path.Combine(_dir, "missing.png");
+        Assert.Equal($"{missing}: no such file", Assert.Throws<FilePolicyException>(() => ImageInput.Load(missing, Model(28, 28, 1, 0))).Message);
     }
 
     [Fact]

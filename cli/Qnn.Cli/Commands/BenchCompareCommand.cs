@@ -29,8 +29,7 @@ public static class BenchCompareCommand
             string path = parse.GetValue(model)!;
             double budget = parse.GetValue(seconds);
             if (!(budget > 0 && budget <= 600)) throw new UserError("--seconds must be above 0 and at most 600");
-            QnnModel m = ModelFile.Load(path);
-            byte[] bytes = File.ReadAllBytes(path);
+            QnnModel m = ModelFile.Load(path, out byte[] bytes);
             var (images, source) = Images(m);
             PeerResult result = Cli.Err.Status().Start("measuring", ctx =>
                 PeerComparison.Run(path, bytes, images, source, budget, !parse.GetValue(noGemm), step => ctx.Status(Markup.Escape(step))));

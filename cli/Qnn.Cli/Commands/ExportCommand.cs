@@ -26,13 +26,14 @@ public static class ExportCommand
         {
             string path = parse.GetValue(model)!;
             string output = parse.GetValue(onnx) ?? throw new UserError("say where to write the export: --onnx OUT.onnx");
-            QnnModel m = ModelFile.Load(path);
+            OutputFile.CheckAll([("--onnx", output)], [("the model", path)]);
+            QnnModel m = ModelFile.Load(path, out byte[] qnnBytes);
             OnnxExport export;
             try { export = OnnxExporter.Export(m, typeof(ExportCommand).Assembly.GetName().Version?.ToString(3) ?? "0"); }
             catch (OnnxExportException e) { throw new UserError($"{path}: {e.Message}"); }
-            WriteAtomically(output, export.Bytes);
+            OutputFile.WriteAllBytes(output, export.Bytes);
             var result = new Result(path, output, m.ModelId.ToString("x16"), export.Opset, export.NodeCount, export.Bytes.Length,
-                new FileInfo(path).Length, export.InitializerBytes, export.MaxAccumulatorBound,
+                qnnBytes.Length, export.InitializerBytes, export.MaxAccumulatorBound,
                 $"{OnnxExporter.InputName}: uint8 [batch, {m.InputHeight}, {m.InputWidth}, {m.InputChannels}] (8-bit pixels)",
                 [$"{OnnxExporter.ScoresName}: int32 [batch, {m.ClassCount}]", $"{OnnxExporter.ClassName}: int64 [batch]"],
                 [.. (m.PreprocessFlags & Format.Preprocess.Invert) != 0 ? ["invert"] : Array.Empty<string>(),
@@ -50,14 +51,5 @@ public static class ExportCommand
             return 0;
         }));
         return command;
-    }
-
-    /// <summary>Temporary file then rename, so that a failed write never leaves half an ONNX file behind.</summary>
-    private static void WriteAtomically(string path, byte[] bytes)
-    {
-        string full = Path.GetFullPath(path);
-        string? dir = Path.GetDirectoryName(full);
-        if (dir != null && !Directory.Exists(dir)) throw new UserError($"{path}: the folder {dir} does not exist");
-        AtomicFile.WriteAllBytes(full, bytes);
     }
 }

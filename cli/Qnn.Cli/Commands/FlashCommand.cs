@@ -62,6 +62,13 @@ public static class FlashCommand
 
     private static int Flash(FlashRequest request)
     {
+        // The deployment JSON is written even by a dry run: checked first, never over the model or an input.
+        string? deployJson = null;
+        if (DeviceTargets.Find(request.Target) is { Kind: TargetKind.Microcontroller })
+        {
+            deployJson = request.DeployJson ?? Path.ChangeExtension(request.Model, ".nanoff.json");
+            OutputFile.CheckAll([("--deploy-json", deployJson)], [("the model", request.Model), .. request.Inputs.Select(i => ("--input", (string?)i))]);
+        }
         QnnModel model = ModelFile.Load(request.Model);
         var report = TargetReport.Check(model, request.Model, request.Target);
         if (!request.Json) TargetReport.Render(report, request.Model, Cli.Out);
@@ -72,15 +79,13 @@ public static class FlashCommand
             return 1;
         }
 
-        string? deployJson = null;
         IReadOnlyList<ToolCommand> commands;
         if (report.Target.Kind == TargetKind.Microcontroller)
         {
             CheckInputs(request, model, report);
-            deployJson = request.DeployJson ?? Path.ChangeExtension(request.Model, ".nanoff.json");
             var configuration = NanoffDeployment.ForModel(request.Model, report.Target, request.Port, request.Inputs);
-            File.WriteAllText(deployJson, NanoffDeployment.ToJson(configuration));
-            commands = [NanoffDeployment.Command(deployJson, request.Port)];
+            OutputFile.WriteAllText(deployJson!, NanoffDeployment.ToJson(configuration));
+            commands = [NanoffDeployment.Command(deployJson!, request.Port)];
             if (!request.Json) Console.WriteLine($"wrote {deployJson}: {request.Model} -> {report.Target.ModelPath}");
         }
         else
@@ -126,8 +131,8 @@ public static class FlashCommand
         long total = report.FileBytes;
         foreach (string input in request.Inputs)
         {
+            InputFile.CheckRegular(input);
             var info = new FileInfo(input);
-            if (!info.Exists) throw new UserError($"{input}: no such file");
             if (info.Length != pixels)
                 throw new UserError($"{input}: {info.Length} bytes, but the model takes raw images of {model.InputHeight}x{model.InputWidth}x{model.InputChannels} = {pixels} bytes");
             total += info.Length;

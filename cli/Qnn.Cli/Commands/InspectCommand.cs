@@ -24,9 +24,9 @@ public static class InspectCommand
         command.SetAction(parse => Cli.Run("inspect", () =>
         {
             string path = parse.GetValue(model)!;
-            QnnModel m = ModelFile.Load(path);   // checks every CRC and the model id, or throws naming the file
+            QnnModel m = ModelFile.Load(path, out byte[] bytes);   // checks every CRC and the model id, or throws naming the file
             if (parse.GetValue(target) is { } t) return TargetReport.Print(m, path, t, parse.GetValue(json));
-            var summary = Summarize(m, path, File.ReadAllBytes(path));
+            var summary = Summarize(m, path, bytes);
             if (parse.GetValue(json)) Cli.PrintJson(summary);
             else Render(summary, Cli.Out);
             return 0;
@@ -72,8 +72,7 @@ public static class InspectCommand
         bool pool = l.PoolH > 0;
         bool weighted = l.Kind != LayerKind.MaxPool2D;
         long weights = weighted ? (long)l.OutC * l.KernelH * l.KernelW * l.InC : 0;
-        // One multiply-accumulate per weight per output position before the fused pool (padding positions included).
-        long macs = weighted ? (long)l.ConvOutH * l.ConvOutW * weights : 0;
+        long macs = l.Macs;
         int flipped = Enumerable.Range(0, l.OutC).Count(c => l.Output == OutputKind.Thresholds && l.IsFlipped(c));
         return new LayerSummary(index, ModelValidator.KindName(l.Kind), [l.InH, l.InW, l.InC], [l.OutH, l.OutW, l.OutC],
             weighted ? [l.KernelH, l.KernelW] : null, weighted ? [l.StrideH, l.StrideW] : null,
@@ -122,6 +121,7 @@ public static class InspectCommand
         console.MarkupLine(Markup.Escape($"float-32 equivalent of the weights: {Bytes.Format(t.Float32Bytes)}; packed weights {Bytes.Format(t.WeightBytes)} " +
             $"({t.WeightCompressionRatio:0.##}x smaller); whole file {Bytes.Format(s.FileBytes)} ({t.CompressionRatio:0.##}x smaller)"));
         console.MarkupLine(Markup.Escape($"binary (1-bit x 1-bit) MACs: {t.BinaryMacs:N0} of {t.Macs:N0} ({t.BinaryMacShare:P1}); 'u' marks the unsigned 8-bit input read through bit-planes"));
+        console.MarkupLine(Markup.Escape($"MACs per inference: {t.Macs:N0} of the format's limit of {FormatConstants.MaxMacs:N0} (2^31, SPEC section 4)"));
         if (s.Metadata.Count > 0)
             console.MarkupLine(Markup.Escape("metadata: " + string.Join(", ", s.Metadata.Select(kv => $"{kv.Key}={kv.Value}"))));
     }

@@ -38,6 +38,8 @@ public static class QuickstartCommand
             Cli.Check(Cli.Limit, parse.GetValue(limit));
             Cli.Check(Qnn.Trainer.Training.TrainOptions.Ranges.Epochs, epochCount);
 
+            // The files `qnn train` will write, checked before the fetch and the training.
+            OutputFile.CheckAll([("--out", path), ("the checkpoint", path + ".ckpt"), ("the log", path + ".log.csv"), ("the plot", path + ".png")], []);
             Heading(asJson, "1/4 MNIST");
             int rc = Verb(asJson, ["data", "fetch", "mnist"]);
             if (rc != 0) return rc;

@@ -33,7 +33,7 @@ public static class RunCommand
         {
             string modelPath = parse.GetValue(model)!, inputPath = parse.GetValue(input)!, which = parse.GetValue(runtime)!;
             QnnModel m = ModelFile.Load(modelPath);
-            byte[] pixels = ImageInput.Load(inputPath, m, out var kind);
+            byte[] pixels = ImageInput.Load(inputPath, m, modelPath, out var kind);
             var result = Classify(m, pixels, which) with { Model = modelPath, Input = inputPath, InputKind = kind == ImageInput.Source.Raw ? "raw" : "image" };
             if (parse.GetValue(json)) Cli.PrintJson(result);
             else Render(result, m.Labels);

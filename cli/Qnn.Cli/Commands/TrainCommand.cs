@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Qnn.Datasets;
+using Qnn.Format;
 using Qnn.Trainer;
 using Qnn.Trainer.Training;
 using Spectre.Console;
@@ -78,6 +79,8 @@ public static class TrainCommand
 
     private static int Train(TrainOptions options, string outPath, string checkpointPath, bool resume, string logPath, string plotPath, bool json)
     {
+        // Every output is checked before the data is loaded, so that a bad path costs seconds, not a training run.
+        OutputFile.CheckAll([("--out", outPath), ("--checkpoint", checkpointPath), ("--log", logPath), ("--plot", plotPath)], []);
         if (resume && !File.Exists(checkpointPath)) throw new UserError($"{checkpointPath}: no checkpoint to resume from");
         var data = DatasetLoader.Load(options.Dataset);
         TrainingLoop trainer;

@@ -50,5 +50,19 @@ namespace Qnn.Format
             }
             return quotient;
         }
+
+        /// <summary>a · b for 0 ≤ a, b &lt; 2^31 as a long (exact: the product is below 2^62), by shifts and adds.</summary>
+        public static long Mul64(int a, int b)
+        {
+            if (a < 0 || b < 0) return -1;
+            long result = 0;
+            long addend = a;
+            for (int rest = b; rest != 0; rest >>= 1)
+            {
+                if ((rest & 1) != 0) result += addend;
+                addend <<= 1;
+            }
+            return result;
+        }
     }
 }

@@ -67,7 +67,9 @@ namespace Qnn.Format
                 uint len = U32(table, e + 8);
                 crcs[s] = U32(table, e + 12);
                 if ((off & 3u) != 0) throw new QnnFormatException(SectionName(s, kinds[s]) + ": offset " + off.ToString() + " is not a multiple of 4");
-                if (off < (uint)tableEnd || off > (uint)fileLength || len > (uint)fileLength - off)
+                if (off < (uint)tableEnd)
+                    throw new QnnFormatException(SectionName(s, kinds[s]) + ": offset " + off.ToString() + " lies inside the file header and section table (the first " + tableEnd.ToString() + " bytes)");
+                if (off > (uint)fileLength || len > (uint)fileLength - off)
                     throw new QnnFormatException(SectionName(s, kinds[s]) + ": bytes " + off.ToString() + "+" + len.ToString() + " lie outside the file (" + fileLength.ToString() + " bytes)");
                 offsets[s] = (int)off;
                 lengths[s] = (int)len;
@@ -240,7 +242,10 @@ namespace Qnn.Format
             l.Kind = (LayerKind)kind;
             l.WeightBits = b[o + 1];
             l.InputBits = b[o + 2];
-            l.InputSigned = b[o + 3] != 0;
+            int signed = b[o + 3];
+            if (signed > 1)
+                throw new QnnFormatException("layer " + index.ToString() + ": input signed " + signed.ToString() + " is neither 0 (unsigned) nor 1 (signed)");
+            l.InputSigned = signed == 1;
             int output = b[o + 4];
             if (output < 1 || output > 3)
                 throw new QnnFormatException("layer " + index.ToString() + ": unknown output kind " + output.ToString() + " (newer format?)");
@@ -303,6 +308,7 @@ namespace Qnn.Format
                 int n = b[pos++];
                 if (n > FormatConstants.MaxLabelBytes) throw new QnnFormatException("LABELS section: label " + c.ToString() + " is " + n.ToString() + " bytes, over the limit of 63");
                 if (pos + n > b.Length) throw new QnnFormatException("LABELS section: truncated at label " + c.ToString());
+                if (!Utf8.IsValid(b, pos, n)) throw new QnnFormatException("LABELS section: label " + c.ToString() + " is not valid UTF-8");
                 labels[c] = Utf8.Decode(b, pos, n);
                 pos += n;
             }
@@ -334,6 +340,7 @@ namespace Qnn.Format
             int n = U16(b, pos);
             pos += 2;
             if (pos + n > b.Length) throw new QnnFormatException("METADATA section: truncated at entry " + entry.ToString());
+            if (!Utf8.IsValid(b, pos, n)) throw new QnnFormatException("METADATA section: entry " + entry.ToString() + " is not valid UTF-8");
             string s = Utf8.Decode(b, pos, n);
             pos += n;
             return s;

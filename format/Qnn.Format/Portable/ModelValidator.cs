@@ -11,6 +11,7 @@ namespace Qnn.Format
             LayerSpec[] layers = model.Layers;
             if (layers.Length < 1 || layers.Length > FormatConstants.MaxLayers)
                 throw new QnnFormatException("layer count " + layers.Length.ToString() + " is outside 1-64");
+            long macs = 0;
             for (int i = 0; i < layers.Length; i++)
             {
                 LayerSpec l = layers[i];
@@ -42,6 +43,11 @@ namespace Qnn.Format
                     throw new QnnFormatException(at + "only the last layer may output scores");
                 if (last && l.OutC != model.ClassCount)
                     throw new QnnFormatException(at + "outputs " + l.OutC.ToString() + " scores for " + model.ClassCount.ToString() + " classes");
+                // The sizes above bound memory, not work: a small file can still ask for minutes per image.
+                long layerMacs = l.Macs;
+                macs = layerMacs < 0 ? FormatConstants.MaxMacs : macs + layerMacs;
+                if (macs >= FormatConstants.MaxMacs)
+                    throw new QnnFormatException(at + "the model needs " + (layerMacs < 0 ? "over 2^31" : macs.ToString()) + " MACs per inference up to this layer, over the limit of 2^31");
             }
         }
 

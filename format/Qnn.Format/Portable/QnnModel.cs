@@ -112,6 +112,24 @@ namespace Qnn.Format
         /// <summary>Words of the whole weight block.</summary>
         public int WeightWords { get { return FormatMath.Mul(OutC, FilterWords); } }
 
+        /// <summary>
+        /// Multiply-accumulates of one inference: one per weight per conv output position before the fused pool,
+        /// padding positions included (OH · OW · F · KH · KW · C); 0 for MaxPool2D. The one definition of MACs:
+        /// `qnn inspect` shows it, the validator caps it (SPEC section 4) and the benchmarks count bit-plane products
+        /// from it. -1 when OH·OW or F·KH·KW·C alone reaches 2^31 (the product is then over the cap anyway).
+        /// </summary>
+        public long Macs
+        {
+            get
+            {
+                if (Kind == LayerKind.MaxPool2D) return 0;
+                int positions = FormatMath.Mul(ConvOutH, ConvOutW);
+                int weights = FormatMath.Mul(FormatMath.Mul(KernelH, KernelW), FormatMath.Mul(InC, OutC));
+                if (positions < 0 || weights < 0) return -1;
+                return FormatMath.Mul64(positions, weights);
+            }
+        }
+
         /// <summary>Thresholds per channel, 2^OutputBits − 1.</summary>
         public int Levels { get { return (1 << OutputBits) - 1; } }
 
@@ -175,6 +193,8 @@ namespace Qnn.Format
         public const int MaxActivationWords = 16 << 20;
         public const int MaxAccumulatorBound = 1 << 30;
         public const int MaxShift = 16;
+        /// <summary>MACs of one inference, summed over the layers, stay below this (2^31; SPEC section 4).</summary>
+        public const long MaxMacs = 1L << 31;
         public const int MaxLabelBytes = 63;
         public const int MaxMetadataBytes = 64 << 10;
         public const int MaxMetadataEntries = 256;

@@ -65,7 +65,7 @@ public static class Checkpoint
             w.Flush();
             w.Write(XxHash64.HashToUInt64(ms.GetBuffer().AsSpan(0, (int)ms.Length)));
         }
-        AtomicFile.WriteAllBytes(path, ms.GetBuffer().AsSpan(0, (int)ms.Length));
+        OutputFile.WriteAllBytes(path, ms.GetBuffer().AsSpan(0, (int)ms.Length));
     }
 
     private static void WriteArray(BinaryWriter w, float[] data)

@@ -23,5 +23,5 @@ public static class EpochLog
         return sb.ToString();
     }
 
-    public static void Write(string path, IEnumerable<EpochRecord> records) => AtomicFile.WriteAllText(path, ToCsv(records));
+    public static void Write(string path, IEnumerable<EpochRecord> records) => OutputFile.WriteAllText(path, ToCsv(records));
 }

@@ -24,10 +24,6 @@ public static class TrainingPlot
         plot.YLabel("loss");
         plot.Axes.Right.Label.Text = "accuracy %";
         plot.ShowLegend(ScottPlot.Alignment.MiddleRight);
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string tmp = full + ".tmp.png";
-        plot.SavePng(tmp, 900, 540);
-        File.Move(tmp, full, overwrite: true);
+        Qnn.Format.OutputFile.WriteAllBytes(path, plot.GetImageBytes(900, 540, ScottPlot.ImageFormat.Png));
     }
 }

@@ -11,7 +11,7 @@ namespace Qnn.Cli.Tests;
 /// exit code 1 and one line while the last checkpoint stays as it was and no model is written.
 /// </summary>
 [Collection(nameof(ConsoleCollection))]
-public sealed class ReliabilityTests : TempFolderTest
+public sealed class TrainingReliabilityTests : TempFolderTest
 {
     private static void EnsureMnist()
     {
