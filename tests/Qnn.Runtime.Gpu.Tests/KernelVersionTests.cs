@@ -1,5 +1,6 @@
 using CsCheck;
 using Qnn.Format;
+using Qnn.Gpu;
 using Qnn.Runtime.Gpu;
 using Qnn.TestSupport;
 
