@@ -39,8 +39,6 @@ public sealed class ReferenceGraphTests
     [
         ("Qnn.Trainer", "Qnn.Runtime.Edge.Fast", "TrainPipeline measures the deployed accuracy with DeployedEvaluation"),
         ("Qnn.Benchmarks", "Qnn.TestSupport", "the BenchmarkDotNet suite builds its random models with the tests' generator"),
-        ("Qnn.Format.Tests", "Qnn.Cli", "MNIST fetch tests run `qnn data fetch` in-process"),
-        ("Qnn.Devices.Tests", "Qnn.Cli", "flash and target-report tests run `qnn flash` in-process"),
     ];
 
     [Fact]
