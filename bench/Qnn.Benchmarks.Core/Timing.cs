@@ -24,4 +24,18 @@ public sealed record Timing(double MedianMs, double MinMs, int Runs)
         times.Sort();
         return new Timing(times[times.Count / 2], times[0], times.Count);
     }
+
+    /// <summary>
+    /// Seconds per run of a device step (which must wait for the device), after one warm-up run that compiles the
+    /// kernels and touches the buffers: the mean over at least <paramref name="minSeconds"/>, as `qnn bench gpu`
+    /// has always reported it (runtime-gpu/RESULTS.md).
+    /// </summary>
+    public static (double Seconds, int Runs) OfDeviceStep(Action step, double minSeconds)
+    {
+        step();
+        int runs = 0;
+        long start = Stopwatch.GetTimestamp();
+        do { step(); runs++; } while (Stopwatch.GetElapsedTime(start).TotalSeconds < minSeconds);
+        return (Stopwatch.GetElapsedTime(start).TotalSeconds / runs, runs);
+    }
 }

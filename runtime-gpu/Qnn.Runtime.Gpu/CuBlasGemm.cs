@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
 
 namespace Qnn.Runtime.Gpu;
@@ -13,18 +14,18 @@ public sealed class CuBlasGemm : IDisposable
 
     private CuBlasGemm(CuBlas blas) { _blas = blas; }
 
-    /// <summary>cuBLAS on <paramref name="device"/>, or null with the reason when it is not CUDA or the library does not load.</summary>
-    public static CuBlasGemm? TryCreate(GpuDevice device, out string? reason)
+    /// <summary>cuBLAS on <paramref name="accelerator"/>, or null with the reason when it is not CUDA or the library does not load.</summary>
+    public static CuBlasGemm? TryCreate(Accelerator accelerator, out string? reason)
     {
         reason = null;
-        if (!device.IsCuda)
+        if (accelerator is not CudaAccelerator cuda)
         {
             reason = "cuBLAS needs a CUDA accelerator";
             return null;
         }
         try
         {
-            return new CuBlasGemm(new CuBlas((CudaAccelerator)device.Accelerator));
+            return new CuBlasGemm(new CuBlas(cuda));
         }
         catch (Exception e) // a missing or mismatched libcublas surfaces as several exception types: report, do not crash
         {

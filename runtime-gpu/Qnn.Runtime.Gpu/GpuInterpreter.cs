@@ -1,6 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 using Qnn.Format;
+using Qnn.Gpu;
 using Qnn.Runtime.Gpu.Kernels;
 
 namespace Qnn.Runtime.Gpu;
@@ -32,6 +33,7 @@ public sealed class GpuInterpreter : IDisposable
 
     public QnnModel Model => _model;
     public GpuDevice Device => _device;
+    private GpuKernels Kernels => GpuKernels.For(_acc);
     public int MaxBatch { get; }
     public int ClassCount => _model.ClassCount;
     public int SampleBytes => _model.InputHeight * _model.InputWidth * _model.InputChannels;
@@ -123,9 +125,9 @@ public sealed class GpuInterpreter : IDisposable
     {
         if (_resident == 0) throw new InvalidOperationException("no images uploaded");
         if (version == KernelVersion.CuBlas && _blas is null)
-            _blas = CuBlasGemm.TryCreate(_device, out string? why) ?? throw new NotSupportedException(why);
+            _blas = CuBlasGemm.TryCreate(_acc, out string? why) ?? throw new NotSupportedException(why);
         int n = _resident;
-        GpuKernels k = _device.Kernels;
+        GpuKernels k = Kernels;
         var input = new InputShape
         {
             Pixels = n * _model.InputHeight * _model.InputWidth, Channels = _model.InputChannels,
@@ -155,12 +157,12 @@ public sealed class GpuInterpreter : IDisposable
             Samples = n, InH = l.InH, InW = l.InW, OutH = l.OutH, OutW = l.OutW, PoolH = l.PoolH, PoolW = l.PoolW,
             StrideH = l.PoolStrideH, StrideW = l.PoolStrideW, Channels = l.InC, ChannelWords = l.InChannelWords, Bits = l.InputBits,
         };
-        _device.Kernels.PoolLevels(n * l.OutH * l.OutW * l.InChannelWords, x, y, p);
+        Kernels.PoolLevels(n * l.OutH * l.OutW * l.InChannelWords, x, y, p);
     }
 
     private void Convolve(GpuLayer layer, int n, ArrayView<uint> x, ArrayView<uint> y, KernelVersion version)
     {
-        GpuKernels k = _device.Kernels;
+        GpuKernels k = Kernels;
         LayerSpec l = layer.Spec;
         ConvShape s = layer.Shape;
         s.Rows = n * layer.RowsPerSample;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Runtime;
 using Qnn.Runtime.Gpu.Kernels;
@@ -7,6 +8,11 @@ namespace Qnn.Runtime.Gpu;
 /// <summary>Every kernel of the runtime, compiled once per accelerator.</summary>
 public sealed class GpuKernels
 {
+    private static readonly ConditionalWeakTable<Accelerator, GpuKernels> Compiled = new();
+
+    /// <summary>The kernels compiled for <paramref name="accelerator"/> on first use, kept while it lives.</summary>
+    public static GpuKernels For(Accelerator accelerator) => Compiled.GetValue(accelerator, a => new GpuKernels(a));
+
     public readonly Action<Index1D, ArrayView<byte>, ArrayView<uint>, InputShape> BitPlanes;
     public readonly Action<Index1D, ArrayView<uint>, ArrayView<ulong>, ConvShape> Im2Col;
     public readonly Action<Index2D, ArrayView<uint>, ArrayView<uint>, ArrayView<int>, ArrayView<int>, GemmShape> XnorGemm1;

@@ -19,7 +19,7 @@ public class ModelFuzzTests
     private static IEnumerable<(string Name, QnnModel Model)> Subjects()
     {
         yield return ("small", QnnFile.SmallModel());
-        yield return ("mnist-like", InspectCommandTests.MnistLike());
+        yield return ("mnist-like", ConvNets.MnistLike());
         var limits = new RandomModels.Limits(MaxSide: 9, MaxChannels: 40, MaxDense: 60, MaxLayers: 5, MaxBits: 3, MaxClasses: 6);
         for (int seed = 0; seed < 24; seed++) yield return ($"random {seed}", RandomModels.Create(new Random(seed), limits));
     }

@@ -1,3 +1,4 @@
+using Qnn.Gpu;
 using Qnn.Runtime.Gpu;
 
 namespace Qnn.Runtime.Gpu.Tests;

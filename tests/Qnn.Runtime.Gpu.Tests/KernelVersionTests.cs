@@ -1,5 +1,6 @@
 using CsCheck;
 using Qnn.Format;
+using Qnn.Gpu;
 using Qnn.Runtime.Gpu;
 using Qnn.TestSupport;
 
@@ -54,7 +55,7 @@ public sealed class KernelVersionTests(CpuAccelerator cpu)
         // The tests' CPU accelerator runs 8 × 2 groups; this one allows 256 threads, so the tiled versions run
         // with the 16 × 16 groups and 64 × 64 tiles they use on a GPU.
         using var gpuSized = GpuDevice.Open(AcceleratorKind.Cpu, cpuGroupThreads: 256);
-        Assert.Equal(16, gpuSized.Kernels.TileGroupX);
+        Assert.Equal(16, GpuKernels.For(gpuSized.Accelerator).TileGroupX);
         var rng = new Random(5);
         var model = new QnnModel { InputHeight = 5, InputWidth = 5, InputChannels = 2, InputBits = 2, ClassCount = 3 };
         var conv = LayerFactory.Conv2D(5, 5, 2, 67, 3, 3, 1, 1, 1, 2, false, OutputKind.Thresholds, 1);

@@ -1,4 +1,4 @@
-using Qnn.Runtime.Gpu;
+using Qnn.Gpu;
 using Qnn.Trainer.Gpu;
 
 namespace Qnn.Trainer.Gpu.Tests;

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Runtime;
-using Qnn.Runtime.Gpu;
+using Qnn.Gpu;
 using Qnn.Trainer.Backends;
 using Qnn.Trainer.Gpu.Kernels;
 using Qnn.Trainer.LowPrecision;

@@ -1,4 +1,5 @@
 using Qnn.Format;
+using Qnn.Gpu;
 using Qnn.Runtime.Gpu;
 
 namespace Qnn.Verification;
@@ -55,7 +56,7 @@ public sealed class RuntimeSet : IDisposable
         {
             if (version == KernelVersion.CuBlas)
             {
-                using CuBlasGemm? probe = CuBlasGemm.TryCreate(device, out string? why);
+                using CuBlasGemm? probe = CuBlasGemm.TryCreate(device.Accelerator, out string? why);
                 if (probe is null)
                 {   // a CUDA machine without the cuBLAS library: say so and compare the others
                     warn?.Invoke($"skipping the cublas-sgemm runtime: {why}");

@@ -1,8 +1,9 @@
 using System.CommandLine;
+using Qnn.Benchmarks.Gpu;
 using Qnn.Datasets;
 using Qnn.Format;
+using Qnn.Gpu;
 using Qnn.Runtime.Gpu;
-using Qnn.Runtime.Gpu.Bench;
 using Spectre.Console;
 
 using Qnn.Verification;
@@ -38,7 +39,7 @@ public static class BenchGpuCommand
         {
             if (parse.GetValue(list))
             {
-                GpuDevice.Describe(Console.Out);
+                DeviceSurvey.Describe(Console.Out);
                 return 0;
             }
             string? path = parse.GetValue(model);

@@ -1,7 +1,8 @@
 using System.Text.Json;
 using Qnn.Datasets;
+using Qnn.Format.Tests; // IdxFiles, linked from Qnn.Format.Tests
 
-namespace Qnn.Format.Tests;
+namespace Qnn.Cli.Tests;
 
 /// <summary>`qnn data` run in-process: never the network (every fetch is given --from).</summary>
 [Collection(nameof(ConsoleCollection))]

@@ -1,7 +1,9 @@
 using Qnn.Format;
+using Qnn.Gpu;
 using Qnn.Runtime.Edge;
+using Qnn.Runtime.Gpu;
 
-namespace Qnn.Runtime.Gpu.Bench;
+namespace Qnn.Benchmarks.Gpu;
 
 /// <summary>
 /// A whole network on the GPU, per kernel version (llm.c style): each version is first run on validation images
@@ -59,7 +61,7 @@ public static class NetworkBench
                 continue;
             }
             gpu.Upload(images, timed);
-            var (seconds, runs) = Timing.Measure(() => gpu.Forward(v), minSeconds);
+            var (seconds, runs) = Timing.OfDeviceStep(() => gpu.Forward(v), minSeconds);
             double perSecond = timed / seconds;
             if (v == KernelVersion.FloatBaseline) baseline = perSecond;
             rows.Add(new Row(v.Name(), true, null, timed, Math.Round(seconds * 1e3, 4), Math.Round(perSecond, 1),

@@ -1,40 +1,18 @@
 using System.Text.Json;
-using Qnn.TestSupport;
+using Qnn.Format;
 
-namespace Qnn.Format.Tests;
+namespace Qnn.Cli.Tests;
 
 /// <summary>`qnn inspect` run in-process on models written here.</summary>
 [Collection(nameof(ConsoleCollection))]
 public class InspectCommandTests
 {
-    /// <summary>
-    /// A BinaryNet-like MNIST model: 8-bit input through bit-planes into a conv with a fused pool, a 1-bit conv,
-    /// a max-pool, a 1-bit dense layer and 2-bit scores. Set QNN_TEST_MODEL_OUT=PATH to keep it for `./qnn inspect PATH`.
-    /// </summary>
-    public static QnnModel MnistLike()
-    {
-        var c1 = LayerFactory.Conv2D(28, 28, 1, 16, 3, 3, 1, 1, 1, 8, false, OutputKind.Thresholds, 1, pool: 2);
-        var c2 = LayerFactory.Conv2D(14, 14, 16, 32, 3, 3, 1, 1, 1, 1, true, OutputKind.Thresholds, 1);
-        var p2 = LayerFactory.MaxPool2D(14, 14, 32, 1, 2);
-        var d1 = LayerFactory.Dense(7, 7, 32, 100, 1, 1, true, OutputKind.Thresholds, 1);
-        var d2 = LayerFactory.Dense(1, 1, 100, 10, 2, 1, true, OutputKind.Scores, 0);
-        var model = new QnnModel
-        {
-            InputHeight = 28, InputWidth = 28, InputChannels = 1, InputBits = 8, ClassCount = 10, PreprocessFlags = Preprocess.Invert | Preprocess.Center,
-            Layers = [c1, c2, p2, d1, d2], Labels = Enumerable.Range(0, 10).Select(i => i.ToString()).ToArray(),
-            MetadataKeys = ["dataset", "test_accuracy"], MetadataValues = ["mnist", "not trained (random weights)"],
-        };
-        var rng = new Random(7);
-        foreach (var l in model.Layers) RandomModels.Fill(rng, l);
-        return model;
-    }
-
     [Fact]
     public void Inspect_json_summarizes_a_model_written_by_the_test()
     {
         using var tmp = new TempFolder();
         string path = Environment.GetEnvironmentVariable("QNN_TEST_MODEL_OUT") is { Length: > 0 } keep ? keep : tmp.File("mnist-like.qnn");
-        var model = MnistLike();
+        var model = ConvNets.MnistLike();
         ModelWriter.WriteFile(model, path);
 
         var (exit, stdout, stderr) = QnnCommand.Run("inspect", path, "--json");
@@ -80,7 +58,7 @@ public class InspectCommandTests
     public void Inspect_prints_a_table_with_a_row_per_layer()
     {
         using var tmp = new TempFolder();
-        ModelWriter.WriteFile(MnistLike(), tmp.File("m.qnn"));
+        ModelWriter.WriteFile(ConvNets.MnistLike(), tmp.File("m.qnn"));
         var (exit, stdout, _) = QnnCommand.Run("inspect", tmp.File("m.qnn"));
         Assert.Equal(0, exit);
         Assert.Contains("recomputed: matches", stdout);
@@ -93,7 +71,7 @@ public class InspectCommandTests
     public void A_corrupt_model_gives_exit_1_and_one_line_naming_the_file()
     {
         using var tmp = new TempFolder();
-        byte[] bytes = ModelWriter.Write(MnistLike());
+        byte[] bytes = ModelWriter.Write(ConvNets.MnistLike());
         bytes[bytes.Length / 2] ^= 0x10;
         File.WriteAllBytes(tmp.File("bad.qnn"), bytes);
         var (exit, stdout, stderr) = QnnCommand.Run("inspect", tmp.File("bad.qnn"), "--json");

@@ -1,7 +1,8 @@
 using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
+using Qnn.Gpu;
 
-namespace Qnn.Runtime.Gpu.Bench;
+namespace Qnn.Benchmarks.Gpu;
 
 /// <summary>
 /// The device's peak rate of binary operations, from its properties: each 32-bit POPC instruction counts 32

@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
+using Qnn.Format;
+using Qnn.Format.Tests; // QnnFile, linked from Qnn.Format.Tests
 
-namespace Qnn.Format.Tests;
+namespace Qnn.Cli.Tests;
 
 /// <summary>
 /// The compute cap of SPEC section 4 on the file of issue 12: 18 KB, inside every size limit, 4.3 G MACs per image.

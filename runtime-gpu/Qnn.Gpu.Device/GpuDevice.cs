@@ -4,7 +4,7 @@ using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
 using ILGPU.Runtime.OpenCL;
 
-namespace Qnn.Runtime.Gpu;
+namespace Qnn.Gpu;
 
 /// <summary>Which ILGPU accelerator to run on; <see cref="Auto"/> takes CUDA, else OpenCL, else the CPU accelerator.</summary>
 public enum AcceleratorKind { Auto, Cuda, OpenCL, Cpu }
@@ -12,11 +12,10 @@ public enum AcceleratorKind { Auto, Cuda, OpenCL, Cpu }
 /// <summary>
 /// The ILGPU context and the one accelerator of a program, chosen once at its edge (ILGPU samples style): every
 /// kernel takes its accelerator from here, so the same kernels run on CUDA, OpenCL and, in tests, on ILGPU's CPU
-/// accelerator.
+/// accelerator. It knows no kernels: the GPU runtime and the GPU trainer compile theirs for its accelerator.
 /// </summary>
 public sealed class GpuDevice : IDisposable
 {
-
     public Context Context { get; }
     public Accelerator Accelerator { get; }
     /// <summary>Set when the choice fell back to something slow or unexpected (printed once by the caller).</summary>
@@ -25,10 +24,10 @@ public sealed class GpuDevice : IDisposable
     public bool IsCuda => Accelerator.AcceleratorType == AcceleratorType.Cuda;
     public bool IsCpu => Accelerator.AcceleratorType == AcceleratorType.CPU;
 
-    private GpuKernels? _kernels;
-    /// <summary>The runtime's kernels, compiled for this accelerator on first use.</summary>
-    public GpuKernels Kernels => _kernels ??= new GpuKernels(Accelerator);
-    public string Name => $"{Accelerator.AcceleratorType} {Accelerator.Name}";
+    public string Name => NameOf(Accelerator);
+
+    /// <summary>How reports name an accelerator: its type, then its own name.</summary>
+    public static string NameOf(Accelerator accelerator) => $"{accelerator.AcceleratorType} {accelerator.Name}";
 
     private GpuDevice(Context context, Accelerator accelerator, string? notice)
     {
@@ -87,35 +86,6 @@ public sealed class GpuDevice : IDisposable
         {
             context.Dispose();
             throw;
-        }
-    }
-
-    /// <summary>
-    /// ILGPU's view of this machine: every CUDA and OpenCL device it finds with its own description, and for
-    /// CUDA whether an accelerator opens and cuBLAS loads. For the device check, which prints it beside nvidia-smi.
-    /// </summary>
-    public static void Describe(TextWriter output)
-    {
-        using Context context = Context.Create(b => b.Cuda().OpenCL().EnableAlgorithms());
-        Device[] devices = context.Devices.Where(d => d.AcceleratorType != AcceleratorType.CPU).ToArray();
-        if (devices.Length == 0)
-            output.WriteLine("ILGPU finds no CUDA or OpenCL device: the GPU kernels would run on ILGPU's CPU accelerator");
-        foreach (Device d in devices)
-        {
-            output.WriteLine($"{d.AcceleratorType} device: {d.Name}");
-            d.PrintInformation(output);
-            if (d.AcceleratorType != AcceleratorType.Cuda) continue;
-            try
-            {
-                using var gpu = new GpuDevice(context, d.CreateAccelerator(context), null);
-                output.WriteLine($"  accelerator opens: {gpu.Name}");
-                using var blas = CuBlasGemm.TryCreate(gpu, out string? reason);
-                output.WriteLine(blas is null ? $"  {reason}" : "  cuBLAS loads (ILGPU.Algorithms looks for libcublas.so.12, .11, .10)");
-            }
-            catch (Exception e) // report how the accelerator fails to open (e.g. an architecture ILGPU does not know)
-            {
-                output.WriteLine($"  accelerator does not open: {e.GetType().Name}: {e.Message}");
-            }
         }
     }
 

@@ -1,7 +1,8 @@
 using System.Text.Json;
+using Qnn.Devices;
 using Qnn.Format;
 
-namespace Qnn.Devices.Tests;
+namespace Qnn.Cli.Tests;
 
 /// <summary>`qnn flash` and `qnn inspect --target`, in-process, dry runs only: nothing touches a network or a device.</summary>
 [Collection(nameof(ConsoleCollection))]

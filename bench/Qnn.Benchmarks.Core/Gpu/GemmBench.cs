@@ -2,10 +2,15 @@ using System.Numerics;
 using ILGPU;
 using ILGPU.Runtime;
 using Qnn.Format;
+using Qnn.Gpu;
 using Qnn.Runtime.Edge;
+using Qnn.Runtime.Gpu;
 using Qnn.Runtime.Gpu.Kernels;
 
-namespace Qnn.Runtime.Gpu.Bench;
+namespace Qnn.Benchmarks.Gpu;
+
+// Inside the namespace, so that it wins over the enclosing namespace's Qnn.Benchmarks.GemmShape (a CPU GEMM size).
+using GemmShape = Qnn.Runtime.Gpu.Kernels.GemmShape;
 
 /// <summary>
 /// The paper's binary matrix multiplication: C = A · Bᵀ for ±1 matrices A (M × K) and B (N × K), every kernel
@@ -26,7 +31,7 @@ public static class GemmBench
     public static Report Run(GpuDevice device, int m, int n, int k, double minSeconds, IEnumerable<KernelVersion> versions, int seed = 1, Action<string>? progress = null)
     {
         Accelerator acc = device.Accelerator;
-        GpuKernels kernels = device.Kernels;
+        GpuKernels kernels = GpuKernels.For(acc);
         var rng = new Random(seed);
         int k32 = (k + 31) / 32, k64 = (k32 + 1) / 2;
         uint[] a = RandomBits(rng, m, k, k32), b = RandomBits(rng, n, k, k32);
@@ -69,7 +74,7 @@ public static class GemmBench
                     case KernelVersion.CuBlas:
                         if (v == KernelVersion.CuBlas && blas is null)
                         {
-                            blas = CuBlasGemm.TryCreate(device, out string? why);
+                            blas = CuBlasGemm.TryCreate(acc, out string? why);
                             if (blas is null)
                             {
                                 rows.Add(new Row(v.Name(), false, why, 0, 0, null, null, 0));
@@ -115,7 +120,7 @@ public static class GemmBench
                     rows.Add(new Row(v.Name(), false, problem + ": not timed", 0, 0, null, null, 0));
                     continue;
                 }
-                var (seconds, runs) = Timing.Measure(synced, minSeconds);
+                var (seconds, runs) = Timing.OfDeviceStep(synced, minSeconds);
                 double rate = ops / seconds;
                 if (v == KernelVersion.FloatBaseline) baseline = rate;
                 rows.Add(new Row(v.Name(), true, null, Math.Round(seconds * 1e3, 4), rate, baseline is { } bl ? Math.Round(rate / bl, 2) : null,

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Qnn.Datasets;
 
-namespace Qnn.Format.Tests;
+namespace Qnn.Cli.Tests;
 
 /// <summary>
 /// The cache's manifest (size and XxHash3 of each file, recorded by the fetch): a load of a damaged, shortened or
