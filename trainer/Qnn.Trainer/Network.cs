@@ -57,8 +57,10 @@ public sealed class Network : IDisposable
     /// <summary>Non-trainable state (running statistics), in layer order.</summary>
     public IEnumerable<Tensor> State => Layers.SelectMany(l => l.State);
 
-    /// <summary>The centered level of a pixel: v = 2p − 255.</summary>
-    public static float InputLevel(byte pixel) => 2 * pixel - 255;
+    /// <summary>The centered level of a pixel: v = InputScale · p − InputOffset = 2p − 255 (the exporter folds the same map).</summary>
+    public static float InputLevel(byte pixel) => InputScale * pixel - InputOffset;
+
+    public const int InputScale = 2, InputOffset = 255;
 
     /// <summary>Uploads samples <paramref name="indices"/> of <paramref name="pixels"/> (sampleBytes each) as input levels.</summary>
     public void SetInput(byte[] pixels, ReadOnlySpan<int> indices)

@@ -102,15 +102,15 @@ public static class ModelExporter
             for (int i = 0; i < q.Length; i++) q[i] = mMax - q[i];   // v → −v
             scale = scale.Select(a => -a).ToArray();
         }
-        // The first layer sees centered pixels 2p − 255 where the runtime sees p: x = 2·acc − 255·Σ_k v_k.
-        int alpha = inSigned ? 1 : 2;
+        // The first layer sees centered pixels 2p − 255 (Network.InputLevel) where the runtime sees p: x = 2·acc − 255·Σ_k v_k.
+        int alpha = inSigned ? 1 : Network.InputScale;
         var delta = new long[outC];
         if (!inSigned)
             for (int f = 0; f < outC; f++)
             {
                 long s = 0;
                 for (int k = 0; k < patch; k++) s += 2 * q[f * patch + k] - mMax;
-                delta[f] = -255 * s;
+                delta[f] = -Network.InputOffset * s;
             }
 
         OutputKind output = block.IsHead ? OutputKind.Scores : OutputKind.Thresholds;

@@ -1,3 +1,5 @@
+using Qnn.Format;
+
 namespace Qnn.Trainer.Export;
 
 /// <summary>
@@ -9,27 +11,25 @@ namespace Qnn.Trainer.Export;
 /// </summary>
 public static class ScoreFold
 {
-    public const int LimitBits = 30;
-
     public static (int[] Offsets, int[] Shifts) Fold(float scale, ReadOnlySpan<float> shift, int alpha, ReadOnlySpan<long> delta, long bound)
     {
         if (!(scale > 0f)) throw new ArgumentException($"score head scale {scale} is not positive (negate the weights first)");
         int classes = shift.Length;
         var exact = new double[classes];
         for (int c = 0; c < classes; c++) exact[c] = (delta[c] + (double)shift[c] / scale) / alpha;
-        for (int s = 16; s >= 0; s--)
+        for (int s = FormatConstants.MaxShift; s >= 0; s--)
         {
-            if ((bound << s) >= 1L << LimitBits) continue;
+            if ((bound << s) >= FormatConstants.MaxAccumulatorBound) continue;
             var offsets = new int[classes];
             bool fits = true;
             for (int c = 0; c < classes && fits; c++)
             {
                 double o = Math.Round(exact[c] * (1L << s), MidpointRounding.ToEven);
-                if (!(Math.Abs(o) < 1L << LimitBits)) fits = false;
+                if (!(Math.Abs(o) < FormatConstants.MaxAccumulatorBound)) fits = false;
                 else offsets[c] = (int)o;
             }
             if (fits) return (offsets, Enumerable.Repeat(s, classes).ToArray());
         }
-        throw new ArgumentException("score head offsets do not fit in 30 bits even without a shift");
+        throw new ArgumentException($"score head offsets do not fit below {FormatConstants.MaxAccumulatorBound} (SPEC 1.7) even without a shift");
     }
 }
