@@ -107,7 +107,7 @@ public sealed class TrainingReliabilityTests : TempFolderTest
     {
         EnsureMnist();
         using var cts = new CancellationTokenSource();
-        using var t = new Qnn.Trainer.Training.Trainer(CliOptions, DatasetLoader.Load("mnist").Train) { CheckpointPath = path, EpochDone = _ => cts.Cancel() };
+        using var t = new Qnn.Trainer.Training.TrainingLoop(CliOptions, DatasetLoader.Load("mnist").Train) { CheckpointPath = path, EpochDone = _ => cts.Cancel() };
         Assert.Throws<OperationCanceledException>(() => t.Run(null, cts.Token));
         Assert.Equal((1, 0), (Checkpoint.ReadHeader(path).Epoch, Checkpoint.ReadHeader(path).Batch));
     }

@@ -53,7 +53,7 @@ public class AugmentationTests
     public void A_shift_as_large_as_the_image_is_refused()
     {
         var data = TestData.Mnist;
-        var e = Assert.Throws<ArgumentException>(() => new Training.Trainer(new TrainOptions { Shift = 28, TrainLimit = 200, Validation = 100 }, data.Train));
+        var e = Assert.Throws<ArgumentException>(() => new Training.TrainingLoop(new TrainOptions { Shift = 28, TrainLimit = 200, Validation = 100 }, data.Train));
         Assert.Contains("shift", e.Message);
     }
 }

@@ -11,7 +11,7 @@ public class CheckpointTests
         InputDropout = 0.1f, HiddenDropout = 0.2f, ActBits = 2, Shift = 2,
     };
 
-    private static float[] Parameters(Training.Trainer t) => t.Network.Parameters
+    private static float[] Parameters(Training.TrainingLoop t) => t.Network.Parameters
         .SelectMany(p => { var a = new float[p.Value.Length]; t.Network.Backend.Download(p.Value, a); return a; })
         .Concat(t.Network.State.SelectMany(x => { var a = new float[x.Length]; t.Network.Backend.Download(x, a); return a; }))
         .ToArray();
@@ -19,7 +19,7 @@ public class CheckpointTests
     private static (float[] Params, List<EpochRecord> History) Uninterrupted()
     {
         var data = TestData.Mnist;
-        using var t = new Training.Trainer(Options, data.Train);
+        using var t = new Training.TrainingLoop(Options, data.Train);
         var outcome = t.Run();
         return (Parameters(t), outcome.History);
     }
@@ -35,7 +35,7 @@ public class CheckpointTests
         try
         {
             using (var cts = new CancellationTokenSource())
-            using (var t = new Training.Trainer(Options, data.Train) { CheckpointPath = path, CheckpointOnCancel = checkpointOnCancel })
+            using (var t = new Training.TrainingLoop(Options, data.Train) { CheckpointPath = path, CheckpointOnCancel = checkpointOnCancel })
             {
                 // Stop in the middle of the second epoch (20 batches per epoch).
                 var progress = new Stop(p => { if (p.Epoch == 1 && p.Batch == 7) cts.Cancel(); });
@@ -43,7 +43,7 @@ public class CheckpointTests
             }
             var header = Checkpoint.ReadHeader(path);
             Assert.Equal(checkpointOnCancel ? (1, 7) : (1, 0), (header.Epoch, header.Batch));
-            using var resumed = new Training.Trainer(Options, data.Train) { CheckpointPath = path };
+            using var resumed = new Training.TrainingLoop(Options, data.Train) { CheckpointPath = path };
             var outcome = resumed.Run(resume: true);
             Assert.Equal(expected, Parameters(resumed));
             Assert.Equal(expectedHistory.Select(h => h with { Seconds = 0 }), outcome.History.Select(h => h with { Seconds = 0 }));
@@ -61,8 +61,8 @@ public class CheckpointTests
         string path = Path.Combine(Path.GetTempPath(), $"qnn-ckpt-{Environment.ProcessId}-other.ckpt");
         try
         {
-            using (var t = new Training.Trainer(Options with { Epochs = 1 }, data.Train) { CheckpointPath = path }) t.Run();
-            using var other = new Training.Trainer(Options with { Epochs = 1, Seed = 22 }, data.Train) { CheckpointPath = path };
+            using (var t = new Training.TrainingLoop(Options with { Epochs = 1 }, data.Train) { CheckpointPath = path }) t.Run();
+            using var other = new Training.TrainingLoop(Options with { Epochs = 1, Seed = 22 }, data.Train) { CheckpointPath = path };
             var e = Assert.Throws<InvalidDataException>(() => other.Run(resume: true));
             Assert.Contains(path, e.Message);
         }

@@ -32,7 +32,7 @@ public class ExportTests
             Arch = arch, Width = width, WeightBits = weightBits, ActBits = actBits, Epochs = 1, Batch = 50, TrainLimit = 600,
             Validation = 100, Seed = 3,
         };
-        using var trainer = new Training.Trainer(options, data.Train);
+        using var trainer = new Training.TrainingLoop(options, data.Train);
         trainer.Run();
         AssertAgreement(trainer.Network, data.Test, 300);
     }

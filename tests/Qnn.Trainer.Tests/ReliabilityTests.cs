@@ -20,7 +20,7 @@ public sealed class ReliabilityTests : TempFolderTest
         Arch = "mlp-micro", Width = 16, Epochs = 3, Batch = 50, TrainLimit = 300, Validation = 100, Shift = 0, Seed = 3,
     };
 
-    private static Training.Trainer Trainer(TrainOptions o, string? checkpoint) => new(o, TestData.Mnist.Train) { CheckpointPath = checkpoint };
+    private static Training.TrainingLoop Trainer(TrainOptions o, string? checkpoint) => new(o, TestData.Mnist.Train) { CheckpointPath = checkpoint };
 
     [Fact]
     public void A_checkpoint_with_flipped_bytes_is_refused_naming_the_file()
@@ -69,7 +69,7 @@ public sealed class ReliabilityTests : TempFolderTest
     }
 
     /// <summary>Writes NaN into one parameter after batch <paramref name="batch"/> (1-based) of epoch <paramref name="epoch"/> (0-based).</summary>
-    private sealed class Poison(Training.Trainer t, int epoch, int batch, Func<Parameter, bool> which, float value = float.NaN, bool last = true)
+    private sealed class Poison(Training.TrainingLoop t, int epoch, int batch, Func<Parameter, bool> which, float value = float.NaN, bool last = true)
         : IProgress<TrainProgress>
     {
         public void Report(TrainProgress p)
@@ -132,16 +132,16 @@ public sealed class ReliabilityTests : TempFolderTest
     public void Finding_a_non_finite_value_agrees_with_a_scalar_scan()
     {
         var values = new float[1003];
-        Assert.Equal(-1, Training.Trainer.FirstNonFinite(values));
+        Assert.Equal(-1, Training.TrainingLoop.FirstNonFinite(values));
         foreach (int at in new[] { 0, 7, 8, 500, 1002 })
             foreach (float bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
             {
                 var copy = (float[])values.Clone();
                 copy[at] = bad;
                 if (at > 0) copy[at - 1] = float.MaxValue;
-                Assert.Equal(at, Training.Trainer.FirstNonFinite(copy));
+                Assert.Equal(at, Training.TrainingLoop.FirstNonFinite(copy));
             }
-        Assert.Equal(-1, Training.Trainer.FirstNonFinite([float.MaxValue, -float.MaxValue, -0f, float.Epsilon]));
+        Assert.Equal(-1, Training.TrainingLoop.FirstNonFinite([float.MaxValue, -float.MaxValue, -0f, float.Epsilon]));
     }
 
     public static TheoryData<Func<TrainOptions, TrainOptions>, string> OutOfRange => new()
@@ -175,7 +175,7 @@ public sealed class ReliabilityTests : TempFolderTest
         var o = change(Small);
         Assert.StartsWith(message, Assert.Throws<ArgumentException>(o.Validate).Message);
         // The trainer refuses the same options (library callers skip the CLI) before it allocates anything.
-        Assert.StartsWith(message, Assert.Throws<ArgumentException>(() => new Training.Trainer(o, TinySet(10, 28))).Message);
+        Assert.StartsWith(message, Assert.Throws<ArgumentException>(() => new Training.TrainingLoop(o, TinySet(10, 28))).Message);
         Small.Validate();
     }
 
@@ -194,7 +194,7 @@ public sealed class ReliabilityTests : TempFolderTest
     public void A_width_too_large_for_memory_is_refused_with_the_estimate_before_allocating(string arch, int width)
     {
         long before = GC.GetAllocatedBytesForCurrentThread();
-        var e = Assert.Throws<ArgumentException>(() => new Training.Trainer(Small with { Arch = arch, Width = width }, TinySet(1000, 28)));
+        var e = Assert.Throws<ArgumentException>(() => new Training.TrainingLoop(Small with { Arch = arch, Width = width }, TinySet(1000, 28)));
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 10 << 20, "allocated before refusing");
         Assert.StartsWith($"--width {width}: the {arch} needs about ", e.Message);
         Assert.Contains(" GB to train with --batch 50", e.Message);
@@ -217,9 +217,9 @@ public sealed class ReliabilityTests : TempFolderTest
     [Fact]
     public void Validation_that_leaves_less_than_a_batch_says_how_many_samples_remain()
     {
-        var e = Assert.Throws<ArgumentException>(() => new Training.Trainer(Small with { Validation = 1000, TrainLimit = 0 }, TinySet(1000, 28)));
+        var e = Assert.Throws<ArgumentException>(() => new Training.TrainingLoop(Small with { Validation = 1000, TrainLimit = 0 }, TinySet(1000, 28)));
         Assert.Equal("--validation 1000 leaves 0 of the 1000 training samples, fewer than one batch of 50 (--batch); use --validation 950 or less", e.Message);
-        var limit = Assert.Throws<ArgumentException>(() => new Training.Trainer(Small with { Validation = 100, TrainLimit = 20 }, TinySet(1000, 28)));
+        var limit = Assert.Throws<ArgumentException>(() => new Training.TrainingLoop(Small with { Validation = 100, TrainLimit = 20 }, TinySet(1000, 28)));
         Assert.Equal("--train-limit 20 leaves 20 training samples, fewer than one batch of 50 (--batch)", limit.Message);
     }
 

@@ -13,7 +13,7 @@ public class TrainingRunTests
     {
         var data = TestData.Mnist;
         var options = new TrainOptions { Arch = "mlp-micro", Width = 128, Epochs = 3, TrainLimit = 12000, Validation = 2000, Seed = 11, Lr = 0.003f, LrEnd = 3e-4f };
-        using var trainer = new Training.Trainer(options, data.Train);
+        using var trainer = new Training.TrainingLoop(options, data.Train);
         var outcome = trainer.Run();
         string path = Path.Combine(Path.GetTempPath(), $"qnn-trainer-test-{Environment.ProcessId}.qnn");
         try

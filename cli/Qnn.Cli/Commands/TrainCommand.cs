@@ -4,7 +4,6 @@ using Qnn.Format;
 using Qnn.Trainer;
 using Qnn.Trainer.Training;
 using Spectre.Console;
-using TrainingLoop = Qnn.Trainer.Training.Trainer;
 
 namespace Qnn.Cli.Commands;
 

@@ -38,7 +38,7 @@ public static class LowPrecisionAblation
             var (bits, bn, optimizer) = variants[i];
             var o = options with { GradBits = bits, BatchNorm = bn, Optimizer = optimizer };
             starting?.Invoke(i, o);
-            using var trainer = new Training.Trainer(o, data.Train);
+            using var trainer = new Training.TrainingLoop(o, data.Train);
             var outcome = trainer.Run(progress, cancel);
             string model = Path.Combine(Path.GetTempPath(), $"qnn-ablation-{Environment.ProcessId}-{i}.qnn");
             try

@@ -34,7 +34,7 @@ public sealed record TrainOptions
     /// <summary>
     /// The range of every numeric option, next to the defaults above: the CLI's help and its errors read them here.
     /// The data set's own limits (--shift below the image side, --validation leaving a batch to train on) and the
-    /// memory a --width needs (<see cref="MemoryEstimate"/>) are checked by <see cref="Trainer"/> once the data is known.
+    /// memory a --width needs (<see cref="MemoryEstimate"/>) are checked by <see cref="TrainingLoop"/> once the data is known.
     /// </summary>
     public static class Ranges
     {

@@ -42,7 +42,7 @@ public static class TrainPipeline
     /// Exports <paramref name="trainer"/>'s network, measures the float and the deployed test accuracy, writes the
     /// model with its metadata to <paramref name="outPath"/> atomically, and returns the summary.
     /// </summary>
-    public static TrainSummary Finish(Trainer trainer, TrainOutcome outcome, Dataset test, string outPath)
+    public static TrainSummary Finish(TrainingLoop trainer, TrainOutcome outcome, Dataset test, string outPath)
     {
         var o = trainer.Options;
         var net = trainer.Network;

@@ -29,14 +29,14 @@ public sealed record TrainOutcome(List<EpochRecord> History, int BestEpoch, doub
 /// A non-finite loss, learning rate or parameter stops the run with a <see cref="NonFiniteTrainingException"/> before
 /// any checkpoint is written from that state, so the last checkpoint stays the last good one.
 /// </summary>
-public sealed class Trainer : IDisposable
+public sealed class TrainingLoop : IDisposable
 {
     private readonly Dataset train;
     private readonly int trainCount, valStart, valCount;
     private readonly Parameter[] parameters;
     private readonly LossKind lossKind;
 
-    public Trainer(TrainOptions options, Dataset trainingSet)
+    public TrainingLoop(TrainOptions options, Dataset trainingSet)
     {
         Options = options;
         train = trainingSet;
