@@ -3,7 +3,7 @@ using Qnn.Runtime.Edge.Fast;
 namespace Qnn.Benchmarks;
 
 /// <summary>
-/// Binary GEMM of ±1 matrices with the fast edge path's XNOR-popcount kernel (<see cref="XnorGemm.Block{TOp}"/>):
+/// Binary GEMM of ±1 matrices with the fast edge path's XNOR-popcount kernel (<see cref="PopcountBlock.Block{TOp}"/>):
 /// C[M×N] = A[M×K] · B[K×N] as K − 2·popcount(a XOR b), operands packed to bits (1 = +1, SPEC 1.1) and B laid out
 /// as the runtime lays out filters, 8 interleaved per block. Tiles of one row × 64 filters run across all cores.
 /// </summary>
@@ -19,18 +19,18 @@ public sealed class BinaryGemm
     public BinaryGemm(float[] a, float[] b, int m, int n, int k, FastKernel kernel = FastKernel.Auto)
     {
         M = m; N = n; K = k;
-        Kernel = XnorGemm.Resolve(kernel);
+        Kernel = PopcountBlock.Resolve(kernel);
         _words = (k + 63) / 64;
-        _blocks = (n + XnorGemm.BlockFilters - 1) / XnorGemm.BlockFilters;
+        _blocks = (n + PopcountBlock.BlockFilters - 1) / PopcountBlock.BlockFilters;
         _a = new ulong[m * _words];
         for (int i = 0; i < m; i++)
             for (int c = 0; c < k; c++)
                 if (a[i * k + c] >= 0) _a[i * _words + c / 64] |= 1UL << (c % 64);
-        _b = new ulong[_blocks * _words * XnorGemm.BlockFilters];
+        _b = new ulong[_blocks * _words * PopcountBlock.BlockFilters];
         for (int j = 0; j < n; j++)
             for (int c = 0; c < k; c++)
                 if (b[c * n + j] >= 0)
-                    _b[(j / XnorGemm.BlockFilters * _words + c / 64) * XnorGemm.BlockFilters + j % XnorGemm.BlockFilters] |= 1UL << (c % 64);
+                    _b[(j / PopcountBlock.BlockFilters * _words + c / 64) * PopcountBlock.BlockFilters + j % PopcountBlock.BlockFilters] |= 1UL << (c % 64);
         C = new int[m * n];
     }
 
@@ -51,12 +51,12 @@ public sealed class BinaryGemm
         Parallel.For(0, M * groups, tile =>
         {
             int i = tile / groups, b0 = tile % groups * TileBlocks, b1 = Math.Min(_blocks, b0 + TileBlocks);
-            Span<int> counts = stackalloc int[XnorGemm.BlockFilters];
+            Span<int> counts = stackalloc int[PopcountBlock.BlockFilters];
             var row = _a.AsSpan(i * _words, _words);
             for (int blk = b0; blk < b1; blk++)
             {
-                XnorGemm.Block<XorOp>(Kernel, row, _b.AsSpan(blk * _words * XnorGemm.BlockFilters, _words * XnorGemm.BlockFilters), counts);
-                int j0 = blk * XnorGemm.BlockFilters, n = Math.Min(XnorGemm.BlockFilters, N - j0);
+                PopcountBlock.Block<XorOp>(Kernel, row, _b.AsSpan(blk * _words * PopcountBlock.BlockFilters, _words * PopcountBlock.BlockFilters), counts);
+                int j0 = blk * PopcountBlock.BlockFilters, n = Math.Min(PopcountBlock.BlockFilters, N - j0);
                 for (int l = 0; l < n; l++) C[i * N + j0 + l] = K - 2 * counts[l];
             }
         });

@@ -11,7 +11,7 @@ namespace Qnn.Runtime.Edge.Fast;
 /// The fast .NET path (desktops, Raspberry Pi): the same integers as the portable <see cref="Interpreter"/>,
 /// computed pixel by pixel as a binary GEMM: each output pixel's window is laid out as a bit patch
 /// (<see cref="BitPatch"/>) and multiplied against 8 filters at a time with 64-bit popcounts or SIMD
-/// (<see cref="XnorGemm"/>). Activations stay in the SPEC 1.2 layout between layers, so every layer's output
+/// (<see cref="PopcountBlock"/>). Activations stay in the SPEC 1.2 layout between layers, so every layer's output
 /// compares word for word with the portable interpreter's. Standalone max-pool reuses the portable code. Safe to call from several threads: each call borrows its own buffers.
 /// </summary>
 public sealed class FastInterpreter
@@ -34,7 +34,7 @@ public sealed class FastInterpreter
     {
         ArgumentNullException.ThrowIfNull(model);
         _model = model;
-        Kernel = XnorGemm.Resolve(kernel);
+        Kernel = PopcountBlock.Resolve(kernel);
         _layers = model.Layers.Select(l => new FastLayer(l)).ToArray();
         // Valid models start with a conv or dense layer over the unsigned image (ModelValidator): FirstConv reads it.
         if (!FirstConv.Applies(_layers[0].Spec, 0)) throw new ArgumentException("the first layer must be a Conv2D or Dense layer over the image (unsigned input)");
@@ -44,7 +44,7 @@ public sealed class FastInterpreter
         _patchWords = _layers.Max(l => l.Spec.InputBits * l.PatchWords);
         _accumulators = _layers.Max(l => l.Spec.PoolH > 0 ? l.Geometry.ConvOutH * l.Geometry.ConvOutW * l.Spec.OutC : 0);
         int vector = Vector<int>.Count;
-        _pixelFilters = Math.Max(_firstConv.PaddedFilters, (_layers.Max(l => l.Blocks * XnorGemm.BlockFilters) + vector - 1) / vector * vector);
+        _pixelFilters = Math.Max(_firstConv.PaddedFilters, (_layers.Max(l => l.Blocks * PopcountBlock.BlockFilters) + vector - 1) / vector * vector);
     }
 
     public QnnModel Model => _model;
@@ -177,7 +177,7 @@ public sealed class FastInterpreter
             BitPatch.Build(l, g, input, oy, ox, layer.PatchWords, ws.Patch);
             // Every block's sums into one row of the pixel's filters, turned into accumulators a vector at a time,
             // then delivered at once (per-block bookkeeping cost more than the popcounts of a 1024-wide layer).
-            int pixel = oy * g.ConvOutW + ox, width = layer.Blocks * XnorGemm.BlockFilters;
+            int pixel = oy * g.ConvOutW + ox, width = layer.Blocks * PopcountBlock.BlockFilters;
             var sums = ws.PixelAcc;
             Accumulate(layer, ws.Patch, sums.AsSpan(0, width));
             // Agreements: AgreeAll − 2·(disagreements) (SPEC 1.4), by shift and subtract; the tail past width up to a
@@ -236,8 +236,8 @@ public sealed class FastInterpreter
     {
         var l = layer.Spec;
         for (int b = 0; b < layer.Blocks; b++)
-            XnorGemm.BlockPlanes<XorOp>(Kernel, patch, l.InputBits, layer.BlockWeights(b), l.WeightBits, layer.PatchWords,
-                sums.Slice(b * XnorGemm.BlockFilters, XnorGemm.BlockFilters));
+            PopcountBlock.BlockPlanes<XorOp>(Kernel, patch, l.InputBits, layer.BlockWeights(b), l.WeightBits, layer.PatchWords,
+                sums.Slice(b * PopcountBlock.BlockFilters, PopcountBlock.BlockFilters));
     }
 
     /// <summary>Turns one accumulator into its output: a level written to the planes (SPEC 1.6), or a score (1.7).</summary>

@@ -4,7 +4,7 @@ namespace Qnn.Runtime.Edge.Fast;
 
 /// <summary>
 /// A Dense or Conv2D layer prepared for the fast path: weights repacked into the bit-patch order of
-/// <see cref="BitPatch"/> and interleaved by blocks of <see cref="XnorGemm.BlockFilters"/> filters,
+/// <see cref="BitPatch"/> and interleaved by blocks of <see cref="PopcountBlock.BlockFilters"/> filters,
 /// [block][weight plane][word][filter in block], so that one pass over a patch feeds 8 filters from one
 /// sequential stream (register blocking). Filters past F in the last block are zero and ignored.
 /// </summary>
@@ -63,8 +63,8 @@ public sealed class FastLayer
         }
         long bits = (long)l.KernelH * l.KernelW * l.InC;
         PatchWords = (int)((bits + 63) >> 6);
-        Blocks = (l.OutC + XnorGemm.BlockFilters - 1) / XnorGemm.BlockFilters;
-        BlockPlaneWords = PatchWords * XnorGemm.BlockFilters;
+        Blocks = (l.OutC + PopcountBlock.BlockFilters - 1) / PopcountBlock.BlockFilters;
+        BlockPlaneWords = PatchWords * PopcountBlock.BlockFilters;
         Weights = new ulong[(long)Blocks * l.WeightBits * BlockPlaneWords];
         var source = l.Weights ?? throw new ArgumentException("the fast path needs the model's layer data (ModelReader.Read with layers)");
         var row = new ulong[PatchWords + 1];
@@ -78,9 +78,9 @@ public sealed class FastLayer
             for (int p = 0; p < l.KernelH * l.KernelW; p++, position += l.InC)
                 for (int w = 0; w < cw; w++)
                     BitPatch.Append(row, position + (w << 5), source[at++]);
-            int block = f / XnorGemm.BlockFilters, lane = f % XnorGemm.BlockFilters;
+            int block = f / PopcountBlock.BlockFilters, lane = f % PopcountBlock.BlockFilters;
             long start = ((long)block * l.WeightBits + i) * BlockPlaneWords + lane;
-            for (int w = 0; w < PatchWords; w++) Weights[start + (long)w * XnorGemm.BlockFilters] = row[w];
+            for (int w = 0; w < PatchWords; w++) Weights[start + (long)w * PopcountBlock.BlockFilters] = row[w];
         }
     }
 

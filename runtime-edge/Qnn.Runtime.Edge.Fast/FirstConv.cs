@@ -46,8 +46,8 @@ public sealed class FirstConv
         for (int f = 0; f < l.OutC; f++)
         {
             // Bit t of plane i of filter f in the bit-patch order of FastLayer.Weights.
-            int block = f / XnorGemm.BlockFilters, lane = f % XnorGemm.BlockFilters;
-            long word = ((long)block * l.WeightBits + i) * layer.BlockPlaneWords + (long)(t >> 6) * XnorGemm.BlockFilters + lane;
+            int block = f / PopcountBlock.BlockFilters, lane = f % PopcountBlock.BlockFilters;
+            long word = ((long)block * l.WeightBits + i) * layer.BlockPlaneWords + (long)(t >> 6) * PopcountBlock.BlockFilters + lane;
             if (((layer.Weights[word] >> (t & 63)) & 1UL) != 0) _masks[(i * PaddedFilters + f - f % chunk) * Taps + t * chunk + f % chunk] = -1;
         }
     }

@@ -36,8 +36,7 @@ echo "make-device-kit: publishing cli/Qnn.Cli (Release, linux-x64, framework-dep
 dotnet publish "$root/cli/Qnn.Cli/Qnn.Cli.csproj" -c Release -r linux-x64 --self-contained false \
   -p:SatelliteResourceLanguages=en -o "$work/publish" --nologo -v quiet >"$work/publish.log" 2>&1 ||
   { cat "$work/publish.log" >&2; die "dotnet publish failed"; }
-rm -f "$work/publish"/libonnxruntime*.so
-tar -C "$work/publish" -cf - . | xz -T0 "$xz_level" >"$next/qnn.tar.xz"
+tar -C "$work/publish" --exclude='libonnxruntime*.so' -cf - . | xz -T0 "$xz_level" >"$next/qnn.tar.xz"
 
 # 2. The runtime the CLI names in its runtimeconfig, from the installation that runs dotnet here.
 fx_version="$(sed -n 's/.*"version": *"\([0-9.]*\)".*/\1/p' "$work/publish/qnn.runtimeconfig.json" | head -1)"
@@ -55,8 +54,9 @@ echo "make-device-kit: compressing the .NET runtime $runtime_version"
 tar -C "$work/runtime" -cf - . | xz -T0 "$xz_level" >"$next/dotnet-runtime.tar.xz"
 
 # 3. MNIST from qnn's cache, whose SHA-256 `qnn data fetch` has just checked.
-"$root/qnn" data fetch mnist >"$work/fetch.log" 2>&1 || { cat "$work/fetch.log" >&2; die "MNIST is not in qnn's cache and could not be fetched"; }
-mnist="$("$root/qnn" data list --json | sed -n 's/.*"directory": *"\(.*\)".*/\1/p' | head -1)"
+# The qnn just published runs the fetch (no second build of the working tree).
+"$work/publish/qnn" data fetch mnist >"$work/fetch.log" 2>&1 || { cat "$work/fetch.log" >&2; die "MNIST is not in qnn's cache and could not be fetched"; }
+mnist="$("$work/publish/qnn" data list --json | sed -n 's/.*"directory": *"\(.*\)".*/\1/p' | head -1)"
 for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
   [[ -f "$mnist/$f" ]] || die "$mnist/$f: missing from qnn's cache"
   gzip -9 -c "$mnist/$f" >"$next/mnist/$f.gz"

@@ -109,7 +109,7 @@ public class GemmTests
             var b = Random(rng, n * k, signs: true);
             var c = new float[m * n];
             var r = new float[m * n];
-            XnorGemm.Multiply(a, b, c, m, n, k);
+            SignGemm.Multiply(a, b, c, m, n, k);
             CpuGemm.Reference(a, false, b, true, r, m, n, k);
             Assert.Equal(r, c);
         }, iter: 60);

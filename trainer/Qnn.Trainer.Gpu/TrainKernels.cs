@@ -38,8 +38,8 @@ public sealed class TrainKernels
     public TrainKernels(Accelerator a)
     {
         Gemm = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(TrainGemm.Kernel);
-        SignPack = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<ulong>, int, int>(SignGemm.PackKernel);
-        SignProduct = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<ulong>, ArrayView<ulong>, ArrayView<float>, int, int, int>(SignGemm.ProductKernel);
+        SignPack = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<ulong>, int, int>(Kernels.SignGemm.PackKernel);
+        SignProduct = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<ulong>, ArrayView<ulong>, ArrayView<float>, int, int, int>(Kernels.SignGemm.ProductKernel);
         Fill = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, float>(Elementwise.Fill);
         Quantize = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(Elementwise.Quantize);
         QuantizeBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int>(Elementwise.QuantizeBackward);

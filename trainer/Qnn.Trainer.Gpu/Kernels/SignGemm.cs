@@ -3,7 +3,7 @@ using ILGPU;
 namespace Qnn.Trainer.Gpu.Kernels;
 
 /// <summary>
-/// C = A · Bᵀ for ±1 matrices (the hidden binary dense forward), as the CPU backend's XnorGemm: rows packed 64 signs
+/// C = A · Bᵀ for ±1 matrices (the hidden binary dense forward), as the CPU backend's SignGemm: rows packed 64 signs
 /// to a word (a value ≥ 0 is +1), each dot product k − 2 · popcount(a XOR b). Exact.
 /// </summary>
 public static class SignGemm

@@ -38,7 +38,7 @@ public sealed class CpuBackend : IBackend
     public void Gemm(Tensor a, bool transposeA, Tensor b, bool transposeB, Tensor c, int m, int n, int k, float alpha = 1f, float beta = 0f) =>
         CpuGemm.Multiply(D(a), transposeA, D(b), transposeB, D(c), m, n, k, alpha, beta);
 
-    public void SignGemm(Tensor a, Tensor b, Tensor c, int m, int n, int k) => XnorGemm.Multiply(D(a), D(b), D(c), m, n, k);
+    public void SignGemm(Tensor a, Tensor b, Tensor c, int m, int n, int k) => global::Qnn.Trainer.Backends.SignGemm.Multiply(D(a), D(b), D(c), m, n, k);
 
     /// <summary>Elements of one unit of parallel elementwise work: small enough that a batch of 100 × 1024 values
     /// keeps every core busy, large enough that the scheduling costs little.</summary>

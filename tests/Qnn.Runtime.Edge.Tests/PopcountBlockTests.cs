@@ -4,14 +4,14 @@ using Qnn.Runtime.Edge.Fast;
 
 namespace Qnn.Runtime.Edge.Tests;
 
-public class XnorGemmTests
+public class PopcountBlockTests
 {
     private static int Naive(ulong[] patch, int plane, int words, ulong[] block, int weightPlane, int lane, bool xor)
     {
         int count = 0;
         for (int w = 0; w < words; w++)
         {
-            ulong a = patch[plane * words + w], b = block[(weightPlane * words + w) * XnorGemm.BlockFilters + lane];
+            ulong a = patch[plane * words + w], b = block[(weightPlane * words + w) * PopcountBlock.BlockFilters + lane];
             count += BitOperations.PopCount(xor ? a ^ b : a & b);
         }
         return count;
@@ -26,20 +26,20 @@ public class XnorGemmTests
         {
             var rng = new Random(seed);
             var patch = Enumerable.Range(0, k * words).Select(_ => (ulong)rng.NextInt64() ^ ((ulong)rng.Next() << 63)).ToArray();
-            var block = Enumerable.Range(0, m * words * XnorGemm.BlockFilters).Select(_ => (ulong)rng.NextInt64() ^ ((ulong)rng.Next() << 63)).ToArray();
-            var sums = new int[XnorGemm.BlockFilters];
-            if (xor) XnorGemm.BlockPlanes<XorOp>(kernel, patch, k, block, m, words, sums);
-            else XnorGemm.BlockPlanes<AndOp>(kernel, patch, k, block, m, words, sums);
-            for (int lane = 0; lane < XnorGemm.BlockFilters; lane++)
+            var block = Enumerable.Range(0, m * words * PopcountBlock.BlockFilters).Select(_ => (ulong)rng.NextInt64() ^ ((ulong)rng.Next() << 63)).ToArray();
+            var sums = new int[PopcountBlock.BlockFilters];
+            if (xor) PopcountBlock.BlockPlanes<XorOp>(kernel, patch, k, block, m, words, sums);
+            else PopcountBlock.BlockPlanes<AndOp>(kernel, patch, k, block, m, words, sums);
+            for (int lane = 0; lane < PopcountBlock.BlockFilters; lane++)
             {
                 int expected = 0;
                 for (int i = 0; i < m; i++)
                     for (int j = 0; j < k; j++) expected += Naive(patch, j, words, block, i, lane, xor) << (i + j);
                 Assert.Equal(expected, sums[lane]);
             }
-            var counts = new int[XnorGemm.BlockFilters];
-            XnorGemm.Block<XorOp>(kernel, patch.AsSpan(0, words), block.AsSpan(0, words * XnorGemm.BlockFilters), counts);
-            for (int lane = 0; lane < XnorGemm.BlockFilters; lane++) Assert.Equal(Naive(patch, 0, words, block, 0, lane, true), counts[lane]);
+            var counts = new int[PopcountBlock.BlockFilters];
+            PopcountBlock.Block<XorOp>(kernel, patch.AsSpan(0, words), block.AsSpan(0, words * PopcountBlock.BlockFilters), counts);
+            for (int lane = 0; lane < PopcountBlock.BlockFilters; lane++) Assert.Equal(Naive(patch, 0, words, block, 0, lane, true), counts[lane]);
         }, iter: 300);
     }
 

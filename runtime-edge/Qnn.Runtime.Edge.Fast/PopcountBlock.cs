@@ -46,7 +46,7 @@ public struct AndOp : IBitOp
 /// (<see cref="FastLayer"/>), giving 8 popcounts. The patch word is loaded once per 8 filters (register
 /// blocking) and the weights are read as one sequential stream.
 /// </summary>
-public static class XnorGemm
+public static class PopcountBlock
 {
     public const int BlockFilters = 8;
 

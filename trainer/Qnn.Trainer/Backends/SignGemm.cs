@@ -9,7 +9,7 @@ namespace Qnn.Trainer.Backends;
 /// (the float GEMM gives the same integers: they stay below 2^24). Rows are packed 64 columns at a time from
 /// vector comparisons, and the product runs on 4 × 4 tiles of rows, so each loaded word feeds four popcounts.
 /// </summary>
-public static class XnorGemm
+public static class SignGemm
 {
     private const int Tile = 4;
 
