@@ -76,4 +76,17 @@ public sealed class VerifyTests(CpuAccelerator cpu)
         Assert.Equal(0, withLayers.Runtimes[1].FirstMismatches[0].Layer);
         Assert.StartsWith("layer 0 word 0", withLayers.Runtimes[1].FirstMismatches[0].Where);
     }
+
+    [Fact]
+    public void OnnxRuntimeOnTheExportedGraphMatchesThePortableInterpreter()
+    {
+        for (int seed = 40; seed < 46; seed++)
+        {
+            QnnModel model = Model(seed, out Dataset data, samples: 20);
+            using var onnx = new OnnxRuntimeAdapter(model);
+            var report = Verifier.Verify(model, "m.qnn", data, [new PortableRuntime(model), onnx], false, null);
+            Assert.True(report.Match, $"seed {seed}: {string.Join("; ", report.Runtimes[1].FirstMismatches)}");
+            Assert.Throws<VerificationException>(() => Verifier.Verify(model, "m.qnn", data, [new PortableRuntime(model), onnx], true, null));
+        }
+    }
 }

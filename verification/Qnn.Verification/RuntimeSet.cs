@@ -5,7 +5,7 @@ using Qnn.Runtime.Gpu;
 namespace Qnn.Verification;
 
 /// <summary>
-/// The runtimes named by the user (portable, fast, gpu), opened once; the GPU's accelerator is chosen here, at the
+/// The runtimes named by the user (portable, fast, gpu, onnx), opened once; the GPU's accelerator is chosen here, at the
 /// edge, and one GPU runtime is opened per kernel version.
 /// </summary>
 public sealed class RuntimeSet : IDisposable
@@ -27,7 +27,8 @@ public sealed class RuntimeSet : IDisposable
                     case "portable": list.Add(new PortableRuntime(m)); break;
                     case "fast": list.Add(new FastRuntime(m)); break;
                     case "gpu": list.AddRange(OpenGpu(m, accelerator, kernel, warn)); break;
-                    default: throw new VerificationException($"unknown runtime \"{name}\": use portable, fast or gpu");
+                    case "onnx": list.Add(new OnnxRuntimeAdapter(m)); break;
+                    default: throw new VerificationException($"unknown runtime \"{name}\": use portable, fast, gpu or onnx");
                 }
         }
         catch

@@ -22,7 +22,7 @@ public static class VerifyCommand
     {
         var model = new Argument<string>("model") { Description = "The .qnn model file." };
         var dataset = new Option<string>("--dataset") { Description = "mnist or idx:FOLDER; the test split is used.", DefaultValueFactory = _ => "mnist" };
-        var runtimes = new Option<string>("--runtimes") { Description = "Comma-separated runtimes; the first is the reference: portable, fast, gpu.", DefaultValueFactory = _ => "portable,fast,gpu" };
+        var runtimes = new Option<string>("--runtimes") { Description = "Comma-separated runtimes; the first is the reference: portable, fast, gpu, onnx (the exported graph in ONNX Runtime; scores only).", DefaultValueFactory = _ => "portable,fast,gpu" };
         var limit = new Option<int>("--limit") { Description = $"Only the first N test samples: {Cli.Limit.Text}." };
         var layers = new Option<bool>("--layers") { Description = "Compare every layer's output, not only the scores." };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
