@@ -187,7 +187,7 @@ def main():
     for n in [int(s) for s in a.gemm.split(",") if s.strip()]:
         g = time_mm(n, device)
         result["gemm"].append(g)
-        print(f"pytorch torch.mm float32 {n}x{n}x{n} on {where}: {g['ms']:.3f} ms, {g['tflops']:.2f} TFLOP/s", flush=True)
+        print(f"pytorch torch.mm float32 {n}x{n}x{n} on {where}: {g['ms']:.3f} ms, {1000 * g['tflops']:.1f} GFLOP/s", flush=True)
     if a.json:
         tmp = a.json + f".{os.getpid()}.tmp"
         with open(tmp, "w") as f:
