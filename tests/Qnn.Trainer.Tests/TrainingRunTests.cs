@@ -2,6 +2,7 @@ using Qnn.Format;
 using Qnn.Runtime.Edge;
 using Qnn.Trainer.Export;
 using Qnn.Trainer.Training;
+using Qnn.Verification;
 
 namespace Qnn.Trainer.Tests;
 
@@ -18,7 +19,7 @@ public class TrainingRunTests
         string path = Path.Combine(Path.GetTempPath(), $"qnn-trainer-test-{Environment.ProcessId}.qnn");
         try
         {
-            var summary = TrainPipeline.Finish(trainer, outcome, data.Test, path);
+            var summary = TrainPipeline.Finish(trainer, outcome, data.Test, path, DeployedEvaluation.Accuracy);
             Assert.True(summary.TestAccuracy >= 0.90, $"deployed test accuracy {summary.TestAccuracy:P2} is under 90%");
             Assert.True(Math.Abs(summary.TestAccuracy - summary.FloatAccuracy) <= 0.001,
                 $"deployed {summary.TestAccuracy:P2} and float {summary.FloatAccuracy:P2} differ by more than 0.1 pp");

@@ -92,14 +92,19 @@ public static class Verifier
         return k < classes ? new Mismatch(sample, m.Layers.Length - 1, $"score of class {k}: {x[k]} vs {y[k]}") : null;
     }
 
+    /// <summary>
+    /// Whether <paramref name="m"/> reads the images of <paramref name="data"/>: the same H × W × C, or a trainer's MLP
+    /// that reads the image flattened to 1 × 1 × H·W·C (the same bytes in the same order).
+    /// </summary>
+    public static bool Reads(QnnModel m, Dataset data) =>
+        (data.Height == m.InputHeight && data.Width == m.InputWidth && data.Channels == m.InputChannels)
+        || (m.InputHeight == 1 && m.InputWidth == 1 && m.InputChannels == data.SampleBytes);
+
     /// <summary>The test split of a data set, checked against the model's input shape.</summary>
     public static Dataset TestSplit(string spec, QnnModel m, string modelPath, int limit)
     {
         Dataset test = DatasetLoader.Load(spec).Test;   // IdxFormatException is an IOException naming the file
-        bool sameShape = test.Height == m.InputHeight && test.Width == m.InputWidth && test.Channels == m.InputChannels;
-        // A trainer's MLP reads the image flattened to 1 × 1 × H·W·C: the same bytes in the same order.
-        bool flattened = m.InputHeight == 1 && m.InputWidth == 1 && m.InputChannels == test.SampleBytes;
-        if (!sameShape && !flattened)
+        if (!Reads(m, test))
             throw new VerificationException($"{modelPath}: the model reads {m.InputHeight}x{m.InputWidth}x{m.InputChannels} images, {spec} has {test.Height}x{test.Width}x{test.Channels}");
         return limit > 0 ? test.Take(limit) : test;
     }

@@ -4,6 +4,7 @@ using Qnn.Datasets;
 using Qnn.Trainer.LowPrecision;
 using Qnn.Trainer.Training;
 using Spectre.Console;
+using Qnn.Benchmarks.Training;
 
 namespace Qnn.Cli.Commands;
 

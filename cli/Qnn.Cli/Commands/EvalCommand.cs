@@ -3,6 +3,7 @@ using Qnn.Datasets;
 using Qnn.Format;
 using Qnn.Trainer.Export;
 using Spectre.Console;
+using Qnn.Verification;
 
 namespace Qnn.Cli.Commands;
 

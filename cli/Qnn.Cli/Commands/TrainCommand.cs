@@ -4,6 +4,7 @@ using Qnn.Format;
 using Qnn.Trainer;
 using Qnn.Trainer.Training;
 using Spectre.Console;
+using Qnn.Verification;
 
 namespace Qnn.Cli.Commands;
 
@@ -146,7 +147,7 @@ public static class TrainCommand
         {
             Console.CancelKeyPress -= onCancel;
         }
-        var summary = TrainPipeline.Finish(trainer, outcome, data.Test, outPath);
+        var summary = TrainPipeline.Finish(trainer, outcome, data.Test, outPath, DeployedEvaluation.Accuracy);
         if (json)
         {
             Cli.PrintJson(summary);

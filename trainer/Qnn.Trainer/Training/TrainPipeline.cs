@@ -19,7 +19,7 @@ public sealed record TrainSummary
     public required int Epochs { get; init; }
     public required int BestEpoch { get; init; }
     public required int Seed { get; init; }
-    /// <summary>Deployed (integer) accuracy on the test set, measured by runtime-edge's FastInterpreter.</summary>
+    /// <summary>Deployed (integer) accuracy on the test set, measured on a runtime by the caller (the CLI: runtime-edge's fast path).</summary>
     public required double TestAccuracy { get; init; }
     /// <summary>The training graph in inference mode (float) on the test set.</summary>
     public required double FloatAccuracy { get; init; }
@@ -42,7 +42,11 @@ public static class TrainPipeline
     /// Exports <paramref name="trainer"/>'s network, measures the float and the deployed test accuracy, writes the
     /// model with its metadata to <paramref name="outPath"/> atomically, and returns the summary.
     /// </summary>
-    public static TrainSummary Finish(TrainingLoop trainer, TrainOutcome outcome, Dataset test, string outPath)
+    /// <param name="deployedAccuracy">
+    /// Measures the exported model on a runtime: the trainer references the format, not the runtimes, so the layer
+    /// above it (Qnn.Verification's DeployedEvaluation.Accuracy) is passed in.
+    /// </param>
+    public static TrainSummary Finish(TrainingLoop trainer, TrainOutcome outcome, Dataset test, string outPath, Func<QnnModel, Dataset, double> deployedAccuracy)
     {
         var o = trainer.Options;
         var net = trainer.Network;
@@ -51,12 +55,12 @@ public static class TrainPipeline
         var exported = ModelExporter.Export(net, o.Dataset);
         // Measure the file's bytes as a device would read them, not the in-memory model.
         var model = ModelFile.Parse(ModelWriter.Write(exported.Model), outPath);
-        var deployed = DeployedEvaluation.Run(model, test);
+        double deployed = deployedAccuracy(model, test);
         var m = exported.Model;
         var meta = new List<(string, string)>
         {
             ("dataset", o.Dataset), ("arch", $"{o.Arch} width={trainer.Arch.Width} w{o.WeightBits}a{o.ActBits}"),
-            ("test_accuracy", F(deployed.Accuracy)), ("float_accuracy", F(floatAcc)),
+            ("test_accuracy", F(deployed)), ("float_accuracy", F(floatAcc)),
             ("val_accuracy", outcome.BestValAccuracy >= 0 ? F(outcome.BestValAccuracy) : "none (no validation split)"),
             ("seed", o.Seed.ToString(CultureInfo.InvariantCulture)), ("epochs", o.Epochs.ToString(CultureInfo.InvariantCulture)),
             ("training", string.Create(CultureInfo.InvariantCulture,
@@ -71,7 +75,7 @@ public static class TrainPipeline
         {
             Model = outPath, ModelId = m.ModelId.ToString("x16"), ModelBytes = new FileInfo(outPath).Length, Dataset = o.Dataset,
             Arch = o.Arch, Width = trainer.Arch.Width, WeightBits = o.WeightBits, ActBits = o.ActBits, Epochs = o.Epochs,
-            BestEpoch = outcome.BestEpoch, Seed = o.Seed, TestAccuracy = deployed.Accuracy, FloatAccuracy = floatAcc,
+            BestEpoch = outcome.BestEpoch, Seed = o.Seed, TestAccuracy = deployed, FloatAccuracy = floatAcc,
             ValAccuracy = outcome.BestValAccuracy, TestCount = test.Count, TrainSeconds = outcome.Elapsed.TotalSeconds, History = outcome.History,
             TrainSamples = trainer.TrainCount,
             SamplesPerSecond = outcome.History.Sum(e => e.Seconds) is > 0 and var s ? trainer.TrainCount * outcome.History.Count / s : 0,

@@ -2,7 +2,7 @@ using Qnn.Datasets;
 using Qnn.Format;
 using Qnn.Runtime.Edge.Fast;
 
-namespace Qnn.Trainer.Export;
+namespace Qnn.Verification;
 
 /// <summary>Accuracy of a deployed model on a data set, measured with runtime-edge's fast interpreter.</summary>
 public sealed record DeployedResult(int Count, int Correct, int[] Predictions, int[] Scores, int[,] Confusion)
@@ -15,9 +15,7 @@ public static class DeployedEvaluation
     /// <summary>Runs the first <paramref name="limit"/> samples (all when ≤ 0) through <see cref="FastInterpreter"/>.</summary>
     public static DeployedResult Run(QnnModel model, Dataset data, int limit = 0)
     {
-        bool sameShape = data.Height == model.InputHeight && data.Width == model.InputWidth && data.Channels == model.InputChannels;
-        bool flattened = model.InputHeight == 1 && model.InputWidth == 1 && model.InputChannels == data.SampleBytes;
-        if (!sameShape && !flattened)
+        if (!Verifier.Reads(model, data))
             throw new InvalidDataException($"the model takes {model.InputHeight}x{model.InputWidth}x{model.InputChannels} images, the data set has {data.Height}x{data.Width}x{data.Channels}");
         int count = limit > 0 ? Math.Min(limit, data.Count) : data.Count;
         int classes = model.ClassCount;
@@ -35,4 +33,7 @@ public static class DeployedEvaluation
         }
         return new DeployedResult(count, correct, predictions, scores, confusion);
     }
+
+    /// <summary>The deployed test accuracy that the trainer's pipeline records (TrainPipeline.Finish).</summary>
+    public static double Accuracy(QnnModel model, Dataset data) => Run(model, data).Accuracy;
 }

@@ -2,7 +2,10 @@ using System.Diagnostics;
 using Qnn.Trainer.Backends;
 using Qnn.Trainer.Layers;
 
-namespace Qnn.Trainer.LowPrecision;
+using Qnn.Trainer;
+using Qnn.Trainer.LowPrecision;
+
+namespace Qnn.Benchmarks.Training;
 
 /// <summary>What <see cref="BitwiseBenchmark.Run"/> measured (milliseconds per training step: forward, loss and backward).</summary>
 public sealed record BitwiseBenchmarkResult(int Width, int Batch, int GradientBits, int Steps, int Threads,

@@ -1,7 +1,11 @@
 using Qnn.Datasets;
 using Qnn.Trainer.Training;
 
-namespace Qnn.Trainer.LowPrecision;
+using Qnn.Trainer;
+using Qnn.Trainer.LowPrecision;
+using Qnn.Verification;
+
+namespace Qnn.Benchmarks.Training;
 
 /// <summary>One training run of the ablation: its low-precision settings and what it reached.</summary>
 public sealed record AblationRow(int GradientBits, string BatchNorm, string Optimizer, double ValAccuracy, double TestAccuracy,
@@ -38,12 +42,12 @@ public static class LowPrecisionAblation
             var (bits, bn, optimizer) = variants[i];
             var o = options with { GradBits = bits, BatchNorm = bn, Optimizer = optimizer };
             starting?.Invoke(i, o);
-            using var trainer = new Training.TrainingLoop(o, data.Train);
+            using var trainer = new Qnn.Trainer.Training.TrainingLoop(o, data.Train);
             var outcome = trainer.Run(progress, cancel);
             string model = Path.Combine(Path.GetTempPath(), $"qnn-ablation-{Environment.ProcessId}-{i}.qnn");
             try
             {
-                var s = TrainPipeline.Finish(trainer, outcome, data.Test, model);
+                var s = TrainPipeline.Finish(trainer, outcome, data.Test, model, DeployedEvaluation.Accuracy);
                 rows.Add(new AblationRow(bits, bn, optimizer, s.ValAccuracy, s.TestAccuracy, s.FloatAccuracy, s.BestEpoch, s.TrainSeconds));
             }
             finally
