@@ -18,7 +18,7 @@ public static class ExportCommand
         var model = new Argument<string>("model") { Description = "The .qnn model file." };
         var onnx = new Option<string?>("--onnx") { Description = "Write an ONNX file (opset 17) computing the same integer scores." };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
-        var command = new Command("export", "Export a model to another format: ONNX, checked bit for bit against the runtimes by ONNX Runtime.");
+        var command = new Command("export", "Export a model to ONNX: int32 class scores equal to the runtimes' integers (check it on data with qnn verify MODEL --runtimes portable,onnx).");
         command.Arguments.Add(model);
         command.Options.Add(onnx);
         command.Options.Add(json);
