@@ -75,9 +75,7 @@ public sealed class ReferenceGraphTests
     /// <summary>Every project of the repository (by file name) and the projects it references directly.</summary>
     private static Dictionary<string, string[]> Graph()
     {
-        string root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "Qnn.Edge.sln"))) root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("Qnn.Edge.sln not found");
-        return Directory.EnumerateFiles(root, "*.csproj", SearchOption.AllDirectories)
+        return Directory.EnumerateFiles(Repository.Root, "*.csproj", SearchOption.AllDirectories)
             .Where(p => !p.Split(Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj" || part.StartsWith('.')))
             .ToDictionary(p => Path.GetFileNameWithoutExtension(p), p => XDocument.Load(p).Descendants("ProjectReference")
                 .Select(r => Path.GetFileNameWithoutExtension(r.Attribute("Include")!.Value.Replace('\\', '/'))).ToArray());

@@ -14,7 +14,7 @@ public sealed class DeviceKitTests : TempFolderTest
     [Fact]
     public void The_device_check_runs_from_the_kit_offline()
     {
-        string root = RepoRoot();
+        string root = Repository.Root;
         string kit = Path.Combine(Temp.Path, "kit"), output = Path.Combine(Temp.Path, "out");
         var (code, log) = Bash(root, $"runtime-gpu/bench/prove-offline.sh --build --quick --out '{output}'",
             ("KIT", kit), ("QNN_KIT_XZ", "-0"));
@@ -31,7 +31,7 @@ public sealed class DeviceKitTests : TempFolderTest
     [Fact]
     public void A_kit_with_a_changed_file_is_refused_before_anything_runs()
     {
-        string root = RepoRoot();
+        string root = Repository.Root;
         string kit = Path.Combine(Temp.Path, "kit");
         Directory.CreateDirectory(Path.Combine(kit, "mnist"));
         File.WriteAllText(Path.Combine(kit, "kit.txt"), "qnn device kit\n");
@@ -59,12 +59,5 @@ public sealed class DeviceKitTests : TempFolderTest
             throw new TimeoutException($"{command} ran past 8 minutes:\n{stdout.Result}");
         }
         return (process.ExitCode, stdout.Result + stderr.Result);
-    }
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Qnn.Edge.sln"))) return dir.FullName;
-        throw new InvalidOperationException("Qnn.Edge.sln not found above " + AppContext.BaseDirectory);
     }
 }
