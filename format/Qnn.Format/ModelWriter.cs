@@ -119,9 +119,9 @@ public static class ModelWriter
         if (l.Output == OutputKind.Thresholds)
         {
             var t = l.Thresholds ?? throw new QnnFormatException($"{at}: no thresholds");
-            var flip = l.Flip ?? new uint[(l.OutC + 31) / 32];
+            var flip = l.Flip ?? new uint[l.OutChannelWords];
             l.Flip = flip;
-            if (t.Length != l.OutC * l.Levels || flip.Length != (l.OutC + 31) / 32)
+            if (t.Length != l.OutC * l.Levels || flip.Length != l.OutChannelWords)
                 throw new QnnFormatException($"{at}: threshold arrays do not match {l.OutC} channels of {l.Levels} levels");
             ModelValidator.CheckThresholds(l, index);
             foreach (int x in t) { BinaryPrimitives.WriteInt32LittleEndian(s[pos..], x); pos += 4; }

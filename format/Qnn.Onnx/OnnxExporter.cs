@@ -83,10 +83,8 @@ public static class OnnxExporter
         };
         // The graph takes the model's input as data-set samples are (SPEC 2.3): a camera frame or an image file
         // still needs the preprocessing the header asks for, so it is passed on.
-        var preprocess = new List<string>();
-        if ((model.PreprocessFlags & Preprocess.Invert) != 0) preprocess.Add("invert");
-        if ((model.PreprocessFlags & Preprocess.Center) != 0) preprocess.Add("center");
-        if (preprocess.Count > 0) metadata.Add(new("qnn_preprocess", string.Join(",", preprocess)));
+        string[] preprocess = PreprocessNames.Of(model.PreprocessFlags);
+        if (preprocess.Length > 0) metadata.Add(new("qnn_preprocess", string.Join(",", preprocess)));
         for (int k = 0; k < model.MetadataKeys.Length; k++) metadata.Add(new("qnn_" + model.MetadataKeys[k], model.MetadataValues[k]));
         if (model.Labels is { } labels) metadata.Add(new("labels", string.Join("\n", labels)));
         const string doc = "Exported by Qnn.Edge from a .qnn model. Input: 8-bit pixels [batch, H, W, C]. "

@@ -36,8 +36,7 @@ public static class ExportCommand
                 qnnBytes.Length, export.InitializerBytes, export.MaxAccumulatorBound,
                 $"{OnnxExporter.InputName}: uint8 [batch, {m.InputHeight}, {m.InputWidth}, {m.InputChannels}] (8-bit pixels)",
                 [$"{OnnxExporter.ScoresName}: int32 [batch, {m.ClassCount}]", $"{OnnxExporter.ClassName}: int64 [batch]"],
-                [.. (m.PreprocessFlags & Format.Preprocess.Invert) != 0 ? ["invert"] : Array.Empty<string>(),
-                 .. (m.PreprocessFlags & Format.Preprocess.Center) != 0 ? ["center"] : Array.Empty<string>()]);
+                PreprocessNames.Of(m.PreprocessFlags));
             if (parse.GetValue(json)) Cli.PrintJson(result);
             else
             {

@@ -58,11 +58,8 @@ public static class InspectCommand
             macs, binaryMacs, macs == 0 ? 0 : Math.Round((double)binaryMacs / macs, 4));
         ulong computed = ModelWriter.ComputeModelId(bytes);
         int sections = (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(12));
-        var preprocess = new List<string>();
-        if ((m.PreprocessFlags & Format.Preprocess.Invert) != 0) preprocess.Add("invert");
-        if ((m.PreprocessFlags & Format.Preprocess.Center) != 0) preprocess.Add("center");
         return new Summary(path, bytes.Length, $"{m.VersionMajor}.{m.VersionMinor}", $"{m.ModelId:x16}", $"{computed:x16}", computed == m.ModelId,
-            $"ok (header and {sections} sections)", [m.InputHeight, m.InputWidth, m.InputChannels], m.InputBits, preprocess.ToArray(),
+            $"ok (header and {sections} sections)", [m.InputHeight, m.InputWidth, m.InputChannels], m.InputBits, PreprocessNames.Of(m.PreprocessFlags),
             m.ClassCount, m.Labels, layers, totals,
             m.MetadataKeys.Zip(m.MetadataValues).GroupBy(kv => kv.First).ToDictionary(g => g.Key, g => g.Last().Second));
     }

@@ -278,7 +278,7 @@ namespace Qnn.Format
                     int n = FormatMath.Mul(l.OutC, l.Levels);
                     int[] t = new int[n];
                     for (int i = 0; i < n; i++) { t[i] = (int)U32(data, pos); pos += 4; }
-                    int fw = (l.OutC + 31) >> 5;
+                    int fw = l.OutChannelWords;
                     uint[] flip = new uint[fw];
                     for (int i = 0; i < fw; i++) { flip[i] = U32(data, pos); pos += 4; }
                     l.Thresholds = t;

@@ -140,7 +140,7 @@ namespace Qnn.Format
             {
                 if (Kind == LayerKind.MaxPool2D) return 0;
                 int words = WeightWords;
-                if (Output == OutputKind.Thresholds) words += FormatMath.Mul(OutC, Levels) + ((OutC + 31) >> 5);
+                if (Output == OutputKind.Thresholds) words += FormatMath.Mul(OutC, Levels) + OutChannelWords;
                 else if (Output == OutputKind.Scores) words += OutC << 1;
                 return words << 2;
             }

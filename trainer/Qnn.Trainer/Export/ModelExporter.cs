@@ -133,7 +133,7 @@ public static class ModelExporter
         {
             int levels = Levels.Max(outBits);
             spec.Thresholds = new int[outC * levels];
-            spec.Flip = new uint[(outC + 31) / 32];
+            spec.Flip = new uint[spec.OutChannelWords];
             for (int c = 0; c < outC; c++)
             {
                 var (t, flip) = ThresholdFold.Fold(scale[c], shift[c], outBits, alpha, delta[c], bound);
