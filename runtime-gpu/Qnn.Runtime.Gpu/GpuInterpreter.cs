@@ -46,7 +46,7 @@ public sealed class GpuInterpreter : IDisposable
         _acc = device.Accelerator;
         _model = model;
         _layers = model.Layers.Select(l => new GpuLayer(_acc, l)).ToArray();
-        long perSample = Math.Max(SampleBytes, model.InputHeight * model.InputWidth * model.InputBits * ((model.InputChannels + 31) / 32));
+        long perSample = Math.Max(SampleBytes, model.InputHeight * model.InputWidth * model.InputBits * model.Layers[0].InChannelWords);
         foreach (GpuLayer l in _layers)
             perSample = Math.Max(perSample, Math.Max(l.Spec.OutputWords, l.IsPool ? 0 : Math.Max(
                 (long)l.RowsPerSample * l.Spec.InputBits * l.Shape.K64, (long)l.RowsPerSample * Math.Max(l.Spec.OutC, l.FloatK))));
@@ -131,7 +131,7 @@ public sealed class GpuInterpreter : IDisposable
         var input = new InputShape
         {
             Pixels = n * _model.InputHeight * _model.InputWidth, Channels = _model.InputChannels,
-            ChannelWords = (_model.InputChannels + 31) / 32, Bits = _model.InputBits,
+            ChannelWords = _model.Layers[0].InChannelWords, Bits = _model.InputBits,
         };
         k.BitPlanes(input.Pixels * input.Bits * input.ChannelWords, _pixels.View, _planes.View, input);
         ArrayView<uint> x = _planes.View;

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.CommandLine;
 using Qnn.Devices;
 using Qnn.Format;
@@ -57,9 +56,8 @@ public static class InspectCommand
             Math.Round(4.0 * weights / bytes.Length, 2), weightBytes == 0 ? 0 : Math.Round(4.0 * weights / weightBytes, 2),
             macs, binaryMacs, macs == 0 ? 0 : Math.Round((double)binaryMacs / macs, 4));
         ulong computed = ModelWriter.ComputeModelId(bytes);
-        int sections = (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(12));
         return new Summary(path, bytes.Length, $"{m.VersionMajor}.{m.VersionMinor}", $"{m.ModelId:x16}", $"{computed:x16}", computed == m.ModelId,
-            $"ok (header and {sections} sections)", [m.InputHeight, m.InputWidth, m.InputChannels], m.InputBits, PreprocessNames.Of(m.PreprocessFlags),
+            $"ok (header and {m.SectionCount} sections)", [m.InputHeight, m.InputWidth, m.InputChannels], m.InputBits, PreprocessNames.Of(m.PreprocessFlags),
             m.ClassCount, m.Labels, layers, totals,
             m.MetadataKeys.Zip(m.MetadataValues).GroupBy(kv => kv.First).ToDictionary(g => g.Key, g => g.Last().Second));
     }

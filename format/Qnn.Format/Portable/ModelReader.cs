@@ -85,6 +85,7 @@ namespace Qnn.Format
                 throw new QnnFormatException("the first section must be MODEL (kind 1), found kind 0x" + kinds[0].ToString("X8"));
 
             QnnModel model = new QnnModel();
+            model.SectionCount = count;
             model.VersionMajor = major;
             model.VersionMinor = minor;
             model.ModelId = U64(header, 16);

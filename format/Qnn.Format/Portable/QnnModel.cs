@@ -33,6 +33,8 @@ namespace Qnn.Format
         public string[] MetadataValues = new string[0];
         /// <summary>XxHash64 model id as stored in the file header (SPEC 2.6).</summary>
         public ulong ModelId;
+        /// <summary>Sections in the file's section table (SPEC 2.2) as the reader found them; 0 for a model built in memory.</summary>
+        public int SectionCount;
 
         /// <summary>The metadata value of <paramref name="key"/>, or null.</summary>
         public string? GetMetadata(string key)
