@@ -91,8 +91,8 @@ public sealed class LowPrecisionTests
             bool ta = r.Next(2) == 0, tb = r.Next(2) == 0;
             float[] Levels(int count, int planes) => Enumerable.Range(0, count).Select(_ => (float)(2 * r.Next(1 << planes) - ((1 << planes) - 1))).ToArray();
             float[] a = Levels(m * k, pa), b = Levels(n * k, pb);
-            var a2 = new BitPlanes(m, k, pa);
-            var b2 = new BitPlanes(n, k, pb);
+            var a2 = new LevelPlanes(m, k, pa);
+            var b2 = new LevelPlanes(n, k, pb);
             a2.Pack(ta ? Transpose(a, m, k) : a, ta);
             b2.Pack(tb ? Transpose(b, n, k) : b, tb);
             var c = new float[m * n];
@@ -119,7 +119,7 @@ public sealed class LowPrecisionTests
     [Fact]
     public void BitPlanesRejectWhatIsNotALevel()
     {
-        var p = new BitPlanes(1, 3, 2);
+        var p = new LevelPlanes(1, 3, 2);
         Assert.Throws<ArgumentException>(() => p.Pack([1f, 2f, 3f], false));
         Assert.Throws<ArgumentException>(() => p.Pack([1f, 5f, 3f], false));
         Assert.Throws<ArgumentException>(() => p.Pack([1f, 0.5f, 3f], false));

@@ -15,7 +15,7 @@ public static unsafe class BitwiseGemm
     /// L_a·L_b·K − 2·Σ 2^(s+t)·popcount(a_s XOR b_t) since Σ 2^(s+t) = L_a·L_b. Rows of A are split across
     /// threads; four rows of B at a time share each loaded word of A.
     /// </summary>
-    public static void Multiply(BitPlanes a, BitPlanes b, float[] c)
+    public static void Multiply(LevelPlanes a, LevelPlanes b, float[] c)
     {
         if (a.K != b.K) throw new ArgumentException($"bit-plane products need the same K ({a.K} and {b.K})");
         int words = a.Words, pa = a.Planes, pb = b.Planes, n = b.Rows, m = a.Rows;

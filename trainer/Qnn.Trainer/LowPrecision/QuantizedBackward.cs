@@ -146,13 +146,13 @@ public sealed class QuantizedBackward(Layer inner, int gradientBits, ProductPath
     /// <summary>The operands packed to bit-planes, one buffer each, reused from step to step.</summary>
     private enum Role { Input, Weights, LevelsByUnit, InputByFeature, Levels, WeightsByFeature }
 
-    private readonly BitPlanes?[] planes = new BitPlanes?[6];
+    private readonly LevelPlanes?[] planes = new LevelPlanes?[6];
 
     /// <summary>The buffer of <paramref name="role"/> (remade when the shape changes, e.g. a last smaller batch), packed from <paramref name="source"/>.</summary>
-    private BitPlanes Planes(Role role, float[] source, int rows, int k, int bits, bool transposed)
+    private LevelPlanes Planes(Role role, float[] source, int rows, int k, int bits, bool transposed)
     {
         ref var p = ref planes[(int)role];
-        if (p is null || p.Rows != rows || p.K != k || p.Planes != bits) p = new BitPlanes(rows, k, bits);
+        if (p is null || p.Rows != rows || p.K != k || p.Planes != bits) p = new LevelPlanes(rows, k, bits);
         p.Pack(source, transposed);
         return p;
     }

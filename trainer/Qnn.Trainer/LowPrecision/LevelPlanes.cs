@@ -7,9 +7,9 @@ namespace Qnn.Trainer.LowPrecision;
 /// pairs of 2^(i+j) · (K − 2·popcount(a_i XOR b_j)) (<see cref="BitwiseGemm"/>). Layout: [row][plane][word];
 /// bits past K are 0 in every row, so they always agree and count as nothing once K is used.
 /// </summary>
-public sealed class BitPlanes
+public sealed class LevelPlanes
 {
-    public BitPlanes(int rows, int k, int planes)
+    public LevelPlanes(int rows, int k, int planes)
     {
         if (planes is < 1 or > 16) throw new ArgumentOutOfRangeException(nameof(planes), "1 to 16 bit-planes");
         Rows = rows;
