@@ -1,5 +1,6 @@
 using System.IO.Hashing;
 using System.Text.Json;
+using Qnn.Format;
 
 namespace Qnn.Datasets;
 
@@ -35,26 +36,13 @@ public static class CacheManifest
         return new CachedFile(Path.GetFileName(path), bytes, Convert.ToHexStringLower(hash.GetCurrentHash()));
     }
 
-    /// <summary>Writes the manifest of <paramref name="files"/> into <paramref name="directory"/> atomically (temporary file, then rename).</summary>
-    public static void Write(string directory, IEnumerable<CachedFile> files)
-    {
-        byte[] json = JsonSerializer.SerializeToUtf8Bytes(new Document(HashName, files.ToList()), new JsonSerializerOptions { WriteIndented = true });
-        string path = Path.Combine(directory, FileName);
-        string temp = Path.Combine(directory, $".{FileName}.{Guid.NewGuid():N}.partial");
-        try
-        {
-            using (var f = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-            {
-                f.Write(json);
-                f.Flush(flushToDisk: true);
-            }
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
-    }
+    /// <summary>Writes the manifest of <paramref name="files"/> into <paramref name="directory"/> by the output policy (temporary file, then rename).</summary>
+    public static void Write(string directory, IEnumerable<CachedFile> files) =>
+        OutputFile.WriteAllBytes(Path.Combine(directory, FileName),
+            JsonSerializer.SerializeToUtf8Bytes(new Document(HashName, files.ToList()), new JsonSerializerOptions { WriteIndented = true }));
+
+    /// <summary>A manifest lists four files in a few hundred bytes; anything past this is not one.</summary>
+    private const long MaxBytes = 1 << 20;
 
     /// <summary>The files the manifest of <paramref name="directory"/> lists, or null when it is absent or unreadable.</summary>
     public static IReadOnlyList<CachedFile>? Read(string directory)
@@ -63,10 +51,10 @@ public static class CacheManifest
         if (!File.Exists(path)) return null;
         try
         {
-            var doc = JsonSerializer.Deserialize<Document>(File.ReadAllBytes(path));
+            var doc = JsonSerializer.Deserialize<Document>(InputFile.ReadAllBytes(path, MaxBytes, "a cache manifest"));
             return doc is { Hash: HashName, Files: not null } ? doc.Files : null;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or FilePolicyException)
         {
             return null;
         }

@@ -21,7 +21,7 @@ trap 'rm -rf "$home"' EXIT
 hide=()
 for d in "$dotnet_root" /usr/share/dotnet /usr/lib/dotnet /opt/nuget "$HOME/.nuget" "$HOME/.dotnet" "$HOME/.cache" \
   "${QNN_DATA:-}" "${XDG_CACHE_HOME:-}"; do
-  [[ -n "$d" && -d "$d" ]] && hide+=("$d")
+  [[ -n "$d" && -d "$d" && " ${hide[*]} " != *" $d "* ]] && hide+=("$d")
 done
 
 # shellcheck disable=SC2016

@@ -81,8 +81,7 @@ public static class OutputFile
     /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> by the policy above.</summary>
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
     {
-        string full = Inspect(path, null);
-        string temporary = CreateTemporary(full, out FileStream stream);
+        string temporary = CreateTemporary(path, out FileStream stream);
         try
         {
             using (stream)
@@ -90,7 +89,7 @@ public static class OutputFile
                 stream.Write(bytes);
                 stream.Flush(flushToDisk: true);
             }
-            File.Move(temporary, full, overwrite: true);
+            Commit(temporary, path);
         }
         catch
         {

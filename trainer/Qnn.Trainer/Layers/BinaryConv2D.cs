@@ -23,16 +23,19 @@ public sealed class BinaryConv2D(int filters, int kernel, int stride = 1, int pa
     /// <summary>The value of a padding position: the lowest level of the input.</summary>
     public float PadValue => -Levels.Max(Input.Bits);
 
+    public override Shape OutputFor(Shape s) =>
+        new((s.H + 2 * Pad - KernelSize) / Stride + 1, (s.W + 2 * Pad - KernelSize) / Stride + 1, Filters);
+
     protected override void OnBuild(Random rng)
     {
         if (Input.Bits == 0 && Pad > 0) throw new ArgumentException("a padded binary_conv2d needs a quantized input (its padding is the lowest level)");
         var s = Input.Shape;
-        int oh = (s.H + 2 * Pad - KernelSize) / Stride + 1, ow = (s.W + 2 * Pad - KernelSize) / Stride + 1;
+        OutputShape = OutputFor(s);
+        int oh = OutputShape.H, ow = OutputShape.W;
         if (oh < 1 || ow < 1) throw new ArgumentException($"kernel {KernelSize} does not fit the {s} input");
         Geometry = new ConvGeometry(s.H, s.W, s.C, KernelSize, KernelSize, Stride, Stride, Pad, Pad, oh, ow);
         int patch = Geometry.Patch;
         Weights = new LatentWeights(Backend, "conv.w", Filters, patch, WeightBits, patch, Filters * KernelSize * KernelSize, rng);
-        OutputShape = new Shape(oh, ow, Filters);
         cols = Backend.Allocate(MaxBatch * oh * ow, patch);
         dcols = Backend.Allocate(MaxBatch * oh * ow, patch);
         y = Buffer(OutputShape);

@@ -16,11 +16,13 @@ public sealed class BinaryDense(int units, int weightBits = 1) : Layer
     public int WeightBits { get; } = weightBits;
     public LatentWeights Weights { get; private set; } = null!;
 
+    public override Shape OutputFor(Shape input) => new(1, 1, Units);
+
     protected override void OnBuild(Random rng)
     {
         int k = Input.Shape.Size;
         Weights = new LatentWeights(Backend, "dense.w", Units, k, WeightBits, k, Units, rng);
-        OutputShape = new Shape(1, 1, Units);
+        OutputShape = OutputFor(Input.Shape);
         y = Buffer(OutputShape);
         dx = Buffer(Input.Shape);
         // Both operands ±1 (not while a dropout scales the input): the product is an XNOR-popcount GEMM.

@@ -45,6 +45,12 @@ public abstract class Layer
     public LayerInput Input { get; private set; }
     public Shape OutputShape { get; protected set; }
 
+    /// <summary>
+    /// The per-sample shape this layer outputs for an input of <paramref name="input"/>, computed without building it
+    /// (the memory estimate reads it before anything is allocated); Build sets <see cref="OutputShape"/> from it.
+    /// </summary>
+    public virtual Shape OutputFor(Shape input) => input;
+
     /// <summary>Bits of the values this layer outputs (0 = real-valued), and whether they are exact levels.</summary>
     public virtual LayerInput Output => new(OutputShape, 0, false);
 

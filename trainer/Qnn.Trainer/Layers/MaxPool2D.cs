@@ -17,13 +17,15 @@ public sealed class MaxPool2D(int pool, int stride = 0) : Layer
 
     public override LayerInput Output => new(OutputShape, Input.Bits, Input.Dropped);
 
+    public override Shape OutputFor(Shape s) => new((s.H - Pool) / Stride + 1, (s.W - Pool) / Stride + 1, s.C);
+
     protected override void OnBuild(Random rng)
     {
         var s = Input.Shape;
-        int oh = (s.H - Pool) / Stride + 1, ow = (s.W - Pool) / Stride + 1;
+        OutputShape = OutputFor(s);
+        int oh = OutputShape.H, ow = OutputShape.W;
         if (s.H < Pool || s.W < Pool) throw new ArgumentException($"pool {Pool} does not fit the {s} input");
         Geometry = new PoolGeometry(s.H, s.W, s.C, Pool, Pool, Stride, Stride, oh, ow);
-        OutputShape = new Shape(oh, ow, s.C);
         y = Buffer(OutputShape);
         dx = Buffer(s);
     }

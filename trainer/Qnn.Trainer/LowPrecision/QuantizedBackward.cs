@@ -34,6 +34,8 @@ public sealed class QuantizedBackward(Layer inner, int gradientBits, ProductPath
 {
     private Tensor x = null!, levels = null!, quantized = null!, scale = null!, weightLevels = null!, weightScale = null!, y = null!, dx = null!;
     private ILowPrecisionBackend kernels = null!;
+
+    public override Shape OutputFor(Shape input) => Inner.OutputFor(input);
     private long step;
     private bool bitwise;
 

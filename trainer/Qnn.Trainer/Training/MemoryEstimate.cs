@@ -38,13 +38,7 @@ public static class MemoryEstimate
         {
             var layer = l is QuantizedBackward q ? q.Inner : l;
             long inSize = Size(shape);
-            var output = layer switch
-            {
-                BinaryDense d => new Shape(1, 1, d.Units),
-                BinaryConv2D c => new Shape((shape.H + 2 * c.Pad - c.KernelSize) / c.Stride + 1, (shape.W + 2 * c.Pad - c.KernelSize) / c.Stride + 1, c.Filters),
-                MaxPool2D p => new Shape((shape.H - p.Pool) / p.Stride + 1, (shape.W - p.Pool) / p.Stride + 1, shape.C),
-                _ => shape,
-            };
+            var output = layer.OutputFor(shape);
             long outSize = Size(output);
             long weights = layer switch
             {
