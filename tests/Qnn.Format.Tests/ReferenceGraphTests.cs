@@ -24,7 +24,7 @@ public sealed class ReferenceGraphTests
         ["Qnn.Runtime.Edge.Imaging"] = ["Qnn.Format"],
         ["Qnn.Gpu.Device"] = [],
         ["Qnn.Runtime.Gpu"] = ["Qnn.Format", "Qnn.Gpu.Device"],
-        ["Qnn.Verification"] = ["Qnn.Format", "Qnn.Datasets", "Qnn.Onnx", .. Runtimes],
+        ["Qnn.Verification"] = ["Qnn.Format", "Qnn.Datasets", "Qnn.Onnx", "Qnn.Trainer", .. Runtimes],
         ["Qnn.Trainer"] = ["Qnn.Format", "Qnn.Datasets"],
         ["Qnn.Trainer.Gpu"] = ["Qnn.Format", "Qnn.Trainer", "Qnn.Gpu.Device"],
         ["Qnn.Devices"] = ["Qnn.Format", "Qnn.Runtime.Edge"],

@@ -1,4 +1,5 @@
 using Qnn.Trainer.Backends;
+using Qnn.Trainer.Quantization;
 
 namespace Qnn.Trainer.Tests;
 
@@ -121,10 +122,37 @@ public class CpuKernelTests
         using var xt = Upload(backend, x);
         using var dyt = Upload(backend, dy);
         using var dxt = backend.Allocate(1001);
-        backend.QuantizeBackward(xt, dyt, dxt, 1001, 3f, cancelOutside: true);
+        backend.QuantizeBackward(xt, dyt, dxt, 1001, 3f, StraightThrough.HardTanh);
         var dx = Download(backend, dxt);
         for (int i = 0; i < x.Length; i++) Assert.Equal(MathF.Abs(x[i]) <= 1f ? 3f * dy[i] : 0f, dx[i]);
     }
+    /// <summary>The Vector256 lanes of the CPU's Adam step restate <see cref="AdamRule"/>: every element equals the scalar rule.</summary>
+    [Fact]
+    public void Adam_step_lanes_equal_the_shared_rule_bit_for_bit()
+    {
+        var backend = new CpuBackend();
+        const int n = 1003;
+        var p = Values(new Random(5), n, 1.5f);
+        var g = Values(new Random(6), n, 0.1f);
+        var m = Values(new Random(7), n, 0.01f);
+        var v = Values(new Random(8), n, 0.001f);
+        for (int i = 0; i < n; i++) v[i] = MathF.Abs(v[i]);
+        using var pt = Upload(backend, p);
+        using var gt = Upload(backend, g);
+        using var mt = Upload(backend, m);
+        using var vt = Upload(backend, v);
+        backend.AdamStep(pt, gt, mt, vt, n, 0.003f, 0.9f, 0.999f, 1e-8f, -1f, 1f);
+        float[] pd = Download(backend, pt), md = Download(backend, mt), vd = Download(backend, vt);
+        for (int i = 0; i < n; i++)
+        {
+            float mi = AdamRule.NextMoment(m[i], g[i], 0.9f), vi = AdamRule.NextVariance(v[i], g[i], 0.999f);
+            Assert.Equal(BitConverter.SingleToInt32Bits(mi), BitConverter.SingleToInt32Bits(md[i]));
+            Assert.Equal(BitConverter.SingleToInt32Bits(vi), BitConverter.SingleToInt32Bits(vd[i]));
+            float pi = AdamRule.NextParameter(p[i], mi, vi, 0.003f, 1e-8f, -1f, 1f);
+            Assert.Equal(BitConverter.SingleToInt32Bits(pi), BitConverter.SingleToInt32Bits(pd[i]));
+        }
+    }
+
     /// <summary>Max-pool forward and backward against their scalar definitions, with ties, ±0 and NaN in the windows.</summary>
     [Theory]
     [InlineData(7, 7, 20, 2, 2)]

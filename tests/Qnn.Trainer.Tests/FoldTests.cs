@@ -3,6 +3,7 @@ using CsCheck;
 using Qnn.Trainer.Backends;
 using Qnn.Trainer.Export;
 using Qnn.Trainer.Layers;
+using Qnn.Trainer.Quantization;
 
 namespace Qnn.Trainer.Tests;
 

@@ -1,6 +1,7 @@
 using CsCheck;
 using Qnn.Trainer.Backends;
 using Qnn.Trainer.Layers;
+using Qnn.Trainer.Quantization;
 
 namespace Qnn.Trainer.Tests;
 

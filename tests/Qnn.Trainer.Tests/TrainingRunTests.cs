@@ -33,17 +33,12 @@ public class TrainingRunTests
 
             // Every test image: the trainer's integer evaluation, the portable and the fast interpreter agree.
             var exported = ModelExporter.Export(trainer.Network, "mnist");
-            var (intScores, _) = IntegerEvaluation.Run(trainer.Network, exported, data.Test.Pixels, 0, data.Test.Count);
-            var deployed = DeployedEvaluation.Run(model, data.Test);
-            Assert.Equal(intScores, deployed.Scores);
-            var portable = new Interpreter(model);
-            var scores = new int[10];
-            for (int i = 0; i < data.Test.Count; i++)
-            {
-                portable.Run(data.Test.Image(i).ToArray(), scores);
-                for (int c = 0; c < 10; c++)
-                    if (scores[c] != intScores[i * 10 + c]) Assert.Fail($"image {i}: portable interpreter score {scores[c]}, trainer {intScores[i * 10 + c]}");
-            }
+            var report = Verifier.Verify(model, path, data.Test,
+                [new PortableRuntime(model), new FastRuntime(model), new TrainerRuntime(trainer.Network, exported)], layers: false, progress: null);
+            Assert.True(report.Match, string.Join("; ", report.Runtimes.Where(r => r.Mismatches > 0)
+                .Select(r => $"{r.Runtime}: {r.Mismatches} differ, first {r.FirstMismatches[0]}")));
+            Assert.Equal(data.Test.Count, report.Samples);
+            Assert.Equal(report.Runtimes[0].Digest, report.Runtimes[2].Digest);
             Assert.True(new FileInfo(path).Length < 40_000);
         }
         finally

@@ -5,6 +5,7 @@ using Qnn.Gpu;
 using Qnn.Trainer.Backends;
 using Qnn.Trainer.Gpu.Kernels;
 using Qnn.Trainer.LowPrecision;
+using Qnn.Trainer.Quantization;
 
 namespace Qnn.Trainer.Gpu;
 
@@ -144,9 +145,9 @@ public sealed class IlgpuBackend : IBackend, ILowPrecisionBackend
         if (count > 0) k.Quantize(count, V(x), V(y), bits);
     }
 
-    public void QuantizeBackward(Tensor x, Tensor dy, Tensor dx, int count, float scale, bool cancelOutside)
+    public void QuantizeBackward(Tensor x, Tensor dy, Tensor dx, int count, float scale, StraightThrough estimator)
     {
-        if (count > 0) k.QuantizeBackward(count, V(x), V(dy), V(dx), scale, cancelOutside ? 1 : 0);
+        if (count > 0) k.QuantizeBackward(count, V(x), V(dy), V(dx), scale, (int)estimator);
     }
 
     private static NormArgs Args(int rows, int channels, bool shared, float momentum = 0f, float epsilon = 0f) =>

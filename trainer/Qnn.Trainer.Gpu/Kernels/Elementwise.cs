@@ -1,44 +1,25 @@
 using ILGPU;
 using Qnn.Trainer.Backends;
 using Qnn.Trainer.LowPrecision;
+using Qnn.Trainer.Quantization;
 
 namespace Qnn.Trainer.Gpu.Kernels;
 
 /// <summary>
 /// The element-wise kernels, each the CPU backend's loop body with the same float operations in the same order
-/// (the shared rules — <see cref="DropoutMask"/>, <see cref="GradientQuantization"/>, <see cref="ShiftRules"/> — are
-/// called, not copied).
+/// (the shared rules — <see cref="Levels"/>, <see cref="StraightThroughEstimator"/>, <see cref="AdamRule"/>,
+/// <see cref="DropoutMask"/>, <see cref="GradientQuantization"/>, <see cref="ShiftRules"/> — are called, not copied).
 /// </summary>
 public static class Elementwise
 {
     public static void Fill(Index1D i, ArrayView<float> x, float value) => x[i] = value;
 
-    /// <summary>The b-bit odd level of <see cref="Levels.Quantize"/> (b = 1: sign with sign(0) = +1).</summary>
-    public static void Quantize(Index1D i, ArrayView<float> x, ArrayView<float> y, int bits) => y[i] = Level(x[i], bits);
+    /// <summary>The b-bit odd level, <see cref="Levels.Quantize"/> (b = 1: sign with sign(0) = +1).</summary>
+    public static void Quantize(Index1D i, ArrayView<float> x, ArrayView<float> y, int bits) => y[i] = Levels.Quantize(x[i], bits);
 
-    /// <summary>
-    /// <see cref="Levels.Quantize"/> in a form ILGPU compiles for every accelerator (no Math.Clamp, whose
-    /// argument check throws): the level is the number of float32 boundaries (2l − 1 − L) / L at or below x,
-    /// found from the same first guess and fixed by the same exact comparisons, so the result is identical.
-    /// </summary>
-    public static float Level(float x, int bits)
-    {
-        if (bits == 1) return x >= 0f ? 1f : -1f;
-        int l = (1 << bits) - 1;
-        if (!(x >= Boundary(1, l))) return -l;
-        if (x >= Boundary(l, l)) return l;
-        float t = (x * l + l + 1) * 0.5f;
-        int q = (int)MathF.Floor(t);
-        q = q < 1 ? 1 : q > l - 1 ? l - 1 : q;
-        while (q > 0 && !(x >= Boundary(q, l))) q--;
-        while (q < l && x >= Boundary(q + 1, l)) q++;
-        return 2 * q - l;
-    }
-
-    private static float Boundary(int level, int max) => (float)((2.0 * level - 1 - max) / max);
-
-    public static void QuantizeBackward(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, float scale, int cancelOutside) =>
-        dx[i] = cancelOutside != 0 && !(MathF.Abs(x[i]) <= 1f) ? 0f : scale * dy[i];
+    /// <summary><see cref="StraightThroughEstimator.Gradient"/>; <paramref name="estimator"/> is a <see cref="StraightThrough"/>.</summary>
+    public static void QuantizeBackward(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, float scale, int estimator) =>
+        dx[i] = StraightThroughEstimator.Gradient((StraightThrough)estimator, x[i], dy[i], scale);
 
     public static void ScaleShift(Index1D i, ArrayView<float> x, ArrayView<float> scale, ArrayView<float> shift, ArrayView<float> y, int channels)
     {
@@ -51,13 +32,11 @@ public static class Elementwise
 
     public static void Adam(Index1D i, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamArgs a)
     {
-        float gi = g[i];
-        float mi = a.Beta1 * m[i] + (1f - a.Beta1) * gi;
-        float vi = a.Beta2 * v[i] + (1f - a.Beta2) * gi * gi;
+        float mi = AdamRule.NextMoment(m[i], g[i], a.Beta1);
+        float vi = AdamRule.NextVariance(v[i], g[i], a.Beta2);
         m[i] = mi;
         v[i] = vi;
-        float pi = p[i] - a.StepSize * mi / (MathF.Sqrt(vi) + a.Epsilon);
-        p[i] = MathF.Min(a.ClipHigh, MathF.Max(a.ClipLow, pi));
+        p[i] = AdamRule.NextParameter(p[i], mi, vi, a.StepSize, a.Epsilon, a.ClipLow, a.ClipHigh);
     }
 
     public static void AdaMaxShift(Index1D i, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> u, AdamArgs a)

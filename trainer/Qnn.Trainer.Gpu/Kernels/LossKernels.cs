@@ -3,7 +3,8 @@ using Qnn.Trainer.Backends;
 
 namespace Qnn.Trainer.Gpu.Kernels;
 
-/// <summary>One thread per sample: the CPU backend's loss loop body (squared hinge of the paper, or softmax cross-entropy).</summary>
+/// <summary>One thread per sample: the CPU backend's loss loop, calling the same <see cref="LossRule"/>
+/// (squared hinge of the paper, or softmax cross-entropy).</summary>
 public static class LossKernels
 {
     public static void Loss(Index1D r, ArrayView<float> scores, ArrayView<float> labels, ArrayView<float> loss, ArrayView<float> dScores,
@@ -16,10 +17,9 @@ public static class LossKernels
             double sum = 0;
             for (int c = 0; c < classes; c++)
             {
-                float t = c == label ? 1f : -1f;
-                float margin = MathF.Max(0f, 1f - t * scores[o + c]);
+                float margin = LossRule.HingeMargin(scores[o + c], c == label);
                 sum += (double)margin * margin;
-                dScores[o + c] = -2f * t * margin / ((float)rows * classes);
+                dScores[o + c] = LossRule.HingeGradient(margin, c == label, rows, classes);
             }
             loss[r] = (float)(sum / classes);
         }
@@ -29,9 +29,8 @@ public static class LossKernels
             for (int c = 0; c < classes; c++) max = MathF.Max(max, scores[o + c]);
             double z = 0;
             for (int c = 0; c < classes; c++) z += Math.Exp(scores[o + c] - max);
-            for (int c = 0; c < classes; c++)
-                dScores[o + c] = (float)((Math.Exp(scores[o + c] - max) / z - (c == label ? 1 : 0)) / rows);
-            loss[r] = (float)(Math.Log(z) + max - scores[o + label]);
+            for (int c = 0; c < classes; c++) dScores[o + c] = LossRule.SoftmaxGradient(scores[o + c], max, z, c == label, rows);
+            loss[r] = LossRule.SoftmaxLoss(z, max, scores[o + label]);
         }
     }
 }

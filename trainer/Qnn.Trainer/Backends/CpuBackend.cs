@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using Qnn.Trainer.Quantization;
 
 namespace Qnn.Trainer.Backends;
 
@@ -85,7 +86,7 @@ public sealed class CpuBackend : IBackend
         });
     }
 
-    public void QuantizeBackward(Tensor x, Tensor dy, Tensor dx, int count, float scale, bool cancelOutside)
+    public void QuantizeBackward(Tensor x, Tensor dy, Tensor dx, int count, float scale, StraightThrough estimator)
     {
         float[] xs = D(x), dys = D(dy), dxs = D(dx);
         Chunks(count, (s, e) =>
@@ -96,12 +97,11 @@ public sealed class CpuBackend : IBackend
             for (; i + 8 <= e; i += 8)
             {
                 var g = sc * Vector256.Create(dys.AsSpan(i, 8));
-                // !(|x| <= 1) is also true for NaN: the lanes follow the scalar rule below exactly.
-                if (cancelOutside) g = Vector256.ConditionalSelect(Vector256.LessThanOrEqual(Vector256.Abs(Vector256.Create(xs.AsSpan(i, 8))), one), g, Vector256<float>.Zero);
+                // StraightThroughEstimator.Gradient per lane: !(|x| <= 1) is also true for NaN, as in the scalar tail.
+                if (estimator == StraightThrough.HardTanh) g = Vector256.ConditionalSelect(Vector256.LessThanOrEqual(Vector256.Abs(Vector256.Create(xs.AsSpan(i, 8))), one), g, Vector256<float>.Zero);
                 g.CopyTo(dxs.AsSpan(i, 8));
             }
-            for (; i < e; i++)
-                dxs[i] = cancelOutside && !(MathF.Abs(xs[i]) <= 1f) ? 0f : scale * dys[i];
+            for (; i < e; i++) dxs[i] = StraightThroughEstimator.Gradient(estimator, xs[i], dys[i], scale);
         });
     }
 
@@ -505,10 +505,9 @@ public sealed class CpuBackend : IBackend
                 double sum = 0;
                 for (int c = 0; c < classes; c++)
                 {
-                    float t = c == label ? 1f : -1f;
-                    float margin = MathF.Max(0f, 1f - t * ys[o + c]);
+                    float margin = LossRule.HingeMargin(ys[o + c], c == label);
                     sum += (double)margin * margin;
-                    ds[o + c] = -2f * t * margin / ((float)rows * classes);
+                    ds[o + c] = LossRule.HingeGradient(margin, c == label, rows, classes);
                 }
                 ls[r] = (float)(sum / classes);
             }
@@ -518,9 +517,8 @@ public sealed class CpuBackend : IBackend
                 for (int c = 0; c < classes; c++) max = MathF.Max(max, ys[o + c]);
                 double z = 0;
                 for (int c = 0; c < classes; c++) z += Math.Exp(ys[o + c] - max);
-                for (int c = 0; c < classes; c++)
-                    ds[o + c] = (float)((Math.Exp(ys[o + c] - max) / z - (c == label ? 1 : 0)) / rows);
-                ls[r] = (float)(Math.Log(z) + max - ys[o + label]);
+                for (int c = 0; c < classes; c++) ds[o + c] = LossRule.SoftmaxGradient(ys[o + c], max, z, c == label, rows);
+                ls[r] = LossRule.SoftmaxLoss(z, max, ys[o + label]);
             }
         }
     }
@@ -542,7 +540,7 @@ public sealed class CpuBackend : IBackend
             var hi = Vector256.Create(clipHigh);
             for (; i + 8 <= e; i += 8)
             {
-                // Same operations, in the same order, as the scalar tail below: lanes give identical bits.
+                // AdamRule's operations, in the same order, as the scalar tail below: lanes give identical bits.
                 var gi = Vector256.Create(g.AsSpan(i, 8));
                 var mi = b1 * Vector256.Create(ms.AsSpan(i, 8)) + c1 * gi;
                 var vi = b2 * Vector256.Create(vs.AsSpan(i, 8)) + c2 * gi * gi;
@@ -553,13 +551,11 @@ public sealed class CpuBackend : IBackend
             }
             for (; i < e; i++)
             {
-                float gi = g[i];
-                float mi = beta1 * ms[i] + (1f - beta1) * gi;
-                float vi = beta2 * vs[i] + (1f - beta2) * gi * gi;
+                float mi = AdamRule.NextMoment(ms[i], g[i], beta1);
+                float vi = AdamRule.NextVariance(vs[i], g[i], beta2);
                 ms[i] = mi;
                 vs[i] = vi;
-                float pi = p[i] - stepSize * mi / (MathF.Sqrt(vi) + epsilon);
-                p[i] = MathF.Min(clipHigh, MathF.Max(clipLow, pi));
+                p[i] = AdamRule.NextParameter(p[i], mi, vi, stepSize, epsilon, clipLow, clipHigh);
             }
         });
     }

@@ -1,3 +1,5 @@
+using Qnn.Trainer.Quantization;
+
 namespace Qnn.Trainer.Backends;
 
 /// <summary>
@@ -61,10 +63,10 @@ public interface IBackend : IDisposable
     void Quantize(Tensor x, Tensor y, int count, int bits);
 
     /// <summary>
-    /// Straight-through estimator: dx = scale · dy, and 0 where |x| &gt; 1 when <paramref name="cancelOutside"/> (the
-    /// paper's gradient cancellation for activations; latent weights are clipped instead).
+    /// The straight-through estimator's backward, <see cref="StraightThroughEstimator.Gradient"/> per element:
+    /// dx = scale · dy, and 0 where |x| &gt; 1 for <see cref="StraightThrough.HardTanh"/>.
     /// </summary>
-    void QuantizeBackward(Tensor x, Tensor dy, Tensor dx, int count, float scale, bool cancelOutside);
+    void QuantizeBackward(Tensor x, Tensor dy, Tensor dx, int count, float scale, StraightThrough estimator);
 
     // ---- batch norm over the rows of an rows × channels matrix ----
 
@@ -118,15 +120,14 @@ public interface IBackend : IDisposable
 
     /// <summary>
     /// Per-sample loss and gradient of the mean loss over the batch (and, for the squared hinge, over classes as in
-    /// the paper). <paramref name="loss"/> is a rows-long vector.
+    /// the paper), <see cref="LossRule"/> per class. <paramref name="loss"/> is a rows-long vector.
     /// </summary>
     void LossForwardBackward(LossKind kind, Tensor scores, Tensor labels, int rows, int classes, Tensor loss, Tensor dScores);
 
     // ---- optimizers ----
 
     /// <summary>
-    /// Adam (Kingma and Ba; the step of Lasagne used by the paper): m = b1·m + (1−b1)·g, v = b2·v + (1−b2)·g²,
-    /// p −= stepSize · m / (sqrt(v) + eps) with stepSize = lr · sqrt(1 − b2^t) / (1 − b1^t), then p clipped to
+    /// Adam, <see cref="AdamRule"/> per element, with stepSize = lr · sqrt(1 − b2^t) / (1 − b1^t) and p clipped to
     /// [clipLow, clipHigh] (the latent binary weights stay in [−1, 1]).
     /// </summary>
     void AdamStep(Tensor parameter, Tensor gradient, Tensor m, Tensor v, int count, float stepSize, float beta1, float beta2,

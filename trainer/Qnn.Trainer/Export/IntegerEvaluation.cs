@@ -1,6 +1,7 @@
 using Qnn.Format;
 using Qnn.Trainer.Backends;
 using Qnn.Trainer.Layers;
+using Qnn.Trainer.Quantization;
 
 namespace Qnn.Trainer.Export;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using Qnn.Format;
 using Qnn.Trainer.Backends;
 using Qnn.Trainer.Layers;
+using Qnn.Trainer.Quantization;
 
 namespace Qnn.Trainer.Export;
 

@@ -1,4 +1,5 @@
 using Qnn.Trainer.Backends;
+using Qnn.Trainer.Quantization;
 
 namespace Qnn.Trainer.Layers;
 

@@ -1,10 +1,11 @@
+using Qnn.Trainer.Quantization;
 using Qnn.Trainer.Backends;
 
 namespace Qnn.Trainer.Layers;
 
 /// <summary>
 /// The activation quantizer: k-bit odd levels of x clipped to [−1, 1] (k = 1: the sign, sign(0) = +1), with the
-/// straight-through estimator whose gradient is cancelled where |x| &gt; 1 (Hubara et al., "hard tanh" STE).
+/// straight-through estimator whose gradient is cancelled where |x| &gt; 1 (<see cref="StraightThrough.HardTanh"/>).
 /// The quantizer is chosen by name (<see cref="Registry.Quantizers"/>).
 /// </summary>
 public sealed class QuantizedActivation(int bits) : Layer
@@ -32,7 +33,7 @@ public sealed class QuantizedActivation(int bits) : Layer
     public override Tensor? Backward(Tensor dy, int batch)
     {
         // The stored level v is L times the paper's activation v / L: d(v)/dx = L inside [−1, 1].
-        Backend.QuantizeBackward(x, dy, dx, batch * Input.Shape.Size, Levels.Max(Bits), true);
+        Backend.QuantizeBackward(x, dy, dx, batch * Input.Shape.Size, Levels.Max(Bits), StraightThrough.HardTanh);
         return dx;
     }
 

@@ -1,5 +1,6 @@
 using Qnn.Trainer.Backends;
 using Qnn.Trainer.Layers;
+using Qnn.Trainer.Quantization;
 
 namespace Qnn.Trainer.LowPrecision;
 
@@ -127,8 +128,8 @@ public sealed class QuantizedBackward(Layer inner, int gradientBits, ProductPath
             BitwiseGemm.Multiply(v, xt, Data(w.QuantizedGradient));
         }
         else Backend.Gemm(levels, true, x, false, w.QuantizedGradient, units, k, batch);
-        // QuantizeBackward without cancellation is exactly dx = scale · dy: here the one multiplication by s.
-        Backend.QuantizeBackward(w.QuantizedGradient, w.QuantizedGradient, w.QuantizedGradient, units * k, s[0], false);
+        // QuantizeBackward with the identity estimator is exactly dx = scale · dy: here the one multiplication by s.
+        Backend.QuantizeBackward(w.QuantizedGradient, w.QuantizedGradient, w.QuantizedGradient, units * k, s[0], StraightThrough.Identity);
         w.PassGradient(Backend);
         if (!NeedsInputGradient) return null;
         if (bitwise)
@@ -138,7 +139,7 @@ public sealed class QuantizedBackward(Layer inner, int gradientBits, ProductPath
             BitwiseGemm.Multiply(v, wt, Data(dx));
         }
         else Backend.Gemm(levels, false, w.Quantized, false, dx, batch, k, units);
-        Backend.QuantizeBackward(dx, dx, dx, batch * k, s[0], false);
+        Backend.QuantizeBackward(dx, dx, dx, batch * k, s[0], StraightThrough.Identity);
         return dx;
     }
 

@@ -1,10 +1,15 @@
-namespace Qnn.Trainer.Backends;
+namespace Qnn.Trainer.Quantization;
 
 /// <summary>
-/// The one definition of the b-bit quantizer of format/SPEC.md 1.1 and 1.6, shared by every backend kernel, the
-/// batch-norm folding of the export and the tests: odd symmetric levels v = 2q − L (L = 2^b − 1) of x clipped to
-/// [−1, 1], with the rounding boundaries (2l − 1 − L) / L and ties going up.
+/// The one definition of the b-bit quantizer of format/SPEC.md 1.1 and 1.6, shared by the CPU loops, the ILGPU
+/// kernels, the batch-norm folding of the export and the tests: odd symmetric levels v = 2q − L (L = 2^b − 1) of x
+/// clipped to [−1, 1], with the rounding boundaries (2l − 1 − L) / L and ties going up. For b = 1 it is the paper's
+/// deterministic binarization x_b = Sign(x) (BNN Eq. 1, with Sign(0) = +1).
 /// </summary>
+/// <remarks>
+/// Written in the subset ILGPU compiles for every accelerator (no Math.Clamp, whose argument check throws), so the
+/// GPU kernels call it instead of restating it.
+/// </remarks>
 public static class Levels
 {
     /// <summary>L = 2^bits − 1, the largest level.</summary>
@@ -20,7 +25,8 @@ public static class Levels
         if (!(x >= Boundary(1, bits))) return 0;
         if (x >= Boundary(l, bits)) return l;
         float t = (x * l + l + 1) * 0.5f;               // first guess, then fixed by exact comparisons
-        int q = Math.Clamp((int)MathF.Floor(t), 1, l - 1);
+        int q = (int)MathF.Floor(t);
+        q = q < 1 ? 1 : q > l - 1 ? l - 1 : q;
         while (q > 0 && !(x >= Boundary(q, bits))) q--;
         while (q < l && x >= Boundary(q + 1, bits)) q++;
         return q;

@@ -1,6 +1,7 @@
 using Qnn.Trainer.Backends;
+using Qnn.Trainer.Layers;
 
-namespace Qnn.Trainer.Layers;
+namespace Qnn.Trainer.Quantization;
 
 /// <summary>
 /// The latent real weights of a binary (or m-bit) layer: initialized uniform in [−1, 1] and clipped there by the
@@ -37,7 +38,10 @@ public sealed class LatentWeights
 
     public void Quantize(IBackend backend) => backend.Quantize(Latent, Quantized, Rows * Cols, Bits);
 
-    /// <summary>dLatent = L · dQuantized (straight through; no cancellation since the latent weights are clipped).</summary>
+    /// <summary>
+    /// dLatent = L · dQuantized: <see cref="StraightThrough.Identity"/> (no cancellation, since the latent
+    /// weights are clipped to [−1, 1] by the optimizer).
+    /// </summary>
     public void PassGradient(IBackend backend) =>
-        backend.QuantizeBackward(Latent, QuantizedGradient, Gradient, Rows * Cols, Levels.Max(Bits), false);
+        backend.QuantizeBackward(Latent, QuantizedGradient, Gradient, Rows * Cols, Levels.Max(Bits), StraightThrough.Identity);
 }
