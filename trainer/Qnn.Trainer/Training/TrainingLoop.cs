@@ -124,34 +124,44 @@ public sealed class TrainingLoop : IDisposable
         return order;
     }
 
+    /// <summary>What the run carries from epoch to epoch (and what a checkpoint saves of it).</summary>
+    private sealed class RunState(CheckpointHeader header, List<float[]> best)
+    {
+        public List<EpochRecord> History { get; } = new(header.History);
+        public double BestVal { get; set; } = header.BestValAccuracy;
+        public int BestEpoch { get; set; } = header.BestEpoch;
+        public List<float[]> Best { get; set; } = best;
+    }
+
+    /// <summary>The running sums of one epoch (restored mid-epoch by a resume).</summary>
+    private struct EpochSums
+    {
+        public double Loss, PriorSeconds;
+        public long Correct, Seen;
+    }
+
+    /// <summary>The host and device buffers of one mini-batch, allocated once per run.</summary>
+    private sealed class BatchBuffers(IBackend backend, int batch, int classes, Dataset train, int shift) : IDisposable
+    {
+        public readonly float[] LabelsHost = new float[batch], LossHost = new float[batch], ScoresHost = new float[batch * classes];
+        public readonly Tensor Labels = backend.Allocate(batch), Loss = backend.Allocate(batch), DScores = backend.Allocate(batch, classes);
+        public readonly byte[] Augmented = shift > 0 ? new byte[batch * train.Height * train.Width * train.Channels] : [];
+        public readonly int[] Identity = Enumerable.Range(0, batch).ToArray();
+
+        public void Dispose()
+        {
+            Labels.Dispose();
+            Loss.Dispose();
+            DScores.Dispose();
+        }
+    }
+
     /// <summary>Trains (or resumes from <see cref="CheckpointPath"/> when <paramref name="resume"/>) to the last epoch.</summary>
     public TrainOutcome Run(IProgress<TrainProgress>? progress = null, CancellationToken cancel = default, bool resume = false)
     {
-        var backend = Network.Backend;
-        var header = new CheckpointHeader { Options = Options };
-        List<float[]> best = [];
-        if (resume)
-        {
-            if (CheckpointPath is null) throw new ArgumentException("resume needs a checkpoint path");
-            var saved = Checkpoint.ReadHeader(CheckpointPath);
-            if (saved.Options != Options)
-                throw new InvalidDataException($"{CheckpointPath}: the checkpoint was made with other options ({Describe(saved.Options)}), not {Describe(Options)}");
-            (header, best) = Checkpoint.Load(CheckpointPath, CheckpointTensors(), backend);
-            Optimizer.Steps = header.Steps;
-        }
-        var history = new List<EpochRecord>(header.History);
-        double bestVal = header.BestValAccuracy;
-        int bestEpoch = header.BestEpoch;
+        var (header, run) = Start(resume);
         int batches = trainCount / Options.Batch;
-        int classes = Network.ClassCount;
-        var labelsHost = new float[Options.Batch];
-        var lossHost = new float[Options.Batch];
-        var scoresHost = new float[Options.Batch * classes];
-        using var labels = backend.Allocate(Options.Batch);
-        using var loss = backend.Allocate(Options.Batch);
-        using var dScores = backend.Allocate(Options.Batch, classes);
-        var augmented = Options.Shift > 0 ? new byte[Options.Batch * train.Height * train.Width * train.Channels] : [];
-        var identity = Enumerable.Range(0, Options.Batch).ToArray();
+        using var buffers = new BatchBuffers(Network.Backend, Options.Batch, Network.ClassCount, train, Options.Shift);
         var total = Stopwatch.StartNew();
         long samplesThisSession = 0;
 
@@ -159,9 +169,9 @@ public sealed class TrainingLoop : IDisposable
         {
             bool resumedHere = epoch == header.Epoch;
             int firstBatch = resumedHere ? header.Batch : 0;
-            double lossSum = resumedHere ? header.PartialLoss : 0;
-            long correct = resumedHere ? header.PartialCorrect : 0, seen = resumedHere ? header.PartialSeen : 0;
-            double priorSeconds = resumedHere ? header.PartialSeconds : 0;
+            var sums = resumedHere
+                ? new EpochSums { Loss = header.PartialLoss, Correct = header.PartialCorrect, Seen = header.PartialSeen, PriorSeconds = header.PartialSeconds }
+                : new EpochSums();
             float lr = Options.LearningRate(epoch);
             if (!float.IsFinite(lr) || lr <= 0) throw NonFinite(epoch, firstBatch, $"the learning rate is {F(lr)}");
             var order = Permutation(epoch);
@@ -170,82 +180,103 @@ public sealed class TrainingLoop : IDisposable
             {
                 if (cancel.IsCancellationRequested)
                 {
-                    if (CheckpointOnCancel && CheckpointPath != null)
-                        Save(epoch, b, new CheckpointHeader
-                        {
-                            Options = Options, Epoch = epoch, Batch = b, Steps = Optimizer.Steps, PartialLoss = lossSum,
-                            PartialCorrect = correct, PartialSeen = seen, PartialSeconds = priorSeconds + clock.Elapsed.TotalSeconds,
-                            History = history, BestValAccuracy = bestVal, BestEpoch = bestEpoch, HasBest = best.Count > 0,
-                        }, best);
+                    if (CheckpointOnCancel && CheckpointPath != null) Save(epoch, b, sums, clock, run);
                     cancel.ThrowIfCancellationRequested();
                 }
-                var idx = order.AsSpan(b * Options.Batch, Options.Batch);
-                for (int i = 0; i < idx.Length; i++) labelsHost[i] = train.Labels[idx[i]];
-                if (Options.Shift > 0)
-                {
-                    ShiftAugmentation.Apply(train.Pixels, idx, train.Height, train.Width, train.Channels, Options.Shift, Options.Seed,
-                        Optimizer.Steps, augmented);
-                    Network.SetInput(augmented, identity);
-                }
-                else
-                {
-                    Network.SetInput(train.Pixels, idx);
-                }
-                backend.Upload(labelsHost, labels);
-                var scores = Network.Forward(Options.Batch, true, Optimizer.Steps);
-                backend.LossForwardBackward(lossKind, scores, labels, Options.Batch, classes, loss, dScores);
-                backend.Download(loss, lossHost);
-                backend.Download(scores, scoresHost);
-                int badLoss = Array.FindIndex(lossHost, v => !float.IsFinite(v));
-                if (badLoss >= 0)
-                    throw NonFinite(epoch, b, $"the training loss of sample {idx[badLoss]} is {F(lossHost[badLoss])} (the scores overflowed; try a smaller --lr)");
-                Network.Backward(dScores, Options.Batch);
-                if (NonFiniteGradient() is { } badGradient) throw NonFinite(epoch, b, badGradient);
-                Optimizer.Step(parameters, lr);
-                for (int i = 0; i < Options.Batch; i++)
-                {
-                    lossSum += lossHost[i];
-                    if (Network.ArgMax(scoresHost.AsSpan(i * classes, classes)) == (int)labelsHost[i]) correct++;
-                }
-                seen += Options.Batch;
+                TrainBatch(epoch, b, order.AsSpan(b * Options.Batch, Options.Batch), lr, buffers, ref sums);
                 samplesThisSession += Options.Batch;
                 if (progress != null)
                 {
                     double rate = samplesThisSession / Math.Max(1e-9, total.Elapsed.TotalSeconds);
                     long remaining = (long)(batches - b - 1) * Options.Batch + (long)(Options.Epochs - epoch - 1) * batches * Options.Batch;
-                    progress.Report(new TrainProgress(epoch, Options.Epochs, b + 1, batches, lossSum / seen, (double)correct / seen,
+                    progress.Report(new TrainProgress(epoch, Options.Epochs, b + 1, batches, sums.Loss / sums.Seen, (double)sums.Correct / sums.Seen,
                         rate, TimeSpan.FromSeconds(remaining / Math.Max(1e-9, rate)), lr));
                 }
             }
-            // The updates of the last batch are in no loss yet: the parameters themselves are checked before they are used or saved.
-            var state = Download(CheckpointTensors());
-            if (NonFiniteState(state) is { } bad) throw NonFinite(epoch, batches - 1, $"{bad} after this epoch's updates (a gradient or the learning rate {F(lr)} overflowed)");
-            double valLoss = double.NaN, valAcc = double.NaN;
-            if (valCount > 0)
-            {
-                int ok = Network.Evaluate(train.Pixels, train.Labels, valStart, valCount, default, out double vl, lossKind);
-                valLoss = vl / valCount;
-                if (!double.IsFinite(valLoss)) throw NonFinite(epoch, batches - 1, $"the validation loss is {F(valLoss)} (the scores overflowed; try a smaller --lr)");
-                valAcc = (double)ok / valCount;
-                if (valAcc > bestVal)
-                {
-                    bestVal = valAcc;
-                    bestEpoch = epoch;
-                    best = Snapshot();
-                }
-            }
-            history.Add(new EpochRecord(epoch + 1, lr, lossSum / Math.Max(1, seen), (double)correct / Math.Max(1, seen), valLoss, valAcc,
-                priorSeconds + clock.Elapsed.TotalSeconds));
-            if (CheckpointPath != null)
-                Checkpoint.Save(CheckpointPath, new CheckpointHeader
-                {
-                    Options = Options, Epoch = epoch + 1, Batch = 0, Steps = Optimizer.Steps, History = history,
-                    BestValAccuracy = bestVal, BestEpoch = bestEpoch, HasBest = best.Count > 0,
-                }, state, best);
-            EpochDone?.Invoke(history);
+            EndEpoch(epoch, lr, sums, clock, run);
         }
-        if (best.Count > 0) Restore(best);
-        return new TrainOutcome(history, bestEpoch + 1, bestVal, total.Elapsed);
+        if (run.Best.Count > 0) Restore(run.Best);
+        return new TrainOutcome(run.History, run.BestEpoch + 1, run.BestVal, total.Elapsed);
+    }
+
+    /// <summary>A fresh start, or the checkpoint's position and state after checking that it was made with these options.</summary>
+    private (CheckpointHeader Header, RunState Run) Start(bool resume)
+    {
+        if (!resume) return (new CheckpointHeader { Options = Options }, new RunState(new CheckpointHeader { Options = Options }, []));
+        if (CheckpointPath is null) throw new ArgumentException("resume needs a checkpoint path");
+        var saved = Checkpoint.ReadHeader(CheckpointPath);
+        if (saved.Options != Options)
+            throw new InvalidDataException($"{CheckpointPath}: the checkpoint was made with other options ({Describe(saved.Options)}), not {Describe(Options)}");
+        var (header, best) = Checkpoint.Load(CheckpointPath, CheckpointTensors(), Network.Backend);
+        Optimizer.Steps = header.Steps;
+        return (header, new RunState(header, best));
+    }
+
+    /// <summary>One mini-batch: input (shifted when asked), forward, loss, backward, the finiteness checks, the update.</summary>
+    private void TrainBatch(int epoch, int b, ReadOnlySpan<int> idx, float lr, BatchBuffers buf, ref EpochSums sums)
+    {
+        var backend = Network.Backend;
+        int classes = Network.ClassCount;
+        for (int i = 0; i < idx.Length; i++) buf.LabelsHost[i] = train.Labels[idx[i]];
+        if (Options.Shift > 0)
+        {
+            ShiftAugmentation.Apply(train.Pixels, idx, train.Height, train.Width, train.Channels, Options.Shift, Options.Seed,
+                Optimizer.Steps, buf.Augmented);
+            Network.SetInput(buf.Augmented, buf.Identity);
+        }
+        else
+        {
+            Network.SetInput(train.Pixels, idx);
+        }
+        backend.Upload(buf.LabelsHost, buf.Labels);
+        var scores = Network.Forward(Options.Batch, true, Optimizer.Steps);
+        backend.LossForwardBackward(lossKind, scores, buf.Labels, Options.Batch, classes, buf.Loss, buf.DScores);
+        backend.Download(buf.Loss, buf.LossHost);
+        backend.Download(scores, buf.ScoresHost);
+        int badLoss = Array.FindIndex(buf.LossHost, v => !float.IsFinite(v));
+        if (badLoss >= 0)
+            throw NonFinite(epoch, b, $"the training loss of sample {idx[badLoss]} is {F(buf.LossHost[badLoss])} (the scores overflowed; try a smaller --lr)");
+        Network.Backward(buf.DScores, Options.Batch);
+        if (NonFiniteGradient() is { } badGradient) throw NonFinite(epoch, b, badGradient);
+        Optimizer.Step(parameters, lr);
+        for (int i = 0; i < Options.Batch; i++)
+        {
+            sums.Loss += buf.LossHost[i];
+            if (Network.ArgMax(buf.ScoresHost.AsSpan(i * classes, classes)) == (int)buf.LabelsHost[i]) sums.Correct++;
+        }
+        sums.Seen += Options.Batch;
+    }
+
+    /// <summary>An epoch's end: the parameters checked, validation (keeping the best parameters), the log, the checkpoint.</summary>
+    private void EndEpoch(int epoch, float lr, EpochSums sums, Stopwatch clock, RunState run)
+    {
+        int batches = trainCount / Options.Batch;
+        // The updates of the last batch are in no loss yet: the parameters themselves are checked before they are used or saved.
+        var state = Download(CheckpointTensors());
+        if (NonFiniteState(state) is { } bad) throw NonFinite(epoch, batches - 1, $"{bad} after this epoch's updates (a gradient or the learning rate {F(lr)} overflowed)");
+        double valLoss = double.NaN, valAcc = double.NaN;
+        if (valCount > 0)
+        {
+            int ok = Network.Evaluate(train.Pixels, train.Labels, valStart, valCount, default, out double vl, lossKind);
+            valLoss = vl / valCount;
+            if (!double.IsFinite(valLoss)) throw NonFinite(epoch, batches - 1, $"the validation loss is {F(valLoss)} (the scores overflowed; try a smaller --lr)");
+            valAcc = (double)ok / valCount;
+            if (valAcc > run.BestVal)
+            {
+                run.BestVal = valAcc;
+                run.BestEpoch = epoch;
+                run.Best = Snapshot();
+            }
+        }
+        run.History.Add(new EpochRecord(epoch + 1, lr, sums.Loss / Math.Max(1, sums.Seen), (double)sums.Correct / Math.Max(1, sums.Seen), valLoss, valAcc,
+            sums.PriorSeconds + clock.Elapsed.TotalSeconds));
+        if (CheckpointPath != null)
+            Checkpoint.Save(CheckpointPath, new CheckpointHeader
+            {
+                Options = Options, Epoch = epoch + 1, Batch = 0, Steps = Optimizer.Steps, History = run.History,
+                BestValAccuracy = run.BestVal, BestEpoch = run.BestEpoch, HasBest = run.Best.Count > 0,
+            }, state, run.Best);
+        EpochDone?.Invoke(run.History);
     }
 
     /// <summary>
@@ -277,12 +308,17 @@ public sealed class TrainingLoop : IDisposable
         return -1;
     }
 
-    /// <summary>Saves the exact position (on cancellation), unless the state is no longer finite.</summary>
-    private void Save(int epoch, int batch, CheckpointHeader header, List<float[]> best)
+    /// <summary>Saves the exact position (on cancellation, mid-epoch), unless the state is no longer finite.</summary>
+    private void Save(int epoch, int batch, EpochSums sums, Stopwatch clock, RunState run)
     {
         var state = Download(CheckpointTensors());
         if (NonFiniteState(state) is { } bad) throw NonFinite(epoch, batch, $"{bad} (a gradient or the learning rate overflowed)");
-        Checkpoint.Save(CheckpointPath!, header, state, best);
+        Checkpoint.Save(CheckpointPath!, new CheckpointHeader
+        {
+            Options = Options, Epoch = epoch, Batch = batch, Steps = Optimizer.Steps, PartialLoss = sums.Loss,
+            PartialCorrect = sums.Correct, PartialSeen = sums.Seen, PartialSeconds = sums.PriorSeconds + clock.Elapsed.TotalSeconds,
+            History = run.History, BestValAccuracy = run.BestVal, BestEpoch = run.BestEpoch, HasBest = run.Best.Count > 0,
+        }, state, run.Best);
     }
 
     private List<float[]> Download(IReadOnlyList<Tensor> tensors) => tensors.Select(t =>
