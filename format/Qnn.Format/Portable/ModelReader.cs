@@ -22,6 +22,44 @@ namespace Qnn.Format
         /// </summary>
         public static QnnModel Read(ByteSource source, bool loadLayers)
         {
+            SectionTable t = ReadSectionTable(source);
+            if (t.Kinds[0] != FormatConstants.SectionModel)
+                throw new QnnFormatException("the first section must be MODEL (kind 1), found kind 0x" + t.Kinds[0].ToString("X8"));
+
+            QnnModel model = new QnnModel();
+            model.SectionCount = t.Count;
+            model.VersionMajor = t.Major;
+            model.VersionMinor = t.Minor;
+            model.ModelId = t.ModelId;
+            byte[] modelBytes = ReadSection(source, 0, t.Kinds[0], t.Offsets[0], t.Lengths[0], t.Crcs[0]);
+            ParseModelSection(model, modelBytes);
+            ReadSections(source, t, model, loadLayers);
+            return model;
+        }
+
+        /// <summary>The header and the section table, checked (SPEC 2 and 3): magic, version, size, CRC, bounds, overlaps.</summary>
+        private sealed class SectionTable
+        {
+            public readonly int Count, Major, Minor;
+            public readonly ulong ModelId;
+            public readonly uint[] Kinds, Crcs;
+            public readonly int[] Offsets, Lengths;
+
+            public SectionTable(int count, int major, int minor, ulong modelId, uint[] kinds, int[] offsets, int[] lengths, uint[] crcs)
+            {
+                Count = count;
+                Major = major;
+                Minor = minor;
+                ModelId = modelId;
+                Kinds = kinds;
+                Offsets = offsets;
+                Lengths = lengths;
+                Crcs = crcs;
+            }
+        }
+
+        private static SectionTable ReadSectionTable(ByteSource source)
+        {
             int fileLength = source.Length;
             if (fileLength < FormatConstants.HeaderBytes)
                 throw new QnnFormatException("truncated file: " + fileLength.ToString() + " bytes, the header alone is 32");
@@ -81,17 +119,17 @@ namespace Qnn.Format
                 }
             }
 
-            if (kinds[0] != FormatConstants.SectionModel)
-                throw new QnnFormatException("the first section must be MODEL (kind 1), found kind 0x" + kinds[0].ToString("X8"));
+            return new SectionTable(count, major, minor, U64(header, 16), kinds, offsets, lengths, crcs);
+        }
 
-            QnnModel model = new QnnModel();
-            model.SectionCount = count;
-            model.VersionMajor = major;
-            model.VersionMinor = minor;
-            model.ModelId = U64(header, 16);
-            byte[] modelBytes = ReadSection(source, 0, kinds[0], offsets[0], lengths[0], crcs[0]);
-            ParseModelSection(model, modelBytes);
-
+        /// <summary>Every section after MODEL: the layers' data (or its CRC when streaming), labels, metadata, unknown kinds.</summary>
+        private static void ReadSections(ByteSource source, SectionTable t, QnnModel model, bool loadLayers)
+        {
+            int count = t.Count;
+            uint[] kinds = t.Kinds;
+            int[] offsets = t.Offsets;
+            int[] lengths = t.Lengths;
+            uint[] crcs = t.Crcs;
             int layerIndex = 0;
             bool sawLabels = false, sawMetadata = false;
             byte[] chunk = new byte[256];
@@ -143,8 +181,8 @@ namespace Qnn.Format
             }
             if (layerIndex != model.Layers.Length)
                 throw new QnnFormatException("the layer table has " + model.Layers.Length.ToString() + " layers but the file has " + layerIndex.ToString() + " LAYER sections");
-            return model;
         }
+
 
         /// <summary>Reads the data of one layer whose data was left in the file by a streaming read.</summary>
         public static void LoadLayer(ByteSource source, QnnModel model, int layerIndex)
