@@ -1,5 +1,4 @@
 using Qnn.Format;
-using Qnn.TestSupport;
 
 namespace Qnn.Benchmarks;
 
@@ -17,7 +16,7 @@ public static class BenchModels
         var layers = new List<LayerSpec> { LayerFactory.Dense(1, 1, 784, width, 1, 8, false, OutputKind.Thresholds, 1) };
         for (int i = 0; i < 2; i++) layers.Add(LayerFactory.Dense(1, 1, width, width, 1, 1, true, OutputKind.Thresholds, 1));
         layers.Add(LayerFactory.Dense(1, 1, width, 10, 1, 1, true, OutputKind.Scores, 0));
-        foreach (var l in layers) RandomModels.Fill(rng, l);
+        foreach (var l in layers) RandomLayers.Fill(rng, l);
         var model = new QnnModel
         {
             InputHeight = 1, InputWidth = 1, InputChannels = 784, InputBits = 8, ClassCount = 10, Layers = [.. layers],

@@ -22,7 +22,7 @@ public sealed class ComputeCapTests : TempFolderTest
         var dense = LayerFactory.Dense(conv.OutH, conv.OutW, 1, 2, 1, 1, true, OutputKind.Scores, 0);
         var model = new QnnModel { InputHeight = 1024, InputWidth = 1024, InputChannels = 1, InputBits = 8, ClassCount = 2, Layers = [conv, dense] };
         var rng = new Random(4);
-        foreach (var l in model.Layers) RandomModels.Fill(rng, l);
+        foreach (var l in model.Layers) RandomLayers.Fill(rng, l);
         var file = QnnFile.Parse(ModelWriter.Write(model));
         byte[] record = file.Section(FormatConstants.SectionModel).AsSpan(16, 64).ToArray();
         record[20] = record[21] = 64;                                  // kernel

@@ -211,7 +211,7 @@ public sealed class FileReliabilityTests : TempFolderTest
             InputHeight = 3, InputWidth = 3, InputChannels = 2, InputBits = 8, ClassCount = 2,
             Layers = [LayerFactory.Dense(3, 3, 2, 2, 1, 8, false, OutputKind.Scores, 0)],
         };
-        RandomModels.Fill(new Random(6), model.Layers[0]);
+        RandomLayers.Fill(new Random(6), model.Layers[0]);
         string m2 = Temp.File("two.qnn");
         ModelWriter.WriteFile(model, m2);
         Refused(["run", m2, "--input", png], $"{m2}: the model reads 2 channels per pixel");

@@ -21,7 +21,7 @@ public static class ImageModels
             Layers = [conv, dense],
             Labels = Enumerable.Range(0, 10).Select(i => "digit " + i).ToArray(),
         };
-        foreach (var l in model.Layers) RandomModels.Fill(rng, l);
+        foreach (var l in model.Layers) RandomLayers.Fill(rng, l);
         return model;
     }
 

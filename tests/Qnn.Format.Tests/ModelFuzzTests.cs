@@ -69,7 +69,9 @@ public class ModelFuzzTests
                         Assert.Fail($"{name}, {how}: the reader accepted a model the interpreter cannot run: {e.GetType().Name}: {e.Message}");
                     }
                 }
-                Assert.True(watch.ElapsedMilliseconds < 500, $"{name}, {how}: {watch.ElapsedMilliseconds} ms");
+                // A mutation must not buy unbounded work (the compute cap of SPEC 4 would take minutes here); the bound is
+                // loose because a loaded 2-core machine takes about 0.1 s for the unchanged mnist-like model, 0.6 s at worst seen.
+                Assert.True(watch.ElapsedMilliseconds < 3000, $"{name}, {how}: {watch.ElapsedMilliseconds} ms");
             }
         }
         Assert.Equal([LayerKind.Dense, LayerKind.Conv2D, LayerKind.MaxPool2D], kinds.Order());

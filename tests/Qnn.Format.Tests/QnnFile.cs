@@ -88,7 +88,7 @@ public sealed class QnnFile
             MetadataKeys = ["dataset", "seed"], MetadataValues = ["test", "42"],
         };
         var rng = new Random(1);
-        foreach (var l in model.Layers) Qnn.TestSupport.RandomModels.Fill(rng, l);
+        foreach (var l in model.Layers) Qnn.Format.RandomLayers.Fill(rng, l);
         return model;
     }
 }

@@ -226,7 +226,7 @@ public class ReaderRejectsTests
         var dense = LayerFactory.Dense(conv.OutH, conv.OutW, 1, 2, 1, 1, true, OutputKind.Scores, 0);
         var model = new QnnModel { InputHeight = 1024, InputWidth = 1024, InputChannels = 1, InputBits = 8, ClassCount = 2, Layers = [conv, dense] };
         var rng = new Random(3);
-        foreach (var l in model.Layers) RandomModels.Fill(rng, l);
+        foreach (var l in model.Layers) RandomLayers.Fill(rng, l);
         return model;
     }
 
@@ -243,7 +243,7 @@ public class ReaderRejectsTests
         var dense = LayerFactory.Dense(lighter.OutH, lighter.OutW, 1, 2, 1, 1, true, OutputKind.Scores, 0);
         var ok = new QnnModel { InputHeight = 1024, InputWidth = 1024, InputChannels = 1, InputBits = 8, ClassCount = 2, Layers = [lighter, dense] };
         var rng = new Random(4);
-        foreach (var l in ok.Layers) RandomModels.Fill(rng, l);
+        foreach (var l in ok.Layers) RandomLayers.Fill(rng, l);
         Assert.InRange(ok.Layers.Sum(l => l.Macs), 1L << 28, FormatConstants.MaxMacs - 1);
         Assert.Equal(ok.Layers.Sum(l => l.Macs), ReadBoth(ModelWriter.Write(ok)).Layers.Sum(l => l.Macs));
     }

@@ -37,7 +37,6 @@ public sealed class ReferenceGraphTests
     /// <summary>References the architecture forbids that are still there (issue 13), each with why.</summary>
     private static readonly (string From, string To, string Why)[] Debts =
     [
-        ("Qnn.Benchmarks", "Qnn.TestSupport", "the BenchmarkDotNet suite builds its random models with the tests' generator"),
     ];
 
     [Fact]

@@ -90,7 +90,7 @@ public class OnnxExactnessTests
         // 4096 inputs of 8 bits times 5-bit weights: bound 4096·255·31 ≥ 2^24 (valid in SPEC, which allows 2^30).
         var model = new QnnModel { InputHeight = 64, InputWidth = 64, InputChannels = 1, InputBits = 8, ClassCount = 2 };
         var last = LayerFactory.Dense(64, 64, 1, 2, 5, 8, false, OutputKind.Scores, 0);
-        RandomModels.Fill(new Random(1), last);
+        RandomLayers.Fill(new Random(1), last);
         last.Shifts = [0, 0];
         model.Layers = [last];
 
@@ -125,7 +125,7 @@ public class OnnxExactnessTests
             LayerFactory.Dense(1, 1, 256, 256, 1, 2, true, OutputKind.Thresholds, 1),
             LayerFactory.Dense(1, 1, 256, 10, 1, 1, true, OutputKind.Scores, 0),
         };
-        foreach (var l in layers) RandomModels.Fill(rng, l);
+        foreach (var l in layers) RandomLayers.Fill(rng, l);
         layers[0].Thresholds = Enumerable.Range(0, 256).SelectMany(c =>
         {
             var row = Enumerable.Range(0, 3).Select(_ => rng.Next(-3000, 3001)).Order().ToArray();
@@ -143,7 +143,7 @@ public class OnnxExactnessTests
             LayerFactory.Dense(28, 28, 1, 16, 1, 8, false, OutputKind.Thresholds, 1),
             LayerFactory.Dense(1, 1, 16, 10, 2, 1, true, OutputKind.Scores, 0),
         };
-        foreach (var l in layers) RandomModels.Fill(rng, l);
+        foreach (var l in layers) RandomLayers.Fill(rng, l);
         layers[0].Thresholds = Enumerable.Range(0, 16).Select(_ => rng.Next(-3000, 3001)).ToArray();
         return new QnnModel { InputHeight = 28, InputWidth = 28, InputChannels = 1, InputBits = 8, ClassCount = 10, Layers = layers };
     }

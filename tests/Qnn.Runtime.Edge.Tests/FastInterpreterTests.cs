@@ -79,8 +79,8 @@ public class FastInterpreterTests
                 ? LayerFactory.Dense(28, 28, 1, filters, m, 8, false, OutputKind.Thresholds, outBits)
                 : LayerFactory.Conv2D(28, 28, 1, filters, 28, 28, 1, 0, m, 8, false, OutputKind.Thresholds, outBits);
             var head = LayerFactory.Dense(1, 1, filters, 10, 1, outBits, true, OutputKind.Scores, 0);
-            RandomModels.Fill(rng, first);
-            RandomModels.Fill(rng, head);
+            RandomLayers.Fill(rng, first);
+            RandomLayers.Fill(rng, head);
             var model = new QnnModel { InputHeight = 28, InputWidth = 28, InputChannels = 1, InputBits = 8, ClassCount = 10, Layers = [first, head] };
             var portable = new Interpreter(model);
             var fast = new FastInterpreter(model);
@@ -152,7 +152,7 @@ public class FastInterpreterTests
             LayerFactory.Dense(7, 7, 24, 100, 1, 2, true, OutputKind.Thresholds, 1),
             LayerFactory.Dense(1, 1, 100, 10, 2, 1, true, OutputKind.Scores, 0),
         };
-        foreach (var l in layers) RandomModels.Fill(rng, l);
+        foreach (var l in layers) RandomLayers.Fill(rng, l);
         var model = new QnnModel { InputHeight = 28, InputWidth = 28, InputChannels = 1, InputBits = 8, ClassCount = 10, Layers = layers };
         model = ModelReader.Read(new ArraySource(ModelWriter.Write(model)));
         var fast = new FastInterpreter(model);

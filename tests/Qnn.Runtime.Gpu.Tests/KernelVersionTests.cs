@@ -44,7 +44,7 @@ public sealed class KernelVersionTests(CpuAccelerator cpu)
         var dense = LayerFactory.Dense(4, 4, 130, 97, 1, 2, true, OutputKind.Thresholds, 1);
         var last = LayerFactory.Dense(1, 1, 97, 10, 1, 1, true, OutputKind.Scores, 0);
         model.Layers = [conv, wide, dense, last];
-        foreach (var l in model.Layers) RandomModels.Fill(rng, l);
+        foreach (var l in model.Layers) RandomLayers.Fill(rng, l);
         model = RoundTrip(model);
         AssertAllVersionsMatch(model, Images(rng, model, 5), 5, maxBatch: 256);
     }
@@ -62,7 +62,7 @@ public sealed class KernelVersionTests(CpuAccelerator cpu)
         var dense = LayerFactory.Dense(5, 5, 67, 70, 2, 1, true, OutputKind.Thresholds, 2);
         var last = LayerFactory.Dense(1, 1, 70, 3, 1, 2, true, OutputKind.Scores, 0);
         model.Layers = [conv, dense, last];
-        foreach (var l in model.Layers) RandomModels.Fill(rng, l);
+        foreach (var l in model.Layers) RandomLayers.Fill(rng, l);
         model = RoundTrip(model);
         byte[] images = Images(rng, model, 3);
         uint[][] expected = PortableReference.RunLayers(model, images, 3);

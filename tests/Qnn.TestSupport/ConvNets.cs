@@ -23,7 +23,7 @@ public static class ConvNets
             MetadataKeys = ["dataset", "test_accuracy"], MetadataValues = ["mnist", "not trained (random weights)"],
         };
         var rng = new Random(7);
-        foreach (var l in model.Layers) RandomModels.Fill(rng, l);
+        foreach (var l in model.Layers) RandomLayers.Fill(rng, l);
         return model;
     }
 }

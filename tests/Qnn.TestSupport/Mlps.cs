@@ -31,7 +31,7 @@ public static class Mlps
             MetadataKeys = ["image_shape"],
             MetadataValues = ["28x28x1"],
         };
-        foreach (var l in model.Layers) RandomModels.Fill(rng, l);
+        foreach (var l in model.Layers) RandomLayers.Fill(rng, l);
         return model;
     }
 

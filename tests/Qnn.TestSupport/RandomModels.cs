@@ -60,64 +60,18 @@ public static class RandomModels
             {
                 l = LayerFactory.Dense(h, w, c, rng.Next(1, limits.MaxDense + 1), m, bits, signed, OutputKind.Thresholds, outBits);
             }
-            if (AccumulatorBound(l) >= FormatConstants.MaxAccumulatorBound) break;
+            if (RandomLayers.AccumulatorBound(l) >= FormatConstants.MaxAccumulatorBound) break;
             layers.Add(l);
             h = l.OutH; w = l.OutW; c = l.OutC; bits = l.OutputBits; signed = true;
         }
         var last = LayerFactory.Dense(h, w, c, model.ClassCount, rng.Next(1, limits.MaxBits + 1), bits, signed, OutputKind.Scores, 0);
         layers.Add(last);
         model.Layers = layers.ToArray();
-        foreach (var l in model.Layers) Fill(rng, l);
+        foreach (var l in model.Layers) RandomLayers.Fill(rng, l);
         if (rng.Next(2) == 0) model.Labels = Enumerable.Range(0, model.ClassCount).Select(i => "class " + i).ToArray();
         if (rng.Next(2) == 0) { model.MetadataKeys = ["dataset", "seed"]; model.MetadataValues = ["random", rng.Next().ToString()]; }
         return model;
     }
-
-    /// <summary>Random weights (padding bits 0), thresholds around the accumulator's range, flips, offsets and shifts.</summary>
-    public static void Fill(Random rng, LayerSpec l)
-    {
-        if (l.Kind == LayerKind.MaxPool2D) return;
-        var weights = new uint[l.WeightWords];
-        int cw = l.InChannelWords, rem = l.InC & 31;
-        for (int i = 0; i < weights.Length; i++)
-        {
-            uint x = (uint)rng.NextInt64(0, 1L << 32);
-            if (rem != 0 && i % cw == cw - 1) x &= (1u << rem) - 1u;
-            weights[i] = x;
-        }
-        l.Weights = weights;
-        long bound = AccumulatorBound(l);
-        // Spread thresholds where accumulators fall: their spread is about sqrt(n) times the level products.
-        int spread = (int)Math.Max(2, Math.Min(bound, 4 * Math.Sqrt(l.KernelH * l.KernelW * l.InC) * ((1 << l.WeightBits) - 1) * ((1 << l.InputBits) - 1) + 2));
-        if (l.Output == OutputKind.Thresholds)
-        {
-            int levels = l.Levels;
-            var t = new int[l.OutC * levels];
-            var flip = new uint[(l.OutC + 31) / 32];
-            for (int ch = 0; ch < l.OutC; ch++)
-            {
-                bool f = rng.Next(4) == 0;
-                if (f) flip[ch >> 5] |= 1u << (ch & 31);
-                var row = Enumerable.Range(0, levels).Select(_ => rng.Next(-spread, spread + 1)).OrderBy(x => x).ToArray();
-                if (rng.Next(20) == 0) Array.Fill(row, rng.Next(2) == 0 ? int.MinValue : int.MaxValue);
-                if (f) Array.Reverse(row);
-                row.CopyTo(t, ch * levels);
-            }
-            l.Thresholds = t;
-            l.Flip = flip;
-        }
-        else
-        {
-            l.Shifts = Enumerable.Range(0, l.OutC).Select(_ => rng.Next(0, 3)).ToArray();
-            while (l.Shifts.Any(s => (bound << s) >= FormatConstants.MaxAccumulatorBound))
-                l.Shifts = l.Shifts.Select(s => Math.Max(0, s - 1)).ToArray();
-            l.Offsets = Enumerable.Range(0, l.OutC).Select(_ => rng.Next(-spread, spread + 1)).ToArray();
-        }
-    }
-
-    /// <summary>LayerSpec.AccumulatorBound (SPEC 4) for a weighted layer, 0 for pooling, long.MaxValue past 31 bits.</summary>
-    public static long AccumulatorBound(LayerSpec l) =>
-        l.Kind == LayerKind.MaxPool2D ? 0 : l.AccumulatorBound is >= 0 and var bound ? bound : long.MaxValue;
 
     /// <summary>A random input image of the model's shape, 8-bit pixels (the runtime shifts to the model's bits).</summary>
     public static byte[] Image(Random rng, QnnModel model)
