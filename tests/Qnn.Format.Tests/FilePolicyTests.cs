@@ -68,6 +68,17 @@ public sealed class FilePolicyTests : TempFolderTest
         Assert.Equal(["alias.qnn", "m.qnn"], Directory.GetFileSystemEntries(Temp.Path).Select(Path.GetFileName).Order());
     }
 
+    /// <summary>The folder flush after a rename reaches fsync on Linux (it did nothing before), and says so where it cannot.</summary>
+    [Fact]
+    public void The_folder_is_flushed_after_a_rename_on_linux()
+    {
+        string path = Temp.File("flushed.txt");
+        OutputFile.WriteAllText(path, "one");
+        Assert.Equal("one", File.ReadAllText(path));
+        if (OperatingSystem.IsLinux()) Assert.True(FolderSync.Flush(Path.GetDirectoryName(path)!), "fsync of the folder failed");
+        Assert.False(FolderSync.Flush(Path.Combine(Path.GetDirectoryName(path)!, "no-such-folder")));
+    }
+
     [Fact]
     public void Concurrent_writers_leave_one_whole_file_and_no_temporaries()
     {

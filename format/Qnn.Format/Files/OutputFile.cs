@@ -16,8 +16,8 @@ public sealed class FilePolicyException(string message) : IOException(message);
 /// existing, writable folder, none is one of the command's inputs or another of its outputs (compared by device and
 /// inode where the system says them, else by full path);</item>
 /// <item>bytes go to a temporary file of a unique name in the same folder (<c>.NAME.PID.RANDOM.qnn-tmp</c>), flushed
-/// to disk, then renamed over the path: a reader or a crash sees the old file or the new one, two writers at once
-/// leave one whole file (the last renamed), never a mixture;</item>
+/// to disk, then renamed over the path and the folder flushed: a reader or a crash sees the old file or the new one,
+/// two writers at once leave one whole file (the last renamed), never a mixture;</item>
 /// <item>temporaries of that pattern left by a killed writer (its process gone, or older than an hour) are removed
 /// from the folder on the next write there.</item>
 /// </list>
@@ -114,8 +114,16 @@ public static class OutputFile
         return temporary;
     }
 
-    /// <summary>Flushed temporary from <see cref="CreateTemporary"/> renamed over <paramref name="path"/>, checked again first.</summary>
-    public static void Commit(string temporary, string path) => File.Move(temporary, Inspect(path, null), overwrite: true);
+    /// <summary>
+    /// Flushed temporary from <see cref="CreateTemporary"/> renamed over <paramref name="path"/>, checked again first;
+    /// then the folder is flushed (<see cref="FolderSync"/>) so that the rename survives a power loss.
+    /// </summary>
+    public static void Commit(string temporary, string path)
+    {
+        string full = Inspect(path, null);
+        File.Move(temporary, full, overwrite: true);
+        FolderSync.Flush(Path.GetDirectoryName(full)!);
+    }
 
     /// <summary>
     /// Deletes the temporaries of our pattern in <paramref name="folder"/> whose writer is gone or that are older than
