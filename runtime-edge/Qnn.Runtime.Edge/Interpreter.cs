@@ -127,13 +127,16 @@ namespace Qnn.Runtime.Edge
             return best;
         }
 
+        /// <summary>
+        /// A dense or conv layer, filter by filter: each filter's weights and thresholds (or score offset and shift)
+        /// come from the model in memory (<see cref="ResidentFilter"/>) or are read from the file one filter at a time
+        /// (<see cref="StreamFilter"/>), then every output position gets its level bit (or the filter's score).
+        /// </summary>
         private void RunWeighted(int index, LayerSpec l, LayerGeometry g, uint[] input, uint[] output, int[] scores)
         {
             bool thresholds = l.Output == OutputKind.Thresholds;
             if (thresholds) Array.Clear(output, 0, l.OutputWords);
             bool streamed = _source != null;
-            int filterWords = g.FilterWords;
-            int levels = g.Levels;
             uint[] weights = streamed ? _filter : l.Weights!;
             int[] t = streamed ? _thresholds : (thresholds ? l.Thresholds! : _thresholds);
             int weightBase = 0, thresholdBase = 0;
@@ -141,85 +144,113 @@ namespace Qnn.Runtime.Edge
             int outWord = 0;
             for (int f = 0; f < l.OutC; f++)
             {
-                bool flip = false;
-                int shift = 0, offset = 0;
-                if (streamed)
-                {
-                    ByteSource source = _source!;
-                    ModelReader.ReadLayerWords(source, l, weightBase, _filter, 0, filterWords, _chunk);
-                    int parameterBase = l.WeightWords;
-                    if (thresholds)
-                    {
-                        ModelReader.ReadLayerWords(source, l, parameterBase + thresholdBase, _parameters, 0, levels, _chunk);
-                        for (int k = 0; k < levels; k++) _thresholds[k] = (int)_parameters[k];
-                        ModelReader.ReadLayerWords(source, l, parameterBase + FormatMath.Mul(l.OutC, levels) + (f >> 5), _parameters, 0, 1, _chunk);
-                        flip = ((_parameters[0] >> (f & 31)) & 1u) != 0;
-                    }
-                    else
-                    {
-                        ModelReader.ReadLayerWords(source, l, parameterBase + f, _parameters, 0, 1, _chunk);
-                        ModelReader.ReadLayerWords(source, l, parameterBase + l.OutC + f, _parameters, 1, 1, _chunk);
-                        offset = (int)_parameters[0];
-                        shift = (int)_parameters[1];
-                    }
-                }
-                else if (thresholds) flip = l.IsFlipped(f);
-                else
-                {
-                    offset = l.Offsets![f];
-                    shift = l.Shifts![f];
-                }
+                bool flip;
+                int shift, offset;
+                if (streamed) StreamFilter(l, g, f, weightBase, thresholdBase, thresholds, out flip, out shift, out offset);
+                else ResidentFilter(l, f, thresholds, out flip, out shift, out offset);
                 int wBase = streamed ? 0 : weightBase;
                 int tBase = streamed ? 0 : thresholdBase;
-
-                if (l.PoolH > 0)
-                {
-                    ConvolveMap(l, g, input, weights, wBase, _accumulators);
-                    int rowOrigin = 0;
-                    int outPixel = outWord;
-                    for (int py = 0; py < l.OutH; py++)
-                    {
-                        int origin = rowOrigin;
-                        for (int px = 0; px < l.OutW; px++)
-                        {
-                            int acc = PoolMax(_accumulators, origin, l.PoolH, l.PoolW, g.PoolRowWords);
-                            if (thresholds) WriteLevel(output, outPixel, bit, g.OutChannelWords, Level(acc, t, tBase, levels, flip));
-                            else scores[f] = (acc << shift) + offset;
-                            outPixel += g.OutPixelWords;
-                            origin += g.PoolColumnStep;
-                        }
-                        rowOrigin += g.PoolRowStep;
-                    }
-                }
-                else
-                {
-                    int outPixel = outWord;
-                    int rowWindow = g.WindowStart;
-                    int iy0 = -l.PadTop;
-                    for (int oy = 0; oy < l.OutH; oy++)
-                    {
-                        int window = rowWindow;
-                        int ix0 = -l.PadLeft;
-                        for (int ox = 0; ox < l.OutW; ox++)
-                        {
-                            int acc = l.InputSigned
-                                ? AccumulateSigned(l, g, input, window, iy0, ix0, weights, wBase)
-                                : AccumulateUnsigned(l, g, input, window, iy0, ix0, weights, wBase);
-                            if (thresholds) WriteLevel(output, outPixel, bit, g.OutChannelWords, Level(acc, t, tBase, levels, flip));
-                            else scores[f] = (acc << shift) + offset;
-                            outPixel += g.OutPixelWords;
-                            window += g.WindowColumnStep;
-                            ix0 += l.StrideW;
-                        }
-                        rowWindow += g.WindowRowStep;
-                        iy0 += l.StrideH;
-                    }
-                }
-
-                weightBase += filterWords;
-                thresholdBase += levels;
+                if (l.PoolH > 0) FilterPooled(l, g, input, weights, wBase, output, outWord, bit, t, tBase, flip, scores, f, shift, offset);
+                else FilterWindows(l, g, input, weights, wBase, output, outWord, bit, t, tBase, flip, scores, f, shift, offset);
+                weightBase += g.FilterWords;
+                thresholdBase += g.Levels;
                 bit <<= 1;
                 if (bit == 0) { bit = 1u; outWord++; }
+            }
+        }
+
+        /// <summary>Filter <paramref name="f"/>'s flip (thresholds) or offset and shift (scores) from the loaded model.</summary>
+        private static void ResidentFilter(LayerSpec l, int f, bool thresholds, out bool flip, out int shift, out int offset)
+        {
+            flip = false;
+            shift = 0;
+            offset = 0;
+            if (thresholds) flip = l.IsFlipped(f);
+            else
+            {
+                offset = l.Offsets![f];
+                shift = l.Shifts![f];
+            }
+        }
+
+        /// <summary>
+        /// Reads filter <paramref name="f"/> from the file (SPEC 1.8 order: all weights, then thresholds and flip words,
+        /// or offsets and shifts) into <see cref="_filter"/> and <see cref="_thresholds"/>, through the 256-byte chunk.
+        /// </summary>
+        private void StreamFilter(LayerSpec l, LayerGeometry g, int f, int weightBase, int thresholdBase, bool thresholds,
+            out bool flip, out int shift, out int offset)
+        {
+            flip = false;
+            shift = 0;
+            offset = 0;
+            ByteSource source = _source!;
+            int levels = g.Levels;
+            ModelReader.ReadLayerWords(source, l, weightBase, _filter, 0, g.FilterWords, _chunk);
+            int parameterBase = l.WeightWords;
+            if (thresholds)
+            {
+                ModelReader.ReadLayerWords(source, l, parameterBase + thresholdBase, _parameters, 0, levels, _chunk);
+                for (int k = 0; k < levels; k++) _thresholds[k] = (int)_parameters[k];
+                ModelReader.ReadLayerWords(source, l, parameterBase + FormatMath.Mul(l.OutC, levels) + (f >> 5), _parameters, 0, 1, _chunk);
+                flip = ((_parameters[0] >> (f & 31)) & 1u) != 0;
+            }
+            else
+            {
+                ModelReader.ReadLayerWords(source, l, parameterBase + f, _parameters, 0, 1, _chunk);
+                ModelReader.ReadLayerWords(source, l, parameterBase + l.OutC + f, _parameters, 1, 1, _chunk);
+                offset = (int)_parameters[0];
+                shift = (int)_parameters[1];
+            }
+        }
+
+        /// <summary>One filter with a fused max-pool: the whole accumulator map, then the maximum of each pool window.</summary>
+        private void FilterPooled(LayerSpec l, LayerGeometry g, uint[] input, uint[] weights, int wBase, uint[] output, int outWord, uint bit,
+            int[] t, int tBase, bool flip, int[] scores, int f, int shift, int offset)
+        {
+            bool thresholds = l.Output == OutputKind.Thresholds;
+            ConvolveMap(l, g, input, weights, wBase, _accumulators);
+            int rowOrigin = 0;
+            int outPixel = outWord;
+            for (int py = 0; py < l.OutH; py++)
+            {
+                int origin = rowOrigin;
+                for (int px = 0; px < l.OutW; px++)
+                {
+                    int acc = PoolMax(_accumulators, origin, l.PoolH, l.PoolW, g.PoolRowWords);
+                    if (thresholds) WriteLevel(output, outPixel, bit, g.OutChannelWords, Level(acc, t, tBase, g.Levels, flip));
+                    else scores[f] = (acc << shift) + offset;
+                    outPixel += g.OutPixelWords;
+                    origin += g.PoolColumnStep;
+                }
+                rowOrigin += g.PoolRowStep;
+            }
+        }
+
+        /// <summary>One filter without a pool: the accumulator of every window, its level bit (or the score) written at once.</summary>
+        private void FilterWindows(LayerSpec l, LayerGeometry g, uint[] input, uint[] weights, int wBase, uint[] output, int outWord, uint bit,
+            int[] t, int tBase, bool flip, int[] scores, int f, int shift, int offset)
+        {
+            bool thresholds = l.Output == OutputKind.Thresholds;
+            int outPixel = outWord;
+            int rowWindow = g.WindowStart;
+            int iy0 = -l.PadTop;
+            for (int oy = 0; oy < l.OutH; oy++)
+            {
+                int window = rowWindow;
+                int ix0 = -l.PadLeft;
+                for (int ox = 0; ox < l.OutW; ox++)
+                {
+                    int acc = l.InputSigned
+                        ? AccumulateSigned(l, g, input, window, iy0, ix0, weights, wBase)
+                        : AccumulateUnsigned(l, g, input, window, iy0, ix0, weights, wBase);
+                    if (thresholds) WriteLevel(output, outPixel, bit, g.OutChannelWords, Level(acc, t, tBase, g.Levels, flip));
+                    else scores[f] = (acc << shift) + offset;
+                    outPixel += g.OutPixelWords;
+                    window += g.WindowColumnStep;
+                    ix0 += l.StrideW;
+                }
+                rowWindow += g.WindowRowStep;
+                iy0 += l.StrideH;
             }
         }
 
