@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Qnn.Devices.Fleet
 {
     /// <summary>
@@ -27,36 +25,26 @@ namespace Qnn.Devices.Fleet
 
         public byte[] ToJson()
         {
-            StringBuilder j = new StringBuilder();
-            j.Append('{');
-            Text(j, "device", Device); j.Append(',');
-            Text(j, "state", State); j.Append(',');
-            Text(j, "model", Model); j.Append(',');
-            Text(j, "slot", Slot); j.Append(',');
-            Text(j, "canary", Canary); j.Append(',');
-            Text(j, "canaryId", CanaryId); j.Append(',');
-            j.Append("\"usPerSample\":").Append(MicrosecondsPerSample.ToString()).Append(',');
-            j.Append("\"freeBytes\":").Append(FreeBytes.ToString()).Append(',');
-            Text(j, "lastError", LastError); j.Append(',');
-            Text(j, "transfer", Transfer); j.Append(',');
-            j.Append("\"received\":").Append(Received.ToString()).Append(',');
-            j.Append("\"chunks\":").Append(Chunks.ToString()).Append(',');
-            Text(j, "time", Time);
-            j.Append('}');
-            return Encoding.UTF8.GetBytes(j.ToString());
+            string j = "{" + Text("device", Device) + "," + Text("state", State) + "," + Text("model", Model) + "," + Text("slot", Slot) + "," +
+                       Text("canary", Canary) + "," + Text("canaryId", CanaryId) + "," +
+                       "\"usPerSample\":" + MicrosecondsPerSample.ToString() + "," + "\"freeBytes\":" + FreeBytes.ToString() + "," +
+                       Text("lastError", LastError) + "," + Text("transfer", Transfer) + "," +
+                       "\"received\":" + Received.ToString() + "," + "\"chunks\":" + Chunks.ToString() + "," + Text("time", Time) + "}";
+            return Ascii.Bytes(j);
         }
 
-        private static void Text(StringBuilder j, string key, string value)
+        private static string Text(string key, string value)
         {
-            j.Append('"').Append(key).Append("\":\"");
+            char[] escaped = new char[value.Length << 1];
+            int n = 0;
             for (int i = 0; i < value.Length; i++)
             {
                 char c = value[i];
-                if (c == '"' || c == '\\') j.Append('\\').Append(c);
-                else if (c < ' ') j.Append(' ');
-                else j.Append(c);
+                if (c == '"' || c == '\\') { escaped[n++] = '\\'; escaped[n++] = c; }
+                else if (c < ' ') escaped[n++] = ' ';
+                else escaped[n++] = c;
             }
-            j.Append('"');
+            return "\"" + key + "\":\"" + new string(escaped, 0, n) + "\"";
         }
     }
 }

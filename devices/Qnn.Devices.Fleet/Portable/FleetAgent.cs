@@ -1,5 +1,4 @@
 using System;
-using System.Text;
 
 namespace Qnn.Devices.Fleet
 {
@@ -62,7 +61,7 @@ namespace Qnn.Devices.Fleet
         /// <summary>After every (re)connection: online flag, the announcement's subscription, the chunks still missing.</summary>
         public void OnConnected()
         {
-            _transport.Publish(FleetTopics.Online(_group, _device), Encoding.UTF8.GetBytes("1"), true);
+            _transport.Publish(FleetTopics.Online(_group, _device), Ascii.Bytes("1"), true);
             for (int i = 0; i < _pending.Length; i++) _pending[i] = -1;
             _transport.Subscribe(FleetTopics.Announce(_group));
             if (_assembly != null) RequestChunks();
@@ -178,7 +177,7 @@ namespace Qnn.Devices.Fleet
             int target = _active < 0 ? 0 : 1 - _active;
             _storage.WriteRecord("slot-" + SlotNames[target], "");   // the slot counts again only once its bytes are in
             _storage.CommitStage(SlotNames[target]);
-            _storage.WriteRecord("slot-" + SlotNames[target], new string(Encoding.UTF8.GetChars(m.ToBytes())));
+            _storage.WriteRecord("slot-" + SlotNames[target], m.ToText());
             _slots[target] = m;
             ChunkAssembly.Clear(_storage);
             _assembly = null;
@@ -277,7 +276,7 @@ namespace Qnn.Devices.Fleet
             {
                 string? text = _storage.ReadRecord("slot-" + SlotNames[s]);
                 if (text == null || text.Length == 0) continue;
-                try { _slots[s] = FleetManifest.Parse(Encoding.UTF8.GetBytes(text)); }
+                try { _slots[s] = FleetManifest.Parse(Ascii.Bytes(text)); }
                 catch (FleetProtocolException) { _slots[s] = null; }
             }
             string? active = _storage.ReadRecord(ActiveRecord);

@@ -1,5 +1,4 @@
 using System;
-using System.Text;
 
 namespace Qnn.Devices.Fleet
 {
@@ -42,30 +41,28 @@ namespace Qnn.Devices.Fleet
         /// <summary>The text of every line but the signature's, as signed.</summary>
         public string Body()
         {
-            StringBuilder t = new StringBuilder();
-            t.Append(Magic).Append('\n');
-            t.Append("model ").Append(ModelId).Append('\n');
-            t.Append("size ").Append(Size.ToString()).Append('\n');
-            t.Append("model-size ").Append(ModelSize.ToString()).Append('\n');
-            t.Append("crc32 ").Append(Hex.OfUInt32(Crc32)).Append('\n');
-            t.Append("sha256 ").Append(Sha256).Append('\n');
-            t.Append("chunk-size ").Append(ChunkSize.ToString()).Append('\n');
-            t.Append("chunks ").Append(Chunks.ToString()).Append('\n');
-            t.Append("canary ").Append(CanaryId).Append(' ').Append(CanaryCount.ToString()).Append(' ').Append(CanarySampleBytes.ToString()).Append('\n');
-            t.Append("digest-portable ").Append(DigestPortable).Append('\n');
-            t.Append("digest-fast ").Append(DigestFast).Append('\n');
-            t.Append("digest-gpu ").Append(DigestGpu).Append('\n');
-            t.Append("pushed ").Append(Pushed).Append('\n');
-            return t.ToString();
+            return Magic + "\n" +
+                   "model " + ModelId + "\n" +
+                   "size " + Size.ToString() + "\n" +
+                   "model-size " + ModelSize.ToString() + "\n" +
+                   "crc32 " + Hex.OfUInt32(Crc32) + "\n" +
+                   "sha256 " + Sha256 + "\n" +
+                   "chunk-size " + ChunkSize.ToString() + "\n" +
+                   "chunks " + Chunks.ToString() + "\n" +
+                   "canary " + CanaryId + " " + CanaryCount.ToString() + " " + CanarySampleBytes.ToString() + "\n" +
+                   "digest-portable " + DigestPortable + "\n" +
+                   "digest-fast " + DigestFast + "\n" +
+                   "digest-gpu " + DigestGpu + "\n" +
+                   "pushed " + Pushed + "\n";
         }
 
-        /// <summary>The announcement's payload: the body, then the signature line when there is one.</summary>
-        public byte[] ToBytes()
+        /// <summary>The announcement's text: the body, then the signature line when there is one.</summary>
+        public string ToText()
         {
-            string text = Body();
-            if (Signature != null) text = text + "signature " + Convert.ToBase64String(Signature) + "\n";
-            return Encoding.UTF8.GetBytes(text);
+            return Signature == null ? Body() : Body() + "signature " + Convert.ToBase64String(Signature) + "\n";
         }
+
+        public byte[] ToBytes() { return Ascii.Bytes(ToText()); }
 
         /// <summary>The length of chunk <paramref name="index"/>: <see cref="ChunkSize"/>, the last one what is left.</summary>
         public int ChunkLength(int index)
@@ -96,9 +93,8 @@ namespace Qnn.Devices.Fleet
         /// <summary>Reads an announcement; throws <see cref="FleetProtocolException"/> naming the first bad line.</summary>
         public static FleetManifest Parse(byte[] payload)
         {
-            string text;
-            try { text = new string(Encoding.UTF8.GetChars(payload)); }
-            catch (Exception) { throw new FleetProtocolException("manifest: not UTF-8 text"); }
+            if (payload.Length > 4096) throw new FleetProtocolException("manifest: " + payload.Length.ToString() + " bytes, over 4096");
+            string text = Ascii.Text(payload, 0, payload.Length, "manifest");
             string[] lines = text.Split('\n');
             if (lines.Length < 14 || lines[0] != Magic) throw new FleetProtocolException("manifest: does not start with \"" + Magic + "\"");
             FleetManifest m = new FleetManifest();
@@ -128,7 +124,7 @@ namespace Qnn.Devices.Fleet
             m.Pushed = Field(lines, 12, "pushed");
             int bodyLines = 13;
             int signedLength = 0;
-            for (int i = 0; i < bodyLines; i++) signedLength += Encoding.UTF8.GetBytes(lines[i]).Length + 1;
+            for (int i = 0; i < bodyLines; i++) signedLength += lines[i].Length + 1;   // ASCII: one byte per character
             m.SignedBytes = new byte[signedLength];
             Array.Copy(payload, m.SignedBytes, signedLength);
             if (lines.Length > bodyLines && lines[bodyLines].Length > 0)

@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Qnn.Devices.Fleet
 {
     /// <summary>Lower-case hexadecimal, written out (no spans, no generics) so the device part builds for nanoFramework.</summary>
@@ -9,13 +7,13 @@ namespace Qnn.Devices.Fleet
 
         public static string Of(byte[] bytes)
         {
-            StringBuilder text = new StringBuilder(bytes.Length << 1);
+            char[] text = new char[bytes.Length << 1];
             for (int i = 0; i < bytes.Length; i++)
             {
-                text.Append(Digits[bytes[i] >> 4]);
-                text.Append(Digits[bytes[i] & 15]);
+                text[i << 1] = Digits[bytes[i] >> 4];
+                text[(i << 1) + 1] = Digits[bytes[i] & 15];
             }
-            return text.ToString();
+            return new string(text);
         }
 
         /// <summary>The bytes of <paramref name="text"/>, or null when it is not an even number of hex digits.</summary>
