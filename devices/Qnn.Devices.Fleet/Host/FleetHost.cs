@@ -111,24 +111,41 @@ public sealed class FleetHost : IAsyncDisposable
     /// Publishes the package's chunks (retained), keeps the announcement it replaces as the previous one, announces the
     /// new manifest (retained), and clears the chunks of the model two pushes old. Returns the bytes published.
     /// </summary>
-    public async Task<long> PushAsync(FleetPackage package, CancellationToken cancellation)
+    public async Task<long> PushAsync(FleetPackage package, CancellationToken cancellation) =>
+        await PublishChunksAsync(package, 0, package.Manifest.Chunks, cancellation) + await AnnounceAsync(package.Manifest, cancellation);
+
+    /// <summary>Publishes chunks [<paramref name="from"/>, <paramref name="to"/>) of the package, retained; returns their bytes.</summary>
+    public async Task<long> PublishChunksAsync(FleetPackage package, int from, int to, CancellationToken cancellation)
     {
-        FleetManifest m = package.Manifest;
         long bytes = 0;
-        for (int i = 0; i < m.Chunks; i++)
+        for (int i = from; i < to; i++)
         {
             byte[] payload = package.ChunkPayload(i);
-            await PublishAsync(FleetTopics.Chunk(_group, m.ModelId, i), payload, retain: true, cancellation);
+            await PublishChunkAsync(package.Manifest, i, payload, cancellation);
             bytes += payload.Length;
         }
+        return bytes;
+    }
+
+    /// <summary>Publishes one chunk's payload as given (the tests publish damaged ones).</summary>
+    public Task PublishChunkAsync(FleetManifest m, int index, byte[] payload, CancellationToken cancellation) =>
+        PublishAsync(FleetTopics.Chunk(_group, m.ModelId, index), payload, retain: true, cancellation);
+
+    /// <summary>Announces <paramref name="m"/> (retained), keeping the announcement it replaces as the previous one; returns the bytes.</summary>
+    public async Task<long> AnnounceAsync(FleetManifest m, CancellationToken cancellation)
+    {
         FleetManifest? current = Announced, before = Previous;
         if (before is not null && before.ModelId != m.ModelId && before.ModelId != current?.ModelId)
             await ClearChunksAsync(before, cancellation);
         if (current is not null && current.Sha256 != m.Sha256)
+        {
             await PublishAsync(FleetTopics.Previous(_group), AnnouncedBytes!, retain: true, cancellation);
+            PreviousBytes = AnnouncedBytes;
+        }
         byte[] announce = m.ToBytes();
         await PublishAsync(FleetTopics.Announce(_group), announce, retain: true, cancellation);
-        return bytes + announce.Length;
+        AnnouncedBytes = announce;
+        return announce.Length;
     }
 
     private async Task ClearChunksAsync(FleetManifest m, CancellationToken cancellation)
