@@ -78,6 +78,8 @@ public sealed class FleetTests(ITestOutputHelper output) : TempFolderTest
         {
             for (int i = 0; i < Devices; i++) devices.Add(Device(broker, "lab", $"pi-{i:00}", pub));
             foreach (var d in devices) await d.StartAsync(CancellationToken.None);
+            await using (var watch = await FleetHost.ConnectAsync(FleetBroker.Parse(broker.Url), "lab", CancellationToken.None))
+                await Until(() => watch.Devices.Count == Devices, "every device's first status");
             await devices[^1].CrashAsync();   // powered off before the push: its last will marks it offline
 
             var clock = Stopwatch.StartNew();
@@ -195,7 +197,7 @@ public sealed class FleetTests(ITestOutputHelper output) : TempFolderTest
         {
             if (i != 1) return p;
             p[60] ^= 0x10;
-            BitConverter.TryWriteBytes(p.AsSpan(0, 4), Crc32.Compute(p, 4, p.Length - 4));   // a consistent chunk CRC: only the signed SHA-256 catches it
+            BitConverter.TryWriteBytes(p.AsSpan(0, 4), Crc32.Compute(p, 4, p.Length - 4));   // a consistent chunk CRC: only the whole package's signed CRC-32 and SHA-256 catch it
             return p;
         }, "(altered)");
 

@@ -1,5 +1,5 @@
 using System.Buffers;
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 using MQTTnet;
 using MQTTnet.Protocol;
 
@@ -16,10 +16,10 @@ public sealed class FleetDevice : IAsyncDisposable
     private readonly string _group;
     private readonly string _id;
     private readonly IMqttClient _client;
-    private readonly Channel<Func<Task>> _work = Channel.CreateUnbounded<Func<Task>>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly BlockingCollection<Action> _work = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Transport _transport;
-    private Task? _loop;
+    private Thread? _loop;
     private Task? _keeper;
 
     public FleetAgent Agent { get; }
@@ -40,7 +40,11 @@ public sealed class FleetDevice : IAsyncDisposable
         {
             string topic = e.ApplicationMessage.Topic;
             byte[] payload = e.ApplicationMessage.Payload.ToArray();
-            _work.Writer.TryWrite(() => { Agent.OnMessage(topic, payload); return Task.CompletedTask; });
+            try
+            {
+                _work.Add(() => Agent.OnMessage(topic, payload));
+            }
+            catch (Exception x) when (x is ObjectDisposedException or InvalidOperationException) { }   // stopping
             return Task.CompletedTask;
         };
     }
@@ -50,7 +54,9 @@ public sealed class FleetDevice : IAsyncDisposable
     /// <summary>Connects (retrying until <paramref name="cancellation"/>) and starts the message loop and the reconnecting keeper.</summary>
     public async Task StartAsync(CancellationToken cancellation)
     {
-        _loop = Task.Run(RunLoopAsync);
+        // One thread of its own: the agent blocks on the broker's acknowledgements, which must not wait for pool threads.
+        _loop = new Thread(RunLoop) { IsBackground = true, Name = $"fleet {_id}" };
+        _loop.Start();
         await ConnectAsync(cancellation);
         _keeper = Task.Run(KeepConnectedAsync);
     }
@@ -66,7 +72,7 @@ public sealed class FleetDevice : IAsyncDisposable
         using var both = CancellationTokenSource.CreateLinkedTokenSource(cancellation, _stop.Token);
         await _client.ConnectAsync(options, both.Token);
         Log?.Invoke($"fleet: {_id} connected to {_broker}, group {_group}");
-        await _work.Writer.WriteAsync(() => { Agent.OnConnected(); return Task.CompletedTask; }, both.Token);
+        _work.Add(Agent.OnConnected, both.Token);
     }
 
     private async Task KeepConnectedAsync()
@@ -88,15 +94,15 @@ public sealed class FleetDevice : IAsyncDisposable
         }
     }
 
-    private async Task RunLoopAsync()
+    private void RunLoop()
     {
         try
         {
-            await foreach (var work in _work.Reader.ReadAllAsync(_stop.Token))
+            foreach (var work in _work.GetConsumingEnumerable(_stop.Token))
             {
                 try
                 {
-                    await work();
+                    work();
                 }
                 catch (Exception e) when (e is IOException or MQTTnet.Exceptions.MqttCommunicationException or InvalidOperationException or OperationCanceledException)
                 {
@@ -136,12 +142,13 @@ public sealed class FleetDevice : IAsyncDisposable
         }
         _client.Dispose();
         _stop.Dispose();
+        _work.Dispose();
     }
 
     private async Task WaitAsync()
     {
-        if (_loop is not null) await _loop;
         if (_keeper is not null) await _keeper;
+        _loop?.Join();
     }
 
     /// <summary>The agent's port on MQTTnet; called from the message loop, where blocking is allowed.</summary>
