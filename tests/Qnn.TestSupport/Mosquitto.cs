@@ -18,18 +18,25 @@ public sealed class Mosquitto : IDisposable
     private Process? _process;
 
     public int Port { get; }
+    /// <summary>The running broker's process id (for CPU and memory figures), or 0 when stopped.</summary>
+    public int ProcessId => _process is { HasExited: false } p ? p.Id : 0;
+    public string Folder => _folder.Path;
     public string Url => $"mqtt://127.0.0.1:{Port}";
     public string LogFile => _folder.File("mosquitto.log");
 
     /// <summary>Null when a broker can run here, else why not (one line).</summary>
     public static string? Unavailable => Binary.Value.Path is null ? Binary.Value.Why : null;
 
-    public Mosquitto()
+    /// <summary>The folder of the mosquitto binary (mosquitto_passwd is beside it or on the PATH).</summary>
+    public static string? BinaryPath => Binary.Value.Path;
+
+    /// <param name="config">Replaces the generated config: given the port and this broker's folder, returns the config's text.</param>
+    public Mosquitto(Func<int, string, string>? config = null)
     {
         if (Binary.Value.Path is null) throw new InvalidOperationException(Binary.Value.Why);
         Port = FreePort();
         string data = Directory.CreateDirectory(_folder.File("data")).FullName;
-        File.WriteAllText(_folder.File("mosquitto.conf"), string.Join('\n',
+        File.WriteAllText(_folder.File("mosquitto.conf"), config is not null ? config(Port, _folder.Path) : string.Join('\n',
             $"listener {Port} 127.0.0.1",
             "allow_anonymous true",
             "persistence true",
