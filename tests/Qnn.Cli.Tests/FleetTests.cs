@@ -259,3 +259,105 @@ public sealed class FleetTests(ITestOutputHelper output) : TempFolderTest
         Assert.Equal("A", second.Agent.ActiveSlot);
     }
 }
+
+/// <summary>
+/// The example broker config (devices/fleet-broker/mosquitto.conf and acl) run as it is, with only its paths and port
+/// replaced: TLS with a CA made here, a password per device, the ACL; a push and a status over mqtts.
+/// </summary>
+[Collection(nameof(ConsoleCollection))]
+public sealed class FleetTlsTests(ITestOutputHelper output) : TempFolderTest
+{
+    private static void Pem(string path, string label, byte[] der) => File.WriteAllText(path, PemEncoding.WriteString(label, der));
+
+    /// <summary>A CA and a broker certificate for 127.0.0.1 signed by it, as PEM files in <paramref name="folder"/>.</summary>
+    private static void Certificates(string folder)
+    {
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var caRequest = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=qnn fleet test CA", caKey, HashAlgorithmName.SHA256);
+        caRequest.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509BasicConstraintsExtension(true, false, 0, true));
+        caRequest.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509KeyUsageExtension(
+            System.Security.Cryptography.X509Certificates.X509KeyUsageFlags.KeyCertSign | System.Security.Cryptography.X509Certificates.X509KeyUsageFlags.CrlSign, true));
+        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        using var brokerKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=127.0.0.1", brokerKey, HashAlgorithmName.SHA256);
+        var names = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
+        names.AddIpAddress(System.Net.IPAddress.Loopback);
+        names.AddDnsName("localhost");
+        request.CertificateExtensions.Add(names.Build());
+        request.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        using var broker = request.Create(ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(29), [1, 2, 3, 4]);
+        Pem(Path.Combine(folder, "ca.crt"), "CERTIFICATE", ca.RawData);
+        Pem(Path.Combine(folder, "broker.crt"), "CERTIFICATE", broker.RawData);
+        Pem(Path.Combine(folder, "broker.key"), "PRIVATE KEY", brokerKey.ExportPkcs8PrivateKey());
+    }
+
+    private static void Passwords(string file, params (string User, string Password)[] users)
+    {
+        string tool = Path.Combine(Path.GetDirectoryName(Mosquitto.BinaryPath!)!, "mosquitto_passwd");
+        if (!File.Exists(tool)) tool = "/usr/bin/mosquitto_passwd";
+        File.WriteAllText(file, "");
+        foreach (var (user, password) in users)
+        {
+            using var p = Process.Start(new ProcessStartInfo(tool, ["-b", file, user, password]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, p.StandardError.ReadToEnd());
+        }
+    }
+
+    [Fact]
+    public async Task The_example_broker_config_serves_a_push_over_TLS_with_a_password_per_device_and_refuses_a_wrong_one()
+    {
+        if (Mosquitto.Unavailable is { } why)
+        {
+            if (Environment.GetEnvironmentVariable("CI") is "true" or "1") Assert.Fail($"CI needs the fleet tests: {why}");
+            output.WriteLine($"SKIPPED (no broker): {why}");
+            return;
+        }
+        string example = File.ReadAllText(Path.Combine(Repository.Root, "devices", "fleet-broker", "mosquitto.conf"));
+        using var broker = new Mosquitto((port, folder) =>
+        {
+            Certificates(folder);
+            File.Copy(Path.Combine(Repository.Root, "devices", "fleet-broker", "acl"), Path.Combine(folder, "acl"));
+            Passwords(Path.Combine(folder, "passwd"), ("qnn-host", "host-secret"), ("tls-0", "secret-0"), ("tls-1", "secret-1"));
+            Directory.CreateDirectory(Path.Combine(folder, "data"));
+            return example.Replace("/etc/mosquitto/qnn/", folder + "/").Replace("/var/lib/mosquitto/", folder + "/data/")
+                       .Replace("listener 8883", $"listener {port} 127.0.0.1") + $"\nuser {Environment.UserName}\nlog_dest file {folder}/mosquitto.log\n";
+        });
+        string ca = Path.Combine(broker.Folder, "ca.crt");
+        string url = $"mqtts://127.0.0.1:{broker.Port}";
+        string key = Temp.File("fleet.key");
+        Assert.Equal(0, QnnCommand.Run("fleet", "keygen", "--out", key).ExitCode);
+        string model = Temp.File("one.qnn");
+        ModelWriter.WriteFile(Mlps.Micro(1), model);
+
+        FleetDevice Device(string id, string password) =>
+            new(FleetBroker.Parse(url) with { User = id, Password = password, CaFile = ca }, "secure", id, Temp.File(id), EcdsaSignatureVerifier.Load(key + ".pub"));
+        await using var d0 = Device("tls-0", "secret-0");
+        await using var d1 = Device("tls-1", "secret-1");
+        await d0.StartAsync(CancellationToken.None);
+        await d1.StartAsync(CancellationToken.None);
+        await using (var intruder = Device("tls-1", "wrong"))
+            await Assert.ThrowsAsync<MQTTnet.Adapter.MqttConnectingFailedException>(() => intruder.StartAsync(CancellationToken.None));
+
+        Environment.SetEnvironmentVariable("QNN_MQTT_PASSWORD", "host-secret");
+        try
+        {
+            var untrusted = QnnCommand.Run("fleet", "status", "--broker", url, "--group", "secure", "--user", "qnn-host");
+            Assert.Equal(1, untrusted.ExitCode);   // the broker's certificate is not signed by a CA the system trusts
+            Assert.StartsWith($"qnn fleet status: --broker {url}: cannot connect", untrusted.Error);
+            Assert.Single(untrusted.Error.Trim().Split('\n'));
+
+            var push = QnnCommand.Run("fleet", "push", model, "--broker", url, "--group", "secure", "--user", "qnn-host", "--ca", ca, "--key", key,
+                "--canary", "4", "--accelerator", "cpu", "--timeout", "30");
+            Assert.True(push.ExitCode == 0, push.Out + push.Error + broker.Log());
+            Assert.Contains("2 of 2 devices run", push.Out);
+            var status = QnnCommand.Run("fleet", "status", "--broker", url, "--group", "secure", "--user", "qnn-host", "--ca", ca);
+            Assert.True(status.ExitCode == 0, status.Out + status.Error);
+            output.WriteLine(status.Out);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("QNN_MQTT_PASSWORD", null);
+        }
+    }
+}
