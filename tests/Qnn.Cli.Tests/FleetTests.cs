@@ -337,7 +337,7 @@ public sealed class FleetTlsTests(ITestOutputHelper output) : TempFolderTest
         await d0.StartAsync(CancellationToken.None);
         await d1.StartAsync(CancellationToken.None);
         await using (var intruder = Device("tls-1", "wrong"))
-            await Assert.ThrowsAsync<MQTTnet.Adapter.MqttConnectingFailedException>(() => intruder.StartAsync(CancellationToken.None));
+            Assert.Contains("NotAuthorized", (await Assert.ThrowsAsync<IOException>(() => intruder.StartAsync(CancellationToken.None))).Message);
 
         Environment.SetEnvironmentVariable("QNN_MQTT_PASSWORD", "host-secret");
         try
@@ -346,6 +346,10 @@ public sealed class FleetTlsTests(ITestOutputHelper output) : TempFolderTest
             Assert.Equal(1, untrusted.ExitCode);   // the broker's certificate is not signed by a CA the system trusts
             Assert.StartsWith($"qnn fleet status: --broker {url}: cannot connect", untrusted.Error);
             Assert.Single(untrusted.Error.Trim().Split('\n'));
+
+            var noPassword = QnnCommand.Run("fleet", "status", "--broker", url, "--group", "secure", "--ca", ca);
+            Assert.Equal(1, noPassword.ExitCode);
+            Assert.Contains("cannot connect (refused: ", noPassword.Error);
 
             var push = QnnCommand.Run("fleet", "push", model, "--broker", url, "--group", "secure", "--user", "qnn-host", "--ca", ca, "--key", key,
                 "--canary", "4", "--accelerator", "cpu", "--timeout", "30");

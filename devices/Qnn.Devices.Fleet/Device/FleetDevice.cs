@@ -70,7 +70,9 @@ public sealed class FleetDevice : IAsyncDisposable
             .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .Build();
         using var both = CancellationTokenSource.CreateLinkedTokenSource(cancellation, _stop.Token);
-        await _client.ConnectAsync(options, both.Token);
+        var result = await _client.ConnectAsync(options, both.Token);
+        if (result.ResultCode != MqttClientConnectResultCode.Success)   // MQTTnet 5 returns a refusal instead of throwing
+            throw new IOException($"{_broker} refused {_id}: {result.ResultCode}");
         Log?.Invoke($"fleet: {_id} connected to {_broker}, group {_group}");
         _work.Add(Agent.OnConnected, both.Token);
     }
@@ -87,8 +89,9 @@ public sealed class FleetDevice : IAsyncDisposable
                 await ConnectAsync(_stop.Token);
             }
             catch (OperationCanceledException) { return; }
-            catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or MQTTnet.Adapter.MqttConnectingFailedException or InvalidOperationException)
+            catch (Exception e) when (e is IOException or MQTTnet.Exceptions.MqttCommunicationException or MQTTnet.Adapter.MqttConnectingFailedException or InvalidOperationException)
             {
+                Log?.Invoke($"fleet: {_id}: {e.Message.Split('\n')[0]}");
                 await Task.Delay(500, CancellationToken.None);
             }
         }

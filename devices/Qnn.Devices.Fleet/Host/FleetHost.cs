@@ -53,7 +53,9 @@ public sealed class FleetHost : IAsyncDisposable
         };
         try
         {
-            await client.ConnectAsync(broker.Options($"qnn-host-{Guid.NewGuid():N}"[..22], persistent: false).Build(), cancellation);
+            var result = await client.ConnectAsync(broker.Options($"qnn-host-{Guid.NewGuid():N}"[..22], persistent: false).Build(), cancellation);
+            if (result.ResultCode != MqttClientConnectResultCode.Success)   // MQTTnet 5 returns a refusal instead of throwing
+                throw new MQTTnet.Exceptions.MqttCommunicationException($"refused: {result.ResultCode}{(broker.User is null ? " (no --user given)" : "")}");
         }
         catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or MQTTnet.Adapter.MqttConnectingFailedException or OperationCanceledException)
         {
