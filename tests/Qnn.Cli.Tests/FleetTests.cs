@@ -17,7 +17,7 @@ namespace Qnn.Cli.Tests;
 [Collection(nameof(ConsoleCollection))]
 public sealed class FleetTests(ITestOutputHelper output) : TempFolderTest
 {
-    private const int Devices = 20;
+    private const int Devices = 50;
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
 
     private bool Skipped()
