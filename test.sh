@@ -6,6 +6,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 
 dotnet restore Qnn.Edge.sln --nologo -v quiet
 ./qnn data fetch mnist          # checks the cached files' SHA-256; downloads only what is missing or wrong
+# The fleet tests (tests/Qnn.Cli.Tests/FleetTests.cs) start a real Eclipse Mosquitto on a free loopback port: install
+# it from the system's packages when it is missing and this runs as root with apt-get (as CI does); without it those
+# tests say why and skip (and fail under CI=true).
+if ! command -v mosquitto >/dev/null && [[ ! -x /usr/sbin/mosquitto ]] && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get -qq install -y --no-install-recommends mosquitto >/dev/null 2>&1 ||
+    { apt-get -qq update >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get -qq install -y --no-install-recommends mosquitto >/dev/null 2>&1; } ||
+    echo "test.sh: could not install mosquitto; the fleet tests will skip" >&2
+fi
 dotnet build Qnn.Edge.sln -c Release --no-restore --nologo -v quiet
 
 log="$(mktemp)"

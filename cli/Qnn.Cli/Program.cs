@@ -21,6 +21,7 @@ public static class Program
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(FlashCommand.Create());
+        root.Subcommands.Add(FleetCommand.Create());
         root.Subcommands.Add(QuickstartCommand.Create());
         return root;
     }

@@ -17,7 +17,7 @@ public static class Program
 
     public static RootCommand BuildCommand()
     {
-        var model = new Option<string>("--model") { Description = "The .qnn model file.", Required = true };
+        var model = new Option<string?>("--model") { Description = "The .qnn model file (not with --fleet, whose store holds the model)." };
         var images = new Option<string[]>("--image") { Description = "Image files to classify (PNG, JPEG, BMP, PGM, or raw H*W*C bytes).", AllowMultipleArgumentsPerToken = true };
         var watch = new Option<string?>("--watch") { Description = "Classify every image file dropped into this folder." };
         var camera = new Option<bool>("--camera") { Description = "Take pictures with the Raspberry Pi camera when the button is pressed." };
@@ -27,16 +27,18 @@ public static class Program
         var oledHeight = new Option<int>("--oled-height") { Description = "The OLED's height: 64 or 32.", DefaultValueFactory = _ => 64 };
         var matrix = new Option<int>("--matrix") { Description = "Show the class on this many cascaded MAX7219 8x8 LED matrices on SPI 0.0 (0: none).", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "Print each classification as one JSON line." };
+        var fleet = new FleetOptions();
 
         var root = new RootCommand("Classify camera pictures and image files with a quantized neural network (.qnn) on a Raspberry Pi.");
         foreach (var option in new Option[] { model, images, watch, camera, cameraTool, button, oled, oledHeight, matrix, json }) root.Options.Add(option);
-        root.SetAction((parse, cancellation) => RunAsync(new Settings(
-            parse.GetValue(model)!, parse.GetValue(images) ?? [], parse.GetValue(watch), parse.GetValue(camera), parse.GetValue(cameraTool)!,
+        fleet.AddTo(root);
+        root.SetAction((parse, cancellation) => parse.GetValue(fleet.Url) is not null ? fleet.RunAsync(parse, parse.GetValue(model), cancellation) : RunAsync(new Settings(
+            parse.GetValue(model), parse.GetValue(images) ?? [], parse.GetValue(watch), parse.GetValue(camera), parse.GetValue(cameraTool)!,
             parse.GetValue(button), parse.GetValue(oled), parse.GetValue(oledHeight), parse.GetValue(matrix), parse.GetValue(json)), cancellation));
         return root;
     }
 
-    private sealed record Settings(string Model, string[] Images, string? Watch, bool Camera, string CameraTool, int? ButtonPin,
+    private sealed record Settings(string? Model, string[] Images, string? Watch, bool Camera, string CameraTool, int? ButtonPin,
         bool Oled, int OledHeight, int Matrices, bool Json);
 
     /// <summary>Opens a bus or device; a failure becomes one line that says which device it was.</summary>
@@ -56,6 +58,11 @@ public static class Program
     private static async Task<int> RunAsync(Settings settings, CancellationToken cancellation)
     {
         ModelClassifier classifier;
+        if (settings.Model is null)
+        {
+            Console.Error.WriteLine("--model: give the .qnn model file (or --fleet URL to follow a fleet)");
+            return 1;
+        }
         try
         {
             classifier = new ModelClassifier(ModelFile.Load(settings.Model));
