@@ -13,6 +13,12 @@ if ! command -v mosquitto >/dev/null && [[ ! -x /usr/sbin/mosquitto ]] && [[ $(i
   DEBIAN_FRONTEND=noninteractive apt-get -qq install -y --no-install-recommends mosquitto >/dev/null 2>&1 ||
     { apt-get -qq update >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get -qq install -y --no-install-recommends mosquitto >/dev/null 2>&1; } ||
     echo "test.sh: could not install mosquitto; the fleet tests will skip" >&2
+  # The package may start the distribution's own broker (port 1883) where systemd runs: the tests start theirs,
+  # so the one this script installed is stopped and not started again at boot.
+  if command -v systemctl >/dev/null && systemctl is-active --quiet mosquitto 2>/dev/null; then
+    systemctl stop mosquitto >/dev/null 2>&1 || true
+    systemctl disable mosquitto >/dev/null 2>&1 || true
+  fi
 fi
 dotnet build Qnn.Edge.sln -c Release --no-restore --nologo -v quiet
 
