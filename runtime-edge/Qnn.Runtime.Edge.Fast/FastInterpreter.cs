@@ -43,7 +43,8 @@ public sealed class FastInterpreter
         _imageBytes = model.InputHeight * model.InputWidth * model.InputChannels;
         _patchWords = _layers.Max(l => l.Spec.InputBits * l.PatchWords);
         _accumulators = _layers.Max(l => l.Spec.PoolH > 0 ? l.Geometry.ConvOutH * l.Geometry.ConvOutW * l.Spec.OutC : 0);
-        int vector = Vector<int>.Count;
+        // Rows of whole vectors of 16 (Emit16), and at least Vector<int>.Count.
+        int vector = Math.Max(16, Vector<int>.Count);
         _pixelFilters = Math.Max(_firstConv.PaddedFilters, (_layers.Max(l => l.Blocks * PopcountBlock.BlockFilters) + vector - 1) / vector * vector);
     }
 
@@ -114,30 +115,33 @@ public sealed class FastInterpreter
     }
 
     /// <summary>
-    /// Runs <paramref name="image"/> <paramref name="repeats"/> times on this thread and returns the median time of
-    /// each layer (the bench's per-layer figures; the median resists other processes sharing the cores).
+    /// Runs <paramref name="images"/> (1 … 4 samples, one group: a batch's 4 rows per weight load) <paramref name="repeats"/>
+    /// times on this thread and returns the median time of each layer per sample (the bench's per-layer figures; the
+    /// median resists other processes sharing the cores).
     /// </summary>
-    public TimeSpan[] MeasureLayers(ReadOnlySpan<byte> image, int repeats)
+    public TimeSpan[] MeasureLayers(ReadOnlySpan<byte> images, int repeats)
     {
-        if (image.Length != _imageBytes) throw new ArgumentException($"the image must have H*W*C = {_imageBytes} bytes");
+        int count = images.Length / Math.Max(1, _imageBytes);
+        if (count < 1 || count > PopcountBlock.RowBlock || images.Length != count * _imageBytes)
+            throw new ArgumentException($"images must hold 1 to {PopcountBlock.RowBlock} × {_imageBytes} bytes");
         repeats = Math.Max(1, repeats);
         var ticks = new long[repeats][];
-        var scores = new int[_model.ClassCount];
-        var prediction = new int[1];
+        var scores = new int[count * _model.ClassCount];
+        var predictions = new int[count];
         var ws = Rent();
         try
         {
-            RunGroup(ws, image, 1, scores, prediction, null, new long[_layers.Length]); // warm up
+            RunGroup(ws, images, count, scores, predictions, null, new long[_layers.Length]); // warm up
             for (int r = 0; r < repeats; r++)
             {
                 ticks[r] = new long[_layers.Length];
-                RunGroup(ws, image, 1, scores, prediction, null, ticks[r]);
+                RunGroup(ws, images, count, scores, predictions, null, ticks[r]);
             }
         }
         finally { _workspaces.Add(ws); }
         return Enumerable.Range(0, _layers.Length)
             .Select(i => ticks.Select(t => t[i]).Order().ElementAt(repeats / 2))
-            .Select(t => TimeSpan.FromSeconds((double)t / Stopwatch.Frequency))
+            .Select(t => TimeSpan.FromSeconds((double)t / Stopwatch.Frequency / count))
             .ToArray();
     }
 
@@ -237,6 +241,15 @@ public sealed class FastInterpreter
             {
                 int origin = (py * l.PoolStrideH * g.ConvOutW + px * l.PoolStrideW) * filters;
                 int f = 0;
+                if (thresholds && Vector512.IsHardwareAccelerated)
+                    for (; f + 16 <= filters; f += 16)
+                    {
+                        var best = Vector512.Create(int.MinValue);
+                        for (int dy = 0; dy < l.PoolH; dy++)
+                        for (int dx = 0; dx < l.PoolW; dx++)
+                            best = Vector512.Max(best, Vector512.Create<int>(accumulators.AsSpan(origin + (dy * g.ConvOutW + dx) * filters + f, 16)));
+                        layer.Emit16(output, py * l.OutW + px, f, best);
+                    }
                 if (thresholds)
                     for (; f + 4 <= filters; f += 4)
                     {
@@ -268,7 +281,13 @@ public sealed class FastInterpreter
         var l = layer.Spec;
         if (l.PoolH > 0) acc[..count].CopyTo(accumulators.AsSpan(pixel * l.OutC));
         else if (l.Output == OutputKind.Thresholds)
-            for (int q = 0; q < count; q += 4) layer.EmitQuad(output, pixel, q, Vector128.Create(acc.Slice(q, 4)));
+        {
+            // acc holds count rounded up to 16 (the workspace's rows); lanes past count write nothing.
+            int q = 0;
+            if (Vector512.IsHardwareAccelerated)
+                for (; q < count; q += 16) layer.Emit16(output, pixel, q, Vector512.Create<int>(acc.Slice(q, 16)));
+            for (; q < count; q += 4) layer.EmitQuad(output, pixel, q, Vector128.Create(acc.Slice(q, 4)));
+        }
         else
             for (int q = 0; q < count; q++) Emit(layer, output, scores, pixel, q, acc[q]);
     }

@@ -330,6 +330,7 @@ public static class PopcountBlock
                     int shift = i + j;
                     var (l0, h0, l1, h1) = Lanes2Avx2<TOp>(ref a, o1, ref plane, words);
                     lo0 += l0 << shift; hi0 += h0 << shift; lo1 += l1 << shift; hi1 += h1 << shift;
+                    if (rows <= 2) continue;
                     var (l2, h2, l3, h3) = Lanes2Avx2<TOp>(ref Unsafe.Add(ref a, o2), o3 - o2, ref plane, words);
                     lo2 += l2 << shift; hi2 += h2 << shift; lo3 += l3 << shift; hi3 += h3 << shift;
                 }
