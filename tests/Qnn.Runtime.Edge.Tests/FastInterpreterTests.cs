@@ -91,6 +91,29 @@ public class FastInterpreterTests
         }, iter: 40);
     }
 
+    /// <summary>
+    /// Convolutions over channels in whole 32-bit words (32, 64, 96: BitPatch copies words instead of shifting bits) at
+    /// 1 and 2 input bits, with padding, stride and a fused pool, on every kernel.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Kernels))]
+    public void Convolutions_over_whole_channel_words_equal_the_portable_interpreter(FastKernel kernel)
+    {
+        Gen.Int.Sample(seed =>
+        {
+            var rng = new Random(seed);
+            int channels = 32 * rng.Next(1, 4), k = rng.Next(1, 3), side = rng.Next(3, 9), stride = rng.Next(1, 3), pad = rng.Next(0, 2);
+            var first = LayerFactory.Conv2D(side, side, 3, channels, 3, 3, 1, 1, rng.Next(1, 3), 8, false, OutputKind.Thresholds, k);
+            int m = rng.Next(1, 3);
+            var conv = LayerFactory.Conv2D(side, side, channels, 40, 3, 3, stride, pad, m, k, true, OutputKind.Thresholds, 1);
+            if (conv.ConvOutH >= 2 && rng.Next(2) == 0) conv = LayerFactory.Conv2D(side, side, channels, 40, 3, 3, stride, pad, m, k, true, OutputKind.Thresholds, 1, 2, 2);
+            var head = LayerFactory.Dense(conv.OutH, conv.OutW, 40, 10, 1, 1, true, OutputKind.Scores, 0);
+            foreach (var l in new[] { first, conv, head }) RandomModels.Fill(rng, l);
+            var model = new QnnModel { InputHeight = side, InputWidth = side, InputChannels = 3, InputBits = 8, ClassCount = 10, Layers = [first, conv, head] };
+            AssertSameLayers(new Interpreter(model), new FastInterpreter(model, kernel), RandomModels.Image(rng, model));
+        }, iter: 40);
+    }
+
     /// <summary>One image at a time reuses a pooled workspace: no garbage per inference (no GC pause on a Pi).</summary>
     [Fact]
     public void Run_allocates_nothing_after_the_first_call()
