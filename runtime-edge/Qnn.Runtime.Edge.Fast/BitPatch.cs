@@ -46,8 +46,9 @@ public static class BitPatch
                     int ix = ix0 + kx;
                     if (ix < 0 || ix >= l.InW) continue;
                     var pixel = input.Slice(iy * g.InRowWords + ix * g.InPixelWords, g.InPixelWords);
-                    for (int j = 0; j < planes; j++)
-                        pixel.Slice(j * cw, cw).CopyTo(words32.Slice(j * planeWords32 + at, cw));
+                    // Word by word: a pixel has few words (1 for 32 channels), too few for a memmove call to pay.
+                    for (int j = 0, from = 0, to = at; j < planes; j++, to += planeWords32)
+                        for (int w = 0; w < cw; w++) words32[to + w] = pixel[from++];
                 }
             }
             return;

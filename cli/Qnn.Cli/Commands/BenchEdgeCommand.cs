@@ -170,9 +170,9 @@ public static class BenchEdgeCommand
             double gmacs = us > 0 ? layerMacs / us / 1e3 : 0, gadds = us > 0 ? adds / us / 1e3 : 0;
             double bus = batched[i].TotalMicroseconds, bgmacs = bus > 0 ? layerMacs / bus / 1e3 : 0;
             return new LayerResult(i, ModelValidator.KindName(l.Kind), $"{l.InH}x{l.InW}x{l.InC} -> {l.OutH}x{l.OutW}x{l.OutC}",
-                l.WeightBits, l.InputBits, layerMacs, adds, weightBytes, Math.Round(weightBytes / l2 * 1e6, 3), Math.Round(us, 2), Math.Round(gmacs, 3), Math.Round(gadds, 3),
+                l.WeightBits, l.InputBits, layerMacs, adds, weightBytes, Math.Round(weightBytes / l2 * 1e6, 3), Math.Round(us, 3), Math.Round(gmacs, 3), Math.Round(gadds, 3),
                 Math.Round(gmacs * 1e9 / limit1.BinaryMacsPerSecond, 3),
-                Math.Round(bus, 2), Math.Round(bgmacs, 3), Math.Round(bgmacs * 1e9 / limit1.BinaryMacsPerSecond, 3));
+                Math.Round(bus, 3), Math.Round(bgmacs, 3), Math.Round(bgmacs * 1e9 / limit1.BinaryMacsPerSecond, 3));
         }).ToList();
 
         var warnings = new List<string>();
