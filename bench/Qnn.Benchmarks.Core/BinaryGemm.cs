@@ -3,9 +3,9 @@ using Qnn.Runtime.Edge.Fast;
 namespace Qnn.Benchmarks;
 
 /// <summary>
-/// Binary GEMM of ±1 matrices with the fast edge path's XNOR-popcount kernel (<see cref="PopcountBlock.Block{TOp}"/>):
+/// Binary GEMM of ±1 matrices with the fast edge path's XNOR-popcount kernel (<see cref="PopcountBlock.Rows{TOp}"/>):
 /// C[M×N] = A[M×K] · B[K×N] as K − 2·popcount(a XOR b), operands packed to bits (1 = +1, SPEC 1.1) and B laid out
-/// as the runtime lays out filters, 8 interleaved per block. Tiles of one row × 64 filters run across all cores.
+/// as the runtime lays out filters, 8 interleaved per block. Tiles of 4 rows × 64 filters run across all cores.
 /// </summary>
 public sealed class BinaryGemm
 {
@@ -47,18 +47,19 @@ public sealed class BinaryGemm
 
     public void Run()
     {
-        int groups = (_blocks + TileBlocks - 1) / TileBlocks;
-        Parallel.For(0, M * groups, tile =>
+        // Tiles of 4 rows (sharing each weight load, PopcountBlock.Rows) × 64 filters.
+        const int rowBlock = PopcountBlock.RowBlock, width = TileBlocks * PopcountBlock.BlockFilters;
+        int groups = (_blocks + TileBlocks - 1) / TileBlocks, rowGroups = (M + rowBlock - 1) / rowBlock;
+        Parallel.For(0, rowGroups * groups, tile =>
         {
-            int i = tile / groups, b0 = tile % groups * TileBlocks, b1 = Math.Min(_blocks, b0 + TileBlocks);
-            Span<int> counts = stackalloc int[PopcountBlock.BlockFilters];
-            var row = _a.AsSpan(i * _words, _words);
-            for (int blk = b0; blk < b1; blk++)
-            {
-                PopcountBlock.Block<XorOp>(Kernel, row, _b.AsSpan(blk * _words * PopcountBlock.BlockFilters, _words * PopcountBlock.BlockFilters), counts);
-                int j0 = blk * PopcountBlock.BlockFilters, n = Math.Min(PopcountBlock.BlockFilters, N - j0);
-                for (int l = 0; l < n; l++) C[i * N + j0 + l] = K - 2 * counts[l];
-            }
+            int i0 = tile / groups * rowBlock, rows = Math.Min(rowBlock, M - i0);
+            int b0 = tile % groups * TileBlocks, b1 = Math.Min(_blocks, b0 + TileBlocks);
+            Span<int> counts = stackalloc int[rowBlock * width];
+            PopcountBlock.Rows<XorOp>(Kernel, _a.AsSpan(i0 * _words), rows, _words, 1,
+                _b.AsSpan(b0 * _words * PopcountBlock.BlockFilters), b1 - b0, 1, _words, counts, width);
+            int j0 = b0 * PopcountBlock.BlockFilters, n = Math.Min((b1 - b0) * PopcountBlock.BlockFilters, N - j0);
+            for (int r = 0; r < rows; r++)
+                for (int l = 0; l < n; l++) C[(i0 + r) * N + j0 + l] = K - 2 * counts[r * width + l];
         });
     }
 }

@@ -1,13 +1,26 @@
 namespace Qnn.Runtime.Edge.Fast;
 
 /// <summary>
-/// Work counted in 1-bit multiply-accumulates: a layer's MACs (<see cref="LayerSpec.Macs"/>, the one definition)
-/// times weight bits times input bits, since an m-bit × k-bit product is m·k bit-plane products (SPEC 1.4).
-/// Max-pool layers count none.
+/// Work counted as each runtime's kernels compute it. In 1-bit multiply-accumulates: a layer's MACs
+/// (<see cref="LayerSpec.Macs"/>, the one definition) times weight bits times input bits, since an m-bit × k-bit
+/// product is m·k bit-plane products (SPEC 1.4) — what the portable interpreter computes for every layer, and the fast
+/// path for every layer past the first. The fast path's first layer (<see cref="FirstConv"/>) computes no XNOR-popcount:
+/// it adds the 8-bit pixels under each weight bit, <see cref="FirstLayerAdds"/>, so its work is not binary MACs and is
+/// not set against the popcount limit. Max-pool layers count none.
 /// </summary>
 public static class BinaryMacs
 {
     public static long Of(LayerSpec l) => l.Macs * l.WeightBits * l.InputBits;
 
+    /// <summary>The portable interpreter's binary MACs: every layer through bit-planes.</summary>
     public static long Of(QnnModel model) => model.Layers.Sum(Of);
+
+    /// <summary>The fast path's XNOR-popcount binary MACs: every weighted layer but the first.</summary>
+    public static long Popcount(QnnModel model) => model.Layers.Skip(1).Sum(Of);
+
+    /// <summary>
+    /// The fast path's first-layer masked adds: one per tap, weight plane and filter (MACs · m), as many as the kernel
+    /// does when every pixel is lit (it skips dark ones, so this is an upper bound of its work).
+    /// </summary>
+    public static long FirstLayerAdds(QnnModel model) => model.Layers[0].Macs * model.Layers[0].WeightBits;
 }

@@ -27,6 +27,32 @@ public static class BitPatch
         patch[..(planes * patchWords + 1)].Clear();
         int iy0 = oy * l.StrideH - l.PadTop, ix0 = ox * l.StrideW - l.PadLeft;
         long planeStride = (long)patchWords << 6;
+        if ((c & 31) == 0 && BitConverter.IsLittleEndian)
+        {
+            // Channels in whole 32-bit words: every word of a pixel lands on a 32-bit boundary of the stream, so the
+            // patch is written as 32-bit words, copied, with no shifts or ORs (the layers past the first, mostly).
+            var words32 = System.Runtime.InteropServices.MemoryMarshal.Cast<ulong, uint>(patch);
+            int planeWords32 = patchWords * 2;
+            for (int ky = 0, at = 0; ky < l.KernelH; ky++)
+            {
+                int iy = iy0 + ky;
+                if (iy < 0 || iy >= l.InH)
+                {
+                    at += l.KernelW * cw;
+                    continue;
+                }
+                for (int kx = 0; kx < l.KernelW; kx++, at += cw)
+                {
+                    int ix = ix0 + kx;
+                    if (ix < 0 || ix >= l.InW) continue;
+                    var pixel = input.Slice(iy * g.InRowWords + ix * g.InPixelWords, g.InPixelWords);
+                    // Word by word: a pixel has few words (1 for 32 channels), too few for a memmove call to pay.
+                    for (int j = 0, from = 0, to = at; j < planes; j++, to += planeWords32)
+                        for (int w = 0; w < cw; w++) words32[to + w] = pixel[from++];
+                }
+            }
+            return;
+        }
         long positionBits = 0;
         for (int ky = 0; ky < l.KernelH; ky++)
         {

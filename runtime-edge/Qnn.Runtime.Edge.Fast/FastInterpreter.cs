@@ -43,7 +43,8 @@ public sealed class FastInterpreter
         _imageBytes = model.InputHeight * model.InputWidth * model.InputChannels;
         _patchWords = _layers.Max(l => l.Spec.InputBits * l.PatchWords);
         _accumulators = _layers.Max(l => l.Spec.PoolH > 0 ? l.Geometry.ConvOutH * l.Geometry.ConvOutW * l.Spec.OutC : 0);
-        int vector = Vector<int>.Count;
+        // Rows of whole vectors of 16 (Emit16), and at least Vector<int>.Count.
+        int vector = Math.Max(16, Vector<int>.Count);
         _pixelFilters = Math.Max(_firstConv.PaddedFilters, (_layers.Max(l => l.Blocks * PopcountBlock.BlockFilters) + vector - 1) / vector * vector);
     }
 
@@ -55,14 +56,19 @@ public sealed class FastInterpreter
     /// <summary>Classifies one image (H·W·C 8-bit pixels); fills scores[0 … classes − 1]; returns the predicted class.</summary>
     public int Run(ReadOnlySpan<byte> image, Span<int> scores)
     {
+        if (image.Length != _imageBytes) throw new ArgumentException($"the image must have H*W*C = {_imageBytes} bytes");
+        if (scores.Length < _model.ClassCount) throw new ArgumentException($"scores must hold {_model.ClassCount} ints");
         var ws = Rent();
-        try { return RunOne(ws, image, scores, null, null); }
+        Span<int> prediction = stackalloc int[1];
+        try { RunGroup(ws, image, 1, scores, prediction, null, null); }
         finally { _workspaces.Add(ws); }
+        return prediction[0];
     }
 
     /// <summary>
     /// Classifies <paramref name="count"/> images stored one after another, across all cores (ranges of samples,
-    /// each with its own buffers). Scores are count · classes ints, sample-major.
+    /// each with its own buffers), 4 samples at a time through each layer so that a dense layer's weights are read
+    /// once for 4 rows. Scores are count · classes ints, sample-major.
     /// </summary>
     public void RunBatch(ReadOnlySpan<byte> images, int count, Span<int> scores, Span<int> predictions)
     {
@@ -75,15 +81,20 @@ public sealed class FastInterpreter
         byte[] input = images[..(count * _imageBytes)].ToArray();
         int[] allScores = new int[count * classes];
         int[] predicted = new int[count];
-        // Contiguous ranges, a few per core: one workspace per range, and little scheduling per sample.
-        int chunk = Math.Max(1, count / (4 * Environment.ProcessorCount));
-        Parallel.ForEach(Partitioner.Create(0, count, chunk), range =>
+        // Contiguous ranges of whole groups, a few per core: one workspace per range, and little scheduling per sample.
+        const int group = PopcountBlock.RowBlock;
+        int groups = (count + group - 1) / group;
+        int chunk = Math.Max(1, groups / (4 * Environment.ProcessorCount));
+        Parallel.ForEach(Partitioner.Create(0, groups, chunk), range =>
         {
             var ws = Rent();
             try
             {
-                for (int s = range.Item1; s < range.Item2; s++)
-                    predicted[s] = RunOne(ws, input.AsSpan(s * _imageBytes, _imageBytes), allScores.AsSpan(s * classes, classes), null, null);
+                for (int g = range.Item1; g < range.Item2; g++)
+                {
+                    int s = g * group, n = Math.Min(group, count - s);
+                    RunGroup(ws, input.AsSpan(s * _imageBytes, n * _imageBytes), n, allScores.AsSpan(s * classes, n * classes), predicted.AsSpan(s, n), null, null);
+                }
             }
             finally { _workspaces.Add(ws); }
         });
@@ -94,150 +105,199 @@ public sealed class FastInterpreter
     /// <summary>Every layer's output as <see cref="LayerObserver"/> sees it (SPEC 1.2 words; scores as uint for the last layer).</summary>
     public uint[][] RunLayers(ReadOnlySpan<byte> image)
     {
+        if (image.Length != _imageBytes) throw new ArgumentException($"the image must have H*W*C = {_imageBytes} bytes");
         var outputs = new uint[_layers.Length][];
         var scores = new int[_model.ClassCount];
         var ws = Rent();
-        try { RunOne(ws, image, scores, outputs, null); }
+        try { RunGroup(ws, image, 1, scores, new int[1], outputs, null); }
         finally { _workspaces.Add(ws); }
         return outputs;
     }
 
     /// <summary>
-    /// Runs <paramref name="image"/> <paramref name="repeats"/> times on this thread and returns the median time of
-    /// each layer (the bench's per-layer figures; the median resists other processes sharing the cores).
+    /// Runs <paramref name="images"/> (1 … 4 samples, one group: a batch's 4 rows per weight load) <paramref name="repeats"/>
+    /// times on this thread and returns the median time of each layer per sample (the bench's per-layer figures; the
+    /// median resists other processes sharing the cores).
     /// </summary>
-    public TimeSpan[] MeasureLayers(ReadOnlySpan<byte> image, int repeats)
+    public TimeSpan[] MeasureLayers(ReadOnlySpan<byte> images, int repeats)
     {
+        int count = images.Length / Math.Max(1, _imageBytes);
+        if (count < 1 || count > PopcountBlock.RowBlock || images.Length != count * _imageBytes)
+            throw new ArgumentException($"images must hold 1 to {PopcountBlock.RowBlock} × {_imageBytes} bytes");
         repeats = Math.Max(1, repeats);
         var ticks = new long[repeats][];
-        var scores = new int[_model.ClassCount];
+        var scores = new int[count * _model.ClassCount];
+        var predictions = new int[count];
         var ws = Rent();
         try
         {
-            RunOne(ws, image, scores, null, new long[_layers.Length]); // warm up
+            RunGroup(ws, images, count, scores, predictions, null, new long[_layers.Length]); // warm up
             for (int r = 0; r < repeats; r++)
             {
                 ticks[r] = new long[_layers.Length];
-                RunOne(ws, image, scores, null, ticks[r]);
+                RunGroup(ws, images, count, scores, predictions, null, ticks[r]);
             }
         }
         finally { _workspaces.Add(ws); }
         return Enumerable.Range(0, _layers.Length)
             .Select(i => ticks.Select(t => t[i]).Order().ElementAt(repeats / 2))
-            .Select(t => TimeSpan.FromSeconds((double)t / Stopwatch.Frequency))
+            .Select(t => TimeSpan.FromSeconds((double)t / Stopwatch.Frequency / count))
             .ToArray();
     }
 
     private Workspace Rent() =>
         _workspaces.TryTake(out var ws) ? ws : new Workspace(_plan, _patchWords, _accumulators, _pixelFilters, _firstConv.Taps);
 
-    private int RunOne(Workspace ws, ReadOnlySpan<byte> image, Span<int> scores, uint[][]? outputs, long[]? layerTicks)
+    /// <summary>
+    /// Runs <paramref name="count"/> (1 … 4) samples through the network together, layer by layer: scores are
+    /// count · classes ints and predictions count, sample-major. Sample s's activations live in the workspace's
+    /// buffers of slot s; <paramref name="outputs"/> and <paramref name="layerTicks"/> only with one sample.
+    /// </summary>
+    private void RunGroup(Workspace ws, ReadOnlySpan<byte> images, int count, Span<int> scores, Span<int> predictions, uint[][]? outputs, long[]? layerTicks)
     {
-        if (image.Length != _imageBytes) throw new ArgumentException($"the image must have H*W*C = {_imageBytes} bytes");
-        if (scores.Length < _model.ClassCount) throw new ArgumentException($"scores must hold {_model.ClassCount} ints");
+        int classes = _model.ClassCount;
         // The first layer reads the image bytes itself (FirstConv); the activations start with its output.
-        uint[] input = ws.BufferA, output = ws.BufferB;
+        bool flip = false;
         for (int i = 0; i < _layers.Length; i++)
         {
             var layer = _layers[i];
             var l = layer.Spec;
             long start = layerTicks != null ? Stopwatch.GetTimestamp() : 0;
-            if (l.Kind == LayerKind.MaxPool2D) MaxPoolLevels.Run(l, layer.Geometry, input, output);
-            else RunWeighted(ws, layer, i == 0 ? _firstConv : null, image, input, output, scores);
+            var inputs = flip ? ws.BufferB : ws.BufferA;
+            var results = flip ? ws.BufferA : ws.BufferB;
+            if (l.Kind == LayerKind.MaxPool2D)
+                for (int s = 0; s < count; s++) MaxPoolLevels.Run(l, layer.Geometry, inputs[s], results[s]);
+            else RunWeighted(ws, layer, i == 0 ? _firstConv : null, images, count, inputs, results, scores);
             if (layerTicks != null) layerTicks[i] += Stopwatch.GetTimestamp() - start;
             if (outputs != null)
             {
                 outputs[i] = l.Output == OutputKind.Scores
                     ? MemoryMarshal.Cast<int, uint>(scores[..l.OutC]).ToArray()
-                    : output.AsSpan(0, l.OutputWords).ToArray();
+                    : results[0].AsSpan(0, l.OutputWords).ToArray();
             }
-            (input, output) = (output, input);
+            flip = !flip;
         }
-        return Prediction.ArgMax(scores[.._model.ClassCount]);
+        for (int s = 0; s < count; s++) predictions[s] = Prediction.ArgMax(scores.Slice(s * classes, classes));
     }
 
-    private void RunWeighted(Workspace ws, FastLayer layer, FirstConv? first, ReadOnlySpan<byte> image, uint[] input, uint[] output, Span<int> scores)
+    /// <summary>
+    /// One conv or dense layer for every sample of a group: its rows (sample, output pixel), sample-major, go to the
+    /// popcount kernel 4 at a time — 4 pixels of one image through a conv, 4 images through a dense layer.
+    /// </summary>
+    private void RunWeighted(Workspace ws, FastLayer layer, FirstConv? first, ReadOnlySpan<byte> images, int count, uint[][] inputs, uint[][] outputs, Span<int> scores)
     {
         var l = layer.Spec;
         var g = layer.Geometry;
         bool thresholds = l.Output == OutputKind.Thresholds;
-        if (thresholds) Array.Clear(output, 0, l.OutputWords);
+        if (thresholds) for (int s = 0; s < count; s++) Array.Clear(outputs[s], 0, l.OutputWords);
         bool pooled = l.PoolH > 0;
-        int filters = l.OutC;
-        for (int oy = 0; oy < g.ConvOutH; oy++)
-        for (int ox = 0; ox < g.ConvOutW; ox++)
+        int filters = l.OutC, classes = _model.ClassCount, pixels = g.ConvOutH * g.ConvOutW, rowsTotal = count * pixels;
+        int stride = _pixelFilters, width = layer.Blocks * PopcountBlock.BlockFilters;
+        if (first != null)
         {
-            if (first != null)
+            for (int q = 0; q < rowsTotal; q++)
             {
-                first.Window(image, oy, ox, ws.PixelAcc, ws.FirstValues, ws.FirstTaps);
-                Deliver(ws, layer, output, scores, oy * g.ConvOutW + ox, 0, ws.PixelAcc, filters);
-                continue;
+                int s = q / pixels, pixel = q - s * pixels;
+                first.Window(images.Slice(s * _imageBytes, _imageBytes), pixel / g.ConvOutW, pixel % g.ConvOutW, ws.PixelAcc, ws.FirstValues, ws.FirstTaps);
+                Deliver(ws.Accumulators[s], layer, outputs[s], scores.Slice(s * classes, classes), pixel, ws.PixelAcc, filters);
             }
-            // Past the first layer every input is signed (SPEC 1.4's XOR form).
-            BitPatch.Build(l, g, input, oy, ox, layer.PatchWords, ws.Patch);
-            // Every block's sums into one row of the pixel's filters, turned into accumulators a vector at a time,
-            // then delivered at once (per-block bookkeeping cost more than the popcounts of a 1024-wide layer).
-            int pixel = oy * g.ConvOutW + ox, width = layer.Blocks * PopcountBlock.BlockFilters;
-            var sums = ws.PixelAcc;
-            Accumulate(layer, ws.Patch, sums.AsSpan(0, width));
-            // Agreements: AgreeAll − 2·(disagreements) (SPEC 1.4), by shift and subtract; the tail past width up to a
-            // whole vector is scratch.
+        }
+        else
+        {
             var agreeAll = new Vector<int>(g.AgreeAll);
-            for (int f = 0; f < width; f += Vector<int>.Count)
-                (agreeAll - (new Vector<int>(sums, f) << 1)).CopyTo(sums, f);
-            Deliver(ws, layer, output, scores, pixel, 0, sums, filters);
+            for (int q0 = 0; q0 < rowsTotal; q0 += PopcountBlock.RowBlock)
+            {
+                int rows = Math.Min(PopcountBlock.RowBlock, rowsTotal - q0);
+                // Past the first layer every input is signed (SPEC 1.4's XOR form).
+                for (int r = 0; r < rows; r++)
+                {
+                    int s = (q0 + r) / pixels, pixel = q0 + r - s * pixels;
+                    BitPatch.Build(l, g, inputs[s], pixel / g.ConvOutW, pixel % g.ConvOutW, layer.PatchWords, ws.Patch.AsSpan(r * ws.PatchStride));
+                }
+                // Every block's sums of every row at once, turned into accumulators a vector at a time, then delivered
+                // (per-block bookkeeping cost more than the popcounts of a 1024-wide layer).
+                PopcountBlock.Rows<XorOp>(Kernel, ws.Patch, rows, ws.PatchStride, l.InputBits, layer.Weights, layer.Blocks, l.WeightBits,
+                    layer.PatchWords, ws.PixelAcc, stride);
+                for (int r = 0; r < rows; r++)
+                {
+                    int s = (q0 + r) / pixels, pixel = q0 + r - s * pixels;
+                    var sums = ws.PixelAcc.AsSpan(r * stride, stride);
+                    if (thresholds && !pooled && Vector512.IsHardwareAccelerated)
+                    {
+                        // Agreements turned into levels 16 filters at a time, in one pass (a dense layer's common case).
+                        var agree = Vector512.Create(g.AgreeAll);
+                        for (int q = 0; q < filters; q += 16)
+                            layer.Emit16(outputs[s], pixel, q, agree - (Vector512.Create<int>(sums.Slice(q, 16)) << 1));
+                        continue;
+                    }
+                    // Agreements: AgreeAll − 2·(disagreements) (SPEC 1.4), by shift and subtract; the tail past width up
+                    // to a whole vector is scratch.
+                    for (int f = 0; f < width; f += Vector<int>.Count)
+                        (agreeAll - (new Vector<int>(sums[f..]) << 1)).CopyTo(sums[f..]);
+                    Deliver(ws.Accumulators[s], layer, outputs[s], scores.Slice(s * classes, classes), pixel, sums, filters);
+                }
+            }
         }
         if (!pooled) return;
-        for (int py = 0; py < l.OutH; py++)
-        for (int px = 0; px < l.OutW; px++)
+        for (int s = 0; s < count; s++)
         {
-            int origin = (py * l.PoolStrideH * g.ConvOutW + px * l.PoolStrideW) * filters;
-            int f = 0;
-            if (thresholds)
-                for (; f + 4 <= filters; f += 4)
+            var accumulators = ws.Accumulators[s];
+            var output = outputs[s];
+            var sampleScores = scores.Slice(s * classes, classes);
+            for (int py = 0; py < l.OutH; py++)
+            for (int px = 0; px < l.OutW; px++)
+            {
+                int origin = (py * l.PoolStrideH * g.ConvOutW + px * l.PoolStrideW) * filters;
+                int f = 0;
+                if (thresholds && Vector512.IsHardwareAccelerated)
+                    for (; f + 16 <= filters; f += 16)
+                    {
+                        var best = Vector512.Create(int.MinValue);
+                        for (int dy = 0; dy < l.PoolH; dy++)
+                        for (int dx = 0; dx < l.PoolW; dx++)
+                            best = Vector512.Max(best, Vector512.Create<int>(accumulators.AsSpan(origin + (dy * g.ConvOutW + dx) * filters + f, 16)));
+                        layer.Emit16(output, py * l.OutW + px, f, best);
+                    }
+                if (thresholds)
+                    for (; f + 4 <= filters; f += 4)
+                    {
+                        // Four filters at once: the max of their accumulators over the window, then their levels.
+                        var best = Vector128.Create(int.MinValue);
+                        for (int dy = 0; dy < l.PoolH; dy++)
+                        for (int dx = 0; dx < l.PoolW; dx++)
+                            best = Vector128.Max(best, Vector128.Create(accumulators.AsSpan(origin + (dy * g.ConvOutW + dx) * filters + f, 4)));
+                        layer.EmitQuad(output, py * l.OutW + px, f, best);
+                    }
+                for (; f < filters; f++)
                 {
-                    // Four filters at once: the max of their accumulators over the window, then their levels.
-                    var best = Vector128.Create(int.MinValue);
+                    int best = int.MinValue;
                     for (int dy = 0; dy < l.PoolH; dy++)
                     for (int dx = 0; dx < l.PoolW; dx++)
-                        best = Vector128.Max(best, Vector128.Create(ws.Accumulators.AsSpan(origin + (dy * g.ConvOutW + dx) * filters + f, 4)));
-                    layer.EmitQuad(output, py * l.OutW + px, f, best);
+                        best = Math.Max(best, accumulators[origin + (dy * g.ConvOutW + dx) * filters + f]);
+                    Emit(layer, output, sampleScores, py * l.OutW + px, f, best);
                 }
-            for (; f < filters; f++)
-            {
-                int best = int.MinValue;
-                for (int dy = 0; dy < l.PoolH; dy++)
-                for (int dx = 0; dx < l.PoolW; dx++)
-                    best = Math.Max(best, ws.Accumulators[origin + (dy * g.ConvOutW + dx) * filters + f]);
-                Emit(layer, output, scores, py * l.OutW + px, f, best);
             }
         }
     }
 
     /// <summary>
-    /// The accumulators of filters f0 … f0 + count − 1 of one conv output pixel: kept for the fused max-pool, or
-    /// turned into levels four filters at a time, or into scores. <paramref name="acc"/> holds count rounded up to 4.
+    /// The accumulators of the filters of one conv output pixel: kept for the fused max-pool, or turned into levels
+    /// four filters at a time, or into scores. <paramref name="acc"/> holds count rounded up to 4.
     /// </summary>
-    private static void Deliver(Workspace ws, FastLayer layer, uint[] output, Span<int> scores, int pixel, int f0, int[] acc, int count)
+    private static void Deliver(int[] accumulators, FastLayer layer, uint[] output, Span<int> scores, int pixel, Span<int> acc, int count)
     {
         var l = layer.Spec;
-        if (l.PoolH > 0) acc.AsSpan(0, count).CopyTo(ws.Accumulators.AsSpan(pixel * l.OutC + f0));
+        if (l.PoolH > 0) acc[..count].CopyTo(accumulators.AsSpan(pixel * l.OutC));
         else if (l.Output == OutputKind.Thresholds)
-            for (int q = 0; q < count; q += 4) layer.EmitQuad(output, pixel, f0 + q, Vector128.Create(acc.AsSpan(q, 4)));
+        {
+            // acc holds count rounded up to 16 (the workspace's rows); lanes past count write nothing.
+            int q = 0;
+            if (Vector512.IsHardwareAccelerated)
+                for (; q < count; q += 16) layer.Emit16(output, pixel, q, Vector512.Create<int>(acc.Slice(q, 16)));
+            for (; q < count; q += 4) layer.EmitQuad(output, pixel, q, Vector128.Create(acc.Slice(q, 4)));
+        }
         else
-            for (int q = 0; q < count; q++) Emit(layer, output, scores, pixel, f0 + q, acc[q]);
-    }
-
-    /// <summary>
-    /// sums[f] = Σ_i Σ_j popcount(patch_j XOR W_i,f) &lt;&lt; (i + j) (disagreements) for every filter of the layer,
-    /// padded to whole blocks.
-    /// </summary>
-    private void Accumulate(FastLayer layer, ulong[] patch, Span<int> sums)
-    {
-        var l = layer.Spec;
-        for (int b = 0; b < layer.Blocks; b++)
-            PopcountBlock.BlockPlanes<XorOp>(Kernel, patch, l.InputBits, layer.BlockWeights(b), l.WeightBits, layer.PatchWords,
-                sums.Slice(b * PopcountBlock.BlockFilters, PopcountBlock.BlockFilters));
+            for (int q = 0; q < count; q++) Emit(layer, output, scores, pixel, q, acc[q]);
     }
 
     /// <summary>Turns one accumulator into its output: a level written to the planes (SPEC 1.6), or a score (1.7).</summary>

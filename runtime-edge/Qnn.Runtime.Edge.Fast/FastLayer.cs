@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace Qnn.Runtime.Edge.Fast;
@@ -27,7 +29,7 @@ public sealed class FastLayer
 
     /// <summary>
     /// The thresholds again as [level][filter] and the flips as masks (−1 flipped, 0 not), filters padded to whole
-    /// Vector128 quads, for <see cref="EmitQuad"/>.
+    /// vectors of 16, for <see cref="EmitQuad"/> and <see cref="Emit16"/>.
     /// </summary>
     private readonly int[] _levelThresholds = [];
     private readonly int[] _flipMasks = [];
@@ -47,7 +49,7 @@ public sealed class FastLayer
             Thresholds = l.Thresholds ?? throw new ArgumentException("the fast path needs the model's layer data (ModelReader.Read with layers)");
             Flipped = Enumerable.Range(0, l.OutC).Select(l.IsFlipped).ToArray();
             int levels = Geometry.Levels;
-            _paddedFilters = (l.OutC + 3) & ~3;
+            _paddedFilters = (l.OutC + 15) & ~15;
             _levelThresholds = new int[levels * _paddedFilters];
             _flipMasks = new int[_paddedFilters];
             for (int f = 0; f < l.OutC; f++)
@@ -87,6 +89,32 @@ public sealed class FastLayer
     /// <summary>The interleaved weights of filter block <paramref name="block"/>: its m planes of <see cref="BlockPlaneWords"/> words.</summary>
     public ReadOnlySpan<ulong> BlockWeights(int block) =>
         Weights.AsSpan(block * Spec.WeightBits * BlockPlaneWords, Spec.WeightBits * BlockPlaneWords);
+
+    /// <summary>
+    /// <see cref="EmitQuad"/> for 16 filters at once (f0 a multiple of 16), on machines with 512-bit vectors: the 1024
+    /// filters of a dense layer take 64 of these instead of 256 quads.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Emit16(uint[] output, int pixel, int f0, Vector512<int> acc)
+    {
+        var flip = Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_flipMasks), (nuint)f0);
+        ref int thresholds = ref MemoryMarshal.GetArrayDataReference(_levelThresholds);
+        var run = Vector512<int>.AllBitsSet;
+        var q = Vector512<int>.Zero;
+        for (int level = 0, at = f0; level < Geometry.Levels; level++, at += _paddedFilters)
+        {
+            var t = Vector512.LoadUnsafe(ref thresholds, (nuint)at);
+            run &= Vector512.ConditionalSelect(flip, Vector512.LessThanOrEqual(acc, t), Vector512.GreaterThanOrEqual(acc, t));
+            q -= run;
+        }
+        uint lanes = Spec.OutC - f0 >= 16 ? 0xFFFFu : (1u << (Spec.OutC - f0)) - 1;
+        int word = pixel * Geometry.OutPixelWords + (f0 >> 5), shift = f0 & 31;
+        for (int j = 0; j < Spec.OutputBits; j++, word += Geometry.OutChannelWords)
+        {
+            uint bits = (uint)Vector512.ExtractMostSignificantBits(Vector512.Equals((q >>> j) & Vector512<int>.One, Vector512<int>.One)) & lanes;
+            if (bits != 0) output[word] |= bits << shift;
+        }
+    }
 
     /// <summary>
     /// The levels of filters f0 … f0 + 3 (f0 a multiple of 4) for accumulators <paramref name="acc"/>, ORed into the

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Arm = System.Runtime.Intrinsics.Arm;
 
 namespace Qnn.Runtime.Edge.Fast;
 
@@ -11,18 +12,21 @@ public enum FastKernel
 {
     /// <summary>The widest the machine supports.</summary>
     Auto,
-    /// <summary>64-bit words and BitOperations.PopCount (POPCNT, or CNT on ARM64).</summary>
+    /// <summary>64-bit words and BitOperations.PopCount (POPCNT, or CNT on ARM64): the fallback everywhere.</summary>
     Scalar,
     /// <summary>AVX2: 4 filters per 256-bit vector, byte popcount by nibble lookup (vpshufb), summed with vpsadbw.</summary>
     Avx2,
     /// <summary>AVX-512BW: the same with 8 filters per 512-bit vector.</summary>
     Avx512,
+    /// <summary>ARM64 AdvSimd (a Raspberry Pi 4 or 5): CNT on bytes, 2 filters per 128-bit vector, pairwise widening adds (UADDLP, UADALP).</summary>
+    AdvSimd,
 }
 
 /// <summary>The bitwise product of SPEC 1.4: XOR for signed inputs (disagreements), AND for unsigned ones.</summary>
 public interface IBitOp
 {
     static abstract ulong Apply(ulong a, ulong w);
+    static abstract Vector128<ulong> Apply(Vector128<ulong> a, Vector128<ulong> w);
     static abstract Vector256<ulong> Apply(Vector256<ulong> a, Vector256<ulong> w);
     static abstract Vector512<ulong> Apply(Vector512<ulong> a, Vector512<ulong> w);
 }
@@ -30,6 +34,7 @@ public interface IBitOp
 public struct XorOp : IBitOp
 {
     public static ulong Apply(ulong a, ulong w) => a ^ w;
+    public static Vector128<ulong> Apply(Vector128<ulong> a, Vector128<ulong> w) => a ^ w;
     public static Vector256<ulong> Apply(Vector256<ulong> a, Vector256<ulong> w) => a ^ w;
     public static Vector512<ulong> Apply(Vector512<ulong> a, Vector512<ulong> w) => a ^ w;
 }
@@ -37,18 +42,24 @@ public struct XorOp : IBitOp
 public struct AndOp : IBitOp
 {
     public static ulong Apply(ulong a, ulong w) => a & w;
+    public static Vector128<ulong> Apply(Vector128<ulong> a, Vector128<ulong> w) => a & w;
     public static Vector256<ulong> Apply(Vector256<ulong> a, Vector256<ulong> w) => a & w;
     public static Vector512<ulong> Apply(Vector512<ulong> a, Vector512<ulong> w) => a & w;
 }
 
 /// <summary>
-/// The inner product of binary GEMM: one patch plane against a block of 8 interleaved filter planes
-/// (<see cref="FastLayer"/>), giving 8 popcounts. The patch word is loaded once per 8 filters (register
-/// blocking) and the weights are read as one sequential stream.
+/// The inner product of binary GEMM: up to <see cref="RowBlock"/> patch rows (output pixels of a conv, or samples of
+/// a batch through a dense layer) against blocks of 8 interleaved filter planes (<see cref="FastLayer"/>). Each weight
+/// vector is loaded once for the 4 rows and each row word once per 8 filters (register blocking both ways), and the
+/// weights are read as one sequential stream. The scalar kernel beside the SIMD ones is the reference they must equal
+/// (PopcountBlockTests, FastInterpreterTests on every kernel this machine runs).
 /// </summary>
 public static class PopcountBlock
 {
     public const int BlockFilters = 8;
+
+    /// <summary>Patch rows that share each weight load.</summary>
+    public const int RowBlock = 4;
 
     /// <summary>The kernel <see cref="FastKernel.Auto"/> stands for on this machine.</summary>
     public static FastKernel Resolve(FastKernel kernel)
@@ -57,24 +68,61 @@ public static class PopcountBlock
         {
             if (Avx512BW.IsSupported && Vector512.IsHardwareAccelerated) return FastKernel.Avx512;
             if (Avx2.IsSupported) return FastKernel.Avx2;
+            if (Arm.AdvSimd.IsSupported) return FastKernel.AdvSimd;
             return FastKernel.Scalar;
         }
-        if (kernel == FastKernel.Avx2 && !Avx2.IsSupported) throw new PlatformNotSupportedException("this machine has no AVX2");
-        if (kernel == FastKernel.Avx512 && !(Avx512BW.IsSupported && Vector512.IsHardwareAccelerated))
-            throw new PlatformNotSupportedException("this machine has no AVX-512BW");
+        if (!Supported(kernel)) throw new PlatformNotSupportedException($"this machine cannot run the {kernel} kernel");
         return kernel;
     }
 
-    /// <summary>counts[l] = Σ_w popcount(op(patch[w], block[w·8 + l])) for the 8 filters l of a block.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Block<TOp>(FastKernel kernel, ReadOnlySpan<ulong> patch, ReadOnlySpan<ulong> block, Span<int> counts) where TOp : IBitOp
+    /// <summary>Whether this machine (and this process: DOTNET_EnableAVX512F=0 and the like turn ISAs off) runs <paramref name="kernel"/>.</summary>
+    public static bool Supported(FastKernel kernel) => kernel switch
     {
-        if (block.Length < patch.Length * BlockFilters || counts.Length < BlockFilters) throw new ArgumentException("block or counts too short");
+        FastKernel.Auto or FastKernel.Scalar => true,
+        FastKernel.Avx2 => Avx2.IsSupported,
+        FastKernel.Avx512 => Avx512BW.IsSupported && Vector512.IsHardwareAccelerated,
+        FastKernel.AdvSimd => Arm.AdvSimd.IsSupported,
+        _ => false,
+    };
+
+    /// <summary>counts[l] = Σ_w popcount(op(patch[w], block[w·8 + l])) for the 8 filters l of a block.</summary>
+    public static void Block<TOp>(FastKernel kernel, ReadOnlySpan<ulong> patch, ReadOnlySpan<ulong> block, Span<int> counts) where TOp : IBitOp =>
+        BlockPlanes<TOp>(kernel, patch, 1, block, 1, patch.Length, counts);
+
+    /// <summary>
+    /// All plane pairs of one block for one patch (SPEC 1.4): sums[l] = Σ_i Σ_j popcount(op(patch_j, W_i,l)) &lt;&lt; (i + j),
+    /// with patch plane j at [j·words, (j+1)·words) and weight plane i at [i·words·8, (i+1)·words·8).
+    /// </summary>
+    public static void BlockPlanes<TOp>(FastKernel kernel, ReadOnlySpan<ulong> patch, int inputPlanes, ReadOnlySpan<ulong> block, int weightPlanes,
+        int words, Span<int> sums) where TOp : IBitOp =>
+        Rows<TOp>(kernel, patch, 1, inputPlanes * words, inputPlanes, block, 1, weightPlanes, words, sums, BlockFilters);
+
+    /// <summary>
+    /// sums[r·sumStride + b·8 + l] = Σ_i Σ_j popcount(op(patch_r,j, W_b,i,l)) &lt;&lt; (i + j) for rows r &lt; <paramref name="rows"/>
+    /// (at most <see cref="RowBlock"/>), blocks b &lt; <paramref name="blocks"/> and their 8 filters l. Row r's plane j is
+    /// at patches[r·patchStride + j·words …]; block b's weight plane i at weights[(b·weightPlanes + i)·words·8 …].
+    /// The SIMD kernels keep the shifted sums in vector registers and extract the 8 lanes once per block and row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Rows<TOp>(FastKernel kernel, ReadOnlySpan<ulong> patches, int rows, int patchStride, int inputPlanes,
+        ReadOnlySpan<ulong> weights, int blocks, int weightPlanes, int words, Span<int> sums, int sumStride) where TOp : IBitOp
+    {
+        int planeWords = words * BlockFilters;
+        if (rows < 1 || rows > RowBlock || words < 1 || sumStride < blocks * BlockFilters
+            || patches.Length < (long)(rows - 1) * patchStride + inputPlanes * words
+            || weights.Length < (long)blocks * weightPlanes * planeWords || sums.Length < (long)(rows - 1) * sumStride + blocks * BlockFilters)
+            throw new ArgumentException("patches, weights or sums too short, or rows not 1-4");
         switch (kernel)
         {
-            case FastKernel.Avx512: BlockAvx512<TOp>(patch, block, counts); break;
-            case FastKernel.Avx2: BlockAvx2<TOp>(patch, block, counts); break;
-            default: PlanesScalar<TOp>(patch, 1, block, 1, patch.Length, counts); break;
+            case FastKernel.Avx512: RowsAvx512<TOp>(patches, rows, patchStride, inputPlanes, weights, blocks, weightPlanes, words, sums, sumStride); break;
+            case FastKernel.Avx2: RowsAvx2<TOp>(patches, rows, patchStride, inputPlanes, weights, blocks, weightPlanes, words, sums, sumStride); break;
+            case FastKernel.AdvSimd: RowsAdvSimd<TOp>(patches, rows, patchStride, inputPlanes, weights, blocks, weightPlanes, words, sums, sumStride); break;
+            default:
+                for (int r = 0; r < rows; r++)
+                    for (int b = 0; b < blocks; b++)
+                        PlanesScalar<TOp>(patches[(r * patchStride)..], inputPlanes, weights[(b * weightPlanes * planeWords)..], weightPlanes, words,
+                            sums.Slice(r * sumStride + b * BlockFilters, BlockFilters));
+                break;
         }
     }
 
@@ -85,61 +133,7 @@ public static class PopcountBlock
     // A byte gains at most 8 per word, so byte sums are folded into 64-bit lanes every 31 words (31·8 < 256).
     private const int FoldWords = 31;
 
-    private static void BlockAvx512<TOp>(ReadOnlySpan<ulong> patch, ReadOnlySpan<ulong> block, Span<int> counts) where TOp : IBitOp
-    {
-        var total = LanesAvx512<TOp>(patch, block);
-        Vector512.Narrow(total, total).GetLower().AsInt32().StoreUnsafe(ref MemoryMarshal.GetReference(counts));
-    }
-
-    private static void BlockAvx2<TOp>(ReadOnlySpan<ulong> patch, ReadOnlySpan<ulong> block, Span<int> counts) where TOp : IBitOp
-    {
-        var (a, b) = LanesAvx2<TOp>(patch, block);
-        Vector256.Narrow(a, b).AsInt32().StoreUnsafe(ref MemoryMarshal.GetReference(counts));
-    }
-
-    /// <summary>
-    /// All plane pairs of one block at once (SPEC 1.4): sums[l] = Σ_i Σ_j popcount(op(patch_j, W_i,l)) &lt;&lt; (i + j),
-    /// with patch plane j at [j·words, (j+1)·words) and weight plane i at [i·words·8, (i+1)·words·8). The SIMD kernels
-    /// keep the shifted sums in vector registers and extract the 8 lanes once, instead of once per plane pair.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void BlockPlanes<TOp>(FastKernel kernel, ReadOnlySpan<ulong> patch, int inputPlanes, ReadOnlySpan<ulong> block, int weightPlanes,
-        int words, Span<int> sums) where TOp : IBitOp
-    {
-        int planeWords = words * BlockFilters;
-        if (patch.Length < inputPlanes * words || block.Length < weightPlanes * planeWords || sums.Length < BlockFilters)
-            throw new ArgumentException("patch, block or sums too short");
-        switch (kernel)
-        {
-            case FastKernel.Avx512:
-            {
-                var acc = Vector512<ulong>.Zero;
-                for (int i = 0; i < weightPlanes; i++)
-                    for (int j = 0; j < inputPlanes; j++)
-                        acc += LanesAvx512<TOp>(patch.Slice(j * words, words), block.Slice(i * planeWords, planeWords)) << (i + j);
-                // Sums fit in 31 bits (SPEC 4): narrowing the lanes to 32 bits and storing 8 at once is exact.
-                Vector512.Narrow(acc, acc).GetLower().AsInt32().StoreUnsafe(ref MemoryMarshal.GetReference(sums));
-                break;
-            }
-            case FastKernel.Avx2:
-            {
-                Vector256<ulong> accA = Vector256<ulong>.Zero, accB = Vector256<ulong>.Zero;
-                for (int i = 0; i < weightPlanes; i++)
-                    for (int j = 0; j < inputPlanes; j++)
-                    {
-                        var (a, b) = LanesAvx2<TOp>(patch.Slice(j * words, words), block.Slice(i * planeWords, planeWords));
-                        accA += a << (i + j);
-                        accB += b << (i + j);
-                    }
-                Vector256.Narrow(accA, accB).AsInt32().StoreUnsafe(ref MemoryMarshal.GetReference(sums));
-                break;
-            }
-            default:
-                PlanesScalar<TOp>(patch, inputPlanes, block, weightPlanes, words, sums);
-                break;
-        }
-    }
-
+    /// <summary>The reference: one patch against one block, 64-bit words and BitOperations.PopCount.</summary>
     private static void PlanesScalar<TOp>(ReadOnlySpan<ulong> patch, int inputPlanes, ReadOnlySpan<ulong> block, int weightPlanes, int words, Span<int> sums)
         where TOp : IBitOp
     {
@@ -173,57 +167,295 @@ public static class PopcountBlock
         sums[4] = s4; sums[5] = s5; sums[6] = s6; sums[7] = s7;
     }
 
-    /// <summary>The 8 popcounts of a block as the 64-bit lanes of one vector.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.AggressiveInlining)]
-    private static Vector512<ulong> LanesAvx512<TOp>(ReadOnlySpan<ulong> patch, ReadOnlySpan<ulong> block) where TOp : IBitOp
+    /// <summary>Offsets of rows 1–3 from row 0; missing rows repeat the last one (their sums are computed and not stored).</summary>
+    private static (int, int, int) RowOffsets(int rows, int patchStride) =>
+        (Math.Min(1, rows - 1) * patchStride, Math.Min(2, rows - 1) * patchStride, Math.Min(3, rows - 1) * patchStride);
+
+    private static void RowsAvx512<TOp>(ReadOnlySpan<ulong> patches, int rows, int patchStride, int inputPlanes,
+        ReadOnlySpan<ulong> weights, int blocks, int weightPlanes, int words, Span<int> sums, int sumStride) where TOp : IBitOp
     {
-        ref ulong a = ref MemoryMarshal.GetReference(patch);
-        ref ulong w = ref MemoryMarshal.GetReference(block);
-        var table = Vector512.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
-        var low = Vector512.Create((byte)0x0F);
-        var total = Vector512<ulong>.Zero;
-        int n = patch.Length, i = 0;
-        while (i < n)
+        var (o1, o2, o3) = RowOffsets(rows, patchStride);
+        ref ulong p = ref MemoryMarshal.GetReference(patches);
+        ref ulong w = ref MemoryMarshal.GetReference(weights);
+        ref int s = ref MemoryMarshal.GetReference(sums);
+        int planeWords = words * BlockFilters;
+        for (int b = 0; b < blocks; b++)
         {
-            int end = Math.Min(n, i + FoldWords);
-            var bytes = Vector512<byte>.Zero;
-            for (; i < end; i++)
+            Vector512<ulong> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+            for (int i = 0; i < weightPlanes; i++)
             {
-                var x = TOp.Apply(Vector512.Create(Unsafe.Add(ref a, i)), Vector512.LoadUnsafe(ref w, (nuint)(i * BlockFilters)));
-                var lo = x.AsByte() & low;
-                var hi = Vector512.ShiftRightLogical(x, 4).AsByte() & low;
-                bytes += Avx512BW.Shuffle(table, lo) + Avx512BW.Shuffle(table, hi);
+                ref ulong plane = ref Unsafe.Add(ref w, (b * weightPlanes + i) * planeWords);
+                for (int j = 0; j < inputPlanes; j++)
+                {
+                    // Whole groups of 16 words through Harley–Seal, row by row (the block plane stays in L1); the rest,
+                    // fewer than 16 words, by nibble table with the 4 rows sharing each weight load.
+                    ref ulong a = ref Unsafe.Add(ref p, j * words);
+                    int shift = i + j, tail = words & 15, head = words - tail;
+                    if (head > 0)
+                    {
+                        acc0 += HarleySealAvx512<TOp>(ref a, ref plane, head) << shift;
+                        if (rows > 1) acc1 += HarleySealAvx512<TOp>(ref Unsafe.Add(ref a, o1), ref plane, head) << shift;
+                        if (rows > 2) acc2 += HarleySealAvx512<TOp>(ref Unsafe.Add(ref a, o2), ref plane, head) << shift;
+                        if (rows > 3) acc3 += HarleySealAvx512<TOp>(ref Unsafe.Add(ref a, o3), ref plane, head) << shift;
+                    }
+                    if (tail > 0)
+                    {
+                        Lanes4Avx512<TOp>(ref Unsafe.Add(ref a, head), o1, o2, o3, ref Unsafe.Add(ref plane, head * BlockFilters), tail,
+                            out var t0, out var t1, out var t2, out var t3);
+                        acc0 += t0 << shift; acc1 += t1 << shift; acc2 += t2 << shift; acc3 += t3 << shift;
+                    }
+                }
             }
-            total += Avx512BW.SumAbsoluteDifferences(bytes, Vector512<byte>.Zero).AsUInt64();
+            // Sums fit in 31 bits (SPEC 4): narrowing the lanes to 32 bits and storing 8 at once is exact.
+            ref int at = ref Unsafe.Add(ref s, b * BlockFilters);
+            Vector512.Narrow(acc0, acc0).GetLower().AsInt32().StoreUnsafe(ref at);
+            if (rows > 1) Vector512.Narrow(acc1, acc1).GetLower().AsInt32().StoreUnsafe(ref at, (nuint)sumStride);
+            if (rows > 2) Vector512.Narrow(acc2, acc2).GetLower().AsInt32().StoreUnsafe(ref at, (nuint)(2 * sumStride));
+            if (rows > 3) Vector512.Narrow(acc3, acc3).GetLower().AsInt32().StoreUnsafe(ref at, (nuint)(3 * sumStride));
         }
-        return total;
     }
 
-    /// <summary>The 8 popcounts of a block as the lanes of two vectors (filters 0–3, 4–7).</summary>
+    /// <summary>
+    /// The popcounts of 4 rows (at a, a + o1, a + o2, a + o3) against one block plane of n words, as the 64-bit lanes
+    /// of one vector per row: per word one weight load, and per row a broadcast, XOR (or AND), two nibble lookups.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.AggressiveInlining)]
-    private static (Vector256<ulong>, Vector256<ulong>) LanesAvx2<TOp>(ReadOnlySpan<ulong> patch, ReadOnlySpan<ulong> block) where TOp : IBitOp
+    internal static void Lanes4Avx512<TOp>(ref ulong a, int o1, int o2, int o3, ref ulong w, int n,
+        out Vector512<ulong> t0, out Vector512<ulong> t1, out Vector512<ulong> t2, out Vector512<ulong> t3) where TOp : IBitOp
     {
-        ref ulong p = ref MemoryMarshal.GetReference(patch);
-        ref ulong w = ref MemoryMarshal.GetReference(block);
+        var table = Vector512.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+        var low = Vector512.Create((byte)0x0F);
+        t0 = t1 = t2 = t3 = Vector512<ulong>.Zero;
+        int k = 0;
+        while (k < n)
+        {
+            int end = Math.Min(n, k + FoldWords);
+            Vector512<byte> b0 = default, b1 = default, b2 = default, b3 = default;
+            for (; k < end; k++)
+            {
+                var wv = Vector512.LoadUnsafe(ref w, (nuint)(k * BlockFilters));
+                var x0 = TOp.Apply(Vector512.Create(Unsafe.Add(ref a, k)), wv);
+                var x1 = TOp.Apply(Vector512.Create(Unsafe.Add(ref a, o1 + k)), wv);
+                var x2 = TOp.Apply(Vector512.Create(Unsafe.Add(ref a, o2 + k)), wv);
+                var x3 = TOp.Apply(Vector512.Create(Unsafe.Add(ref a, o3 + k)), wv);
+                b0 += Avx512BW.Shuffle(table, x0.AsByte() & low) + Avx512BW.Shuffle(table, Vector512.ShiftRightLogical(x0, 4).AsByte() & low);
+                b1 += Avx512BW.Shuffle(table, x1.AsByte() & low) + Avx512BW.Shuffle(table, Vector512.ShiftRightLogical(x1, 4).AsByte() & low);
+                b2 += Avx512BW.Shuffle(table, x2.AsByte() & low) + Avx512BW.Shuffle(table, Vector512.ShiftRightLogical(x2, 4).AsByte() & low);
+                b3 += Avx512BW.Shuffle(table, x3.AsByte() & low) + Avx512BW.Shuffle(table, Vector512.ShiftRightLogical(x3, 4).AsByte() & low);
+            }
+            t0 += Avx512BW.SumAbsoluteDifferences(b0, Vector512<byte>.Zero).AsUInt64();
+            t1 += Avx512BW.SumAbsoluteDifferences(b1, Vector512<byte>.Zero).AsUInt64();
+            t2 += Avx512BW.SumAbsoluteDifferences(b2, Vector512<byte>.Zero).AsUInt64();
+            t3 += Avx512BW.SumAbsoluteDifferences(b3, Vector512<byte>.Zero).AsUInt64();
+        }
+    }
+
+    /// <summary>
+    /// Harley–Seal: one row (at a) against one block plane of n words, n a multiple of 16. Each 16 XORed (or ANDed)
+    /// vectors go through a tree of carry-save adders (two vpternlogq each: the sum bit a ⊕ b ⊕ c, 0x96, and the carry,
+    /// the majority, 0xE8), so one vector in 16 is popcounted (nibble table + vpsadbw) instead of every one; the ones,
+    /// twos, fours and eights left at the end are counted once, their byte counts weighted and summed in one byte vector
+    /// (at most 8·(8 + 4 + 2 + 1) = 120 per byte) before one vpsadbw. The 8 popcounts come back as 64-bit lanes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<ulong> HarleySealAvx512<TOp>(ref ulong a, ref ulong w, int n) where TOp : IBitOp
+    {
+        Vector512<ulong> ones = default, twos = default, fours = default, eights = default, sixteens = default;
+        for (int k = 0; k < n; k += 16)
+        {
+            ref ulong x = ref Unsafe.Add(ref a, k);
+            ref ulong y = ref Unsafe.Add(ref w, k * BlockFilters);
+            Csa(out var twosA, ref ones, X<TOp>(ref x, ref y, 0), X<TOp>(ref x, ref y, 1));
+            Csa(out var twosB, ref ones, X<TOp>(ref x, ref y, 2), X<TOp>(ref x, ref y, 3));
+            Csa(out var foursA, ref twos, twosA, twosB);
+            Csa(out twosA, ref ones, X<TOp>(ref x, ref y, 4), X<TOp>(ref x, ref y, 5));
+            Csa(out twosB, ref ones, X<TOp>(ref x, ref y, 6), X<TOp>(ref x, ref y, 7));
+            Csa(out var foursB, ref twos, twosA, twosB);
+            Csa(out var eightsA, ref fours, foursA, foursB);
+            Csa(out twosA, ref ones, X<TOp>(ref x, ref y, 8), X<TOp>(ref x, ref y, 9));
+            Csa(out twosB, ref ones, X<TOp>(ref x, ref y, 10), X<TOp>(ref x, ref y, 11));
+            Csa(out foursA, ref twos, twosA, twosB);
+            Csa(out twosA, ref ones, X<TOp>(ref x, ref y, 12), X<TOp>(ref x, ref y, 13));
+            Csa(out twosB, ref ones, X<TOp>(ref x, ref y, 14), X<TOp>(ref x, ref y, 15));
+            Csa(out foursB, ref twos, twosA, twosB);
+            Csa(out var eightsB, ref fours, foursA, foursB);
+            Csa(out var carry, ref eights, eightsA, eightsB);
+            sixteens += Avx512BW.SumAbsoluteDifferences(ByteCounts(carry), Vector512<byte>.Zero).AsUInt64();
+        }
+        // Byte counts are at most 8, so the weighted sum of the four stays below 256 (shifts by 16-bit lanes cannot carry).
+        var rest = (ByteCounts(eights).AsUInt16() << 3).AsByte() + (ByteCounts(fours).AsUInt16() << 2).AsByte()
+                   + (ByteCounts(twos).AsUInt16() << 1).AsByte() + ByteCounts(ones);
+        return (sixteens << 4) + Avx512BW.SumAbsoluteDifferences(rest, Vector512<byte>.Zero).AsUInt64();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<ulong> X<TOp>(ref ulong a, ref ulong w, int k) where TOp : IBitOp =>
+        TOp.Apply(Vector512.Create(Unsafe.Add(ref a, k)), Vector512.LoadUnsafe(ref w, (nuint)(k * BlockFilters)));
+
+    /// <summary>Carry-save add of b and c into sum: sum ← sum ⊕ b ⊕ c, carry ← majority(sum, b, c).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Csa(out Vector512<ulong> carry, ref Vector512<ulong> sum, Vector512<ulong> b, Vector512<ulong> c)
+    {
+        carry = Avx512F.TernaryLogic(sum, b, c, 0xE8);
+        sum = Avx512F.TernaryLogic(sum, b, c, 0x96);
+    }
+
+    /// <summary>The popcount of each byte: two nibble lookups (vpshufb).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> ByteCounts(Vector512<ulong> x)
+    {
+        var table = Vector512.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+        var low = Vector512.Create((byte)0x0F);
+        return Avx512BW.Shuffle(table, x.AsByte() & low) + Avx512BW.Shuffle(table, Vector512.ShiftRightLogical(x, 4).AsByte() & low);
+    }
+
+    private static void RowsAvx2<TOp>(ReadOnlySpan<ulong> patches, int rows, int patchStride, int inputPlanes,
+        ReadOnlySpan<ulong> weights, int blocks, int weightPlanes, int words, Span<int> sums, int sumStride) where TOp : IBitOp
+    {
+        var (o1, o2, o3) = RowOffsets(rows, patchStride);
+        ref ulong p = ref MemoryMarshal.GetReference(patches);
+        ref ulong w = ref MemoryMarshal.GetReference(weights);
+        ref int s = ref MemoryMarshal.GetReference(sums);
+        int planeWords = words * BlockFilters;
+        for (int b = 0; b < blocks; b++)
+        {
+            // Row r's filters 0–3 in accLo[r], 4–7 in accHi[r]: 8 accumulators, as many as the 16 ymm registers allow.
+            Vector256<ulong> lo0 = default, lo1 = default, lo2 = default, lo3 = default, hi0 = default, hi1 = default, hi2 = default, hi3 = default;
+            for (int i = 0; i < weightPlanes; i++)
+            {
+                ref ulong plane = ref Unsafe.Add(ref w, (b * weightPlanes + i) * planeWords);
+                for (int j = 0; j < inputPlanes; j++)
+                {
+                    ref ulong a = ref Unsafe.Add(ref p, j * words);
+                    int shift = i + j;
+                    var (l0, h0, l1, h1) = Lanes2Avx2<TOp>(ref a, o1, ref plane, words);
+                    lo0 += l0 << shift; hi0 += h0 << shift; lo1 += l1 << shift; hi1 += h1 << shift;
+                    if (rows <= 2) continue;
+                    var (l2, h2, l3, h3) = Lanes2Avx2<TOp>(ref Unsafe.Add(ref a, o2), o3 - o2, ref plane, words);
+                    lo2 += l2 << shift; hi2 += h2 << shift; lo3 += l3 << shift; hi3 += h3 << shift;
+                }
+            }
+            ref int at = ref Unsafe.Add(ref s, b * BlockFilters);
+            Vector256.Narrow(lo0, hi0).AsInt32().StoreUnsafe(ref at);
+            if (rows > 1) Vector256.Narrow(lo1, hi1).AsInt32().StoreUnsafe(ref at, (nuint)sumStride);
+            if (rows > 2) Vector256.Narrow(lo2, hi2).AsInt32().StoreUnsafe(ref at, (nuint)(2 * sumStride));
+            if (rows > 3) Vector256.Narrow(lo3, hi3).AsInt32().StoreUnsafe(ref at, (nuint)(3 * sumStride));
+        }
+    }
+
+    /// <summary>Two rows (at a and a + o1) against one block plane: each row's filters 0–3 and 4–7 as two vectors of lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.AggressiveInlining)]
+    internal static (Vector256<ulong>, Vector256<ulong>, Vector256<ulong>, Vector256<ulong>) Lanes2Avx2<TOp>(ref ulong a, int o1, ref ulong w, int n)
+        where TOp : IBitOp
+    {
         var table = Vector256.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
         var low = Vector256.Create((byte)0x0F);
-        Vector256<ulong> totalA = Vector256<ulong>.Zero, totalB = Vector256<ulong>.Zero;
-        int n = patch.Length, i = 0;
-        while (i < n)
+        Vector256<ulong> t0 = default, t1 = default, t2 = default, t3 = default;
+        int k = 0;
+        while (k < n)
         {
-            int end = Math.Min(n, i + FoldWords);
-            Vector256<byte> bytesA = Vector256<byte>.Zero, bytesB = Vector256<byte>.Zero;
-            for (; i < end; i++)
+            int end = Math.Min(n, k + FoldWords);
+            Vector256<byte> b0 = default, b1 = default, b2 = default, b3 = default;
+            for (; k < end; k++)
             {
-                var a = Vector256.Create(Unsafe.Add(ref p, i));
-                var xa = TOp.Apply(a, Vector256.LoadUnsafe(ref w, (nuint)(i * BlockFilters)));
-                var xb = TOp.Apply(a, Vector256.LoadUnsafe(ref w, (nuint)(i * BlockFilters + 4)));
-                bytesA += Avx2.Shuffle(table, xa.AsByte() & low) + Avx2.Shuffle(table, Vector256.ShiftRightLogical(xa, 4).AsByte() & low);
-                bytesB += Avx2.Shuffle(table, xb.AsByte() & low) + Avx2.Shuffle(table, Vector256.ShiftRightLogical(xb, 4).AsByte() & low);
+                var wa = Vector256.LoadUnsafe(ref w, (nuint)(k * BlockFilters));
+                var wb = Vector256.LoadUnsafe(ref w, (nuint)(k * BlockFilters + 4));
+                var r0 = Vector256.Create(Unsafe.Add(ref a, k));
+                var r1 = Vector256.Create(Unsafe.Add(ref a, o1 + k));
+                var x0 = TOp.Apply(r0, wa); var x1 = TOp.Apply(r0, wb);
+                var x2 = TOp.Apply(r1, wa); var x3 = TOp.Apply(r1, wb);
+                b0 += Avx2.Shuffle(table, x0.AsByte() & low) + Avx2.Shuffle(table, Vector256.ShiftRightLogical(x0, 4).AsByte() & low);
+                b1 += Avx2.Shuffle(table, x1.AsByte() & low) + Avx2.Shuffle(table, Vector256.ShiftRightLogical(x1, 4).AsByte() & low);
+                b2 += Avx2.Shuffle(table, x2.AsByte() & low) + Avx2.Shuffle(table, Vector256.ShiftRightLogical(x2, 4).AsByte() & low);
+                b3 += Avx2.Shuffle(table, x3.AsByte() & low) + Avx2.Shuffle(table, Vector256.ShiftRightLogical(x3, 4).AsByte() & low);
             }
-            totalA += Avx2.SumAbsoluteDifferences(bytesA, Vector256<byte>.Zero).AsUInt64();
-            totalB += Avx2.SumAbsoluteDifferences(bytesB, Vector256<byte>.Zero).AsUInt64();
+            t0 += Avx2.SumAbsoluteDifferences(b0, Vector256<byte>.Zero).AsUInt64();
+            t1 += Avx2.SumAbsoluteDifferences(b1, Vector256<byte>.Zero).AsUInt64();
+            t2 += Avx2.SumAbsoluteDifferences(b2, Vector256<byte>.Zero).AsUInt64();
+            t3 += Avx2.SumAbsoluteDifferences(b3, Vector256<byte>.Zero).AsUInt64();
         }
-        return (totalA, totalB);
+        return (t0, t1, t2, t3);
     }
+
+    /// <summary>
+    /// ARM64 (compiled everywhere, run only where AdvSimd.IsSupported; not run on this x64 CI): per row and block,
+    /// four 128-bit vectors of 2 filters; CNT counts bits per byte, byte sums fold every 31 words through pairwise
+    /// widening adds (UADDLP to 16 and 32 bits, UADALP into the 64-bit lanes). Two rows share each weight load
+    /// (16 byte accumulators of the 32 NEON registers).
+    /// </summary>
+    private static void RowsAdvSimd<TOp>(ReadOnlySpan<ulong> patches, int rows, int patchStride, int inputPlanes,
+        ReadOnlySpan<ulong> weights, int blocks, int weightPlanes, int words, Span<int> sums, int sumStride) where TOp : IBitOp
+    {
+        ref ulong p = ref MemoryMarshal.GetReference(patches);
+        ref ulong w = ref MemoryMarshal.GetReference(weights);
+        int planeWords = words * BlockFilters;
+        for (int r = 0; r < rows; r += 2)
+        {
+            int o1 = r + 1 < rows ? patchStride : 0;
+            for (int b = 0; b < blocks; b++)
+            {
+                Vector128<ulong> a0 = default, a1 = default, a2 = default, a3 = default, c0 = default, c1 = default, c2 = default, c3 = default;
+                for (int i = 0; i < weightPlanes; i++)
+                {
+                    ref ulong plane = ref Unsafe.Add(ref w, (b * weightPlanes + i) * planeWords);
+                    for (int j = 0; j < inputPlanes; j++)
+                    {
+                        Lanes2AdvSimd<TOp>(ref Unsafe.Add(ref p, r * patchStride + j * words), o1, ref plane, words,
+                            out var t0, out var t1, out var t2, out var t3, out var u0, out var u1, out var u2, out var u3);
+                        int shift = i + j;
+                        a0 += t0 << shift; a1 += t1 << shift; a2 += t2 << shift; a3 += t3 << shift;
+                        c0 += u0 << shift; c1 += u1 << shift; c2 += u2 << shift; c3 += u3 << shift;
+                    }
+                }
+                var row = sums.Slice(r * sumStride + b * BlockFilters, BlockFilters);
+                Vector128.Narrow(a0, a1).AsInt32().CopyTo(row);
+                Vector128.Narrow(a2, a3).AsInt32().CopyTo(row[4..]);
+                if (r + 1 < rows)
+                {
+                    row = sums.Slice((r + 1) * sumStride + b * BlockFilters, BlockFilters);
+                    Vector128.Narrow(c0, c1).AsInt32().CopyTo(row);
+                    Vector128.Narrow(c2, c3).AsInt32().CopyTo(row[4..]);
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.AggressiveInlining)]
+    internal static void Lanes2AdvSimd<TOp>(ref ulong a, int o1, ref ulong w, int n,
+        out Vector128<ulong> t0, out Vector128<ulong> t1, out Vector128<ulong> t2, out Vector128<ulong> t3,
+        out Vector128<ulong> u0, out Vector128<ulong> u1, out Vector128<ulong> u2, out Vector128<ulong> u3) where TOp : IBitOp
+    {
+        t0 = t1 = t2 = t3 = u0 = u1 = u2 = u3 = Vector128<ulong>.Zero;
+        int k = 0;
+        while (k < n)
+        {
+            int end = Math.Min(n, k + FoldWords);
+            Vector128<byte> b0 = default, b1 = default, b2 = default, b3 = default, d0 = default, d1 = default, d2 = default, d3 = default;
+            for (; k < end; k++)
+            {
+                ref ulong row = ref Unsafe.Add(ref w, k * BlockFilters);
+                var w0 = Vector128.LoadUnsafe(ref row);
+                var w1 = Vector128.LoadUnsafe(ref row, 2);
+                var w2 = Vector128.LoadUnsafe(ref row, 4);
+                var w3 = Vector128.LoadUnsafe(ref row, 6);
+                var x = Vector128.Create(Unsafe.Add(ref a, k));
+                var y = Vector128.Create(Unsafe.Add(ref a, o1 + k));
+                b0 += Arm.AdvSimd.PopCount(TOp.Apply(x, w0).AsByte());
+                b1 += Arm.AdvSimd.PopCount(TOp.Apply(x, w1).AsByte());
+                b2 += Arm.AdvSimd.PopCount(TOp.Apply(x, w2).AsByte());
+                b3 += Arm.AdvSimd.PopCount(TOp.Apply(x, w3).AsByte());
+                d0 += Arm.AdvSimd.PopCount(TOp.Apply(y, w0).AsByte());
+                d1 += Arm.AdvSimd.PopCount(TOp.Apply(y, w1).AsByte());
+                d2 += Arm.AdvSimd.PopCount(TOp.Apply(y, w2).AsByte());
+                d3 += Arm.AdvSimd.PopCount(TOp.Apply(y, w3).AsByte());
+            }
+            t0 = Fold(t0, b0); t1 = Fold(t1, b1); t2 = Fold(t2, b2); t3 = Fold(t3, b3);
+            u0 = Fold(u0, d0); u1 = Fold(u1, d1); u2 = Fold(u2, d2); u3 = Fold(u3, d3);
+        }
+    }
+
+    /// <summary>Adds the byte sums of each 64-bit lane into <paramref name="total"/> (UADDLP, UADDLP, UADALP).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<ulong> Fold(Vector128<ulong> total, Vector128<byte> bytes) =>
+        Arm.AdvSimd.AddPairwiseWideningAndAdd(total, Arm.AdvSimd.AddPairwiseWidening(Arm.AdvSimd.AddPairwiseWidening(bytes)));
 }

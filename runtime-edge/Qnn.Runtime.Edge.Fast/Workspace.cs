@@ -1,25 +1,39 @@
 namespace Qnn.Runtime.Edge.Fast;
 
-/// <summary>The buffers one inference needs; one per thread in a batch, reused from sample to sample.</summary>
+/// <summary>
+/// The buffers one inference of up to <see cref="PopcountBlock.RowBlock"/> samples run together needs; one per thread
+/// in a batch, reused from group to group.
+/// </summary>
 internal sealed class Workspace
 {
-    public readonly uint[] BufferA;
-    public readonly uint[] BufferB;
+    /// <summary>Per sample of a group: the activations in and out of a layer, and a pooled layer's accumulators.</summary>
+    public readonly uint[][] BufferA, BufferB;
+    public readonly int[][] Accumulators;
+    /// <summary>The bit patches of up to 4 rows (pixels or samples), each <see cref="PatchStride"/> words.</summary>
     public readonly ulong[] Patch;
-    public readonly int[] Accumulators;
-    /// <summary>The accumulators of one output pixel, every filter of a layer (padded), before they are delivered.</summary>
+    public readonly int PatchStride;
+    /// <summary>The accumulators of up to 4 rows, every filter of a layer (padded) each, before they are delivered.</summary>
     public readonly int[] PixelAcc;
-    /// <summary>The first layer's lit pixels and their taps in one window (FirstConv); empty when there is none.</summary>
+    /// <summary>The first layer's lit pixels and their taps in one window (FirstConv).</summary>
     public readonly int[] FirstValues, FirstTaps;
 
     public Workspace(MemoryPlan plan, int patchWords, int accumulators, int pixelFilters, int firstTaps)
     {
-        PixelAcc = new int[pixelFilters];
+        const int rows = PopcountBlock.RowBlock;
+        PixelAcc = new int[rows * pixelFilters];
         FirstValues = new int[firstTaps];
         FirstTaps = new int[firstTaps];
-        BufferA = new uint[plan.BufferAWords];
-        BufferB = new uint[plan.BufferBWords];
-        Patch = new ulong[patchWords + 1];
-        Accumulators = new int[accumulators];
+        BufferA = new uint[rows][];
+        BufferB = new uint[rows][];
+        Accumulators = new int[rows][];
+        for (int s = 0; s < rows; s++)
+        {
+            BufferA[s] = new uint[plan.BufferAWords];
+            BufferB[s] = new uint[plan.BufferBWords];
+            Accumulators[s] = new int[accumulators];
+        }
+        // BitPatch.Build clears and may write one word past a patch.
+        PatchStride = patchWords + 1;
+        Patch = new ulong[rows * PatchStride];
     }
 }

@@ -16,9 +16,19 @@ public sealed class BenchEdgeTests : TempFolderTest
         Assert.True(r.ExitCode == 0, r.Error);
         var report = JsonDocument.Parse(r.Out).RootElement;
         long macs = report.GetProperty("binaryMacsPerSample").GetInt64();
-        Assert.Equal(784 * 64 * 8 + 64 * 10, macs);   // 8 input planes into 64 units, then 64 into 10
-        double limit = report.GetProperty("singleCoreLimit").GetProperty("binaryGmacsPerSecond").GetDouble();
+        Assert.Equal(784 * 64 * 8 + 64 * 10, macs);   // portable: 8 input planes into 64 units, then 64 into 10
+        // fast: the first layer adds pixels under 1-bit weights (not binary MACs), then 64 into 10 by XNOR-popcount.
+        Assert.Equal(64 * 10, report.GetProperty("fastBinaryMacsPerSample").GetInt64());
+        Assert.Equal(784 * 64, report.GetProperty("fastFirstLayerAddsPerSample").GetInt64());
+        var single = report.GetProperty("singleCoreLimit");
+        double limit = single.GetProperty("binaryGmacsPerSecond").GetDouble();
         Assert.True(limit > 0);
+        // The limit is the fastest kernel measured, by name, and no ratio is above 100 %.
+        var kernels = single.GetProperty("kernels").EnumerateArray().ToArray();
+        Assert.Contains(kernels, k => k.GetProperty("kernel").GetString()!.StartsWith("scalar"));
+        Assert.Equal(kernels.Max(k => k.GetProperty("binaryGmacsPerSecond").GetDouble()), limit);
+        Assert.Equal(kernels.MaxBy(k => k.GetProperty("binaryGmacsPerSecond").GetDouble()).GetProperty("kernel").GetString(), single.GetProperty("kernel").GetString());
+        Assert.Empty(report.GetProperty("warnings").EnumerateArray());
         var paths = report.GetProperty("paths").EnumerateArray().ToArray();
         Assert.Contains(paths, p => p.GetProperty("path").GetString() == "portable");
         Assert.Contains(paths, p => p.GetProperty("path").GetString() == "fast");
@@ -26,8 +36,10 @@ public sealed class BenchEdgeTests : TempFolderTest
         {
             double us = p.GetProperty("microsecondsPerSample").GetDouble();
             double gmacs = p.GetProperty("binaryGmacsPerSecond").GetDouble();
+            long pathMacs = p.GetProperty("binaryMacsPerSample").GetInt64();
+            Assert.Equal(p.GetProperty("path").GetString() == "fast" ? 64 * 10 : macs, pathMacs);
             Assert.True(us > 0 && p.GetProperty("runs").GetInt32() > 0);
-            Assert.Equal(macs / (us * 1000), gmacs, 0.05 * gmacs + 0.01);                      // MACs per µs = GMAC/s
+            Assert.Equal(pathMacs / (us * 1000), gmacs, 0.05 * gmacs + 0.01);                  // MACs per µs = GMAC/s
             Assert.Equal(gmacs / limit, p.GetProperty("ratioToLimit").GetDouble(), 0.05 * gmacs / limit + 0.002);
         }
     }

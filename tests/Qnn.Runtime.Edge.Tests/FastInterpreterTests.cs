@@ -1,5 +1,3 @@
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using CsCheck;
 using Qnn.Datasets;
 using Qnn.Format;
@@ -13,9 +11,11 @@ public class FastInterpreterTests
 {
     public static TheoryData<FastKernel> Kernels()
     {
-        var kernels = new TheoryData<FastKernel> { FastKernel.Scalar };
-        if (Avx2.IsSupported) kernels.Add(FastKernel.Avx2);
-        if (Avx512BW.IsSupported && Vector512.IsHardwareAccelerated) kernels.Add(FastKernel.Avx512);
+        // Each kernel this process can run: on x64 Scalar, Avx2, Avx512 (fewer under DOTNET_EnableAVX512F=0 or
+        // DOTNET_EnableAVX2=0, see test.sh); on ARM64 Scalar and AdvSimd.
+        var kernels = new TheoryData<FastKernel>();
+        foreach (var kernel in new[] { FastKernel.Scalar, FastKernel.Avx2, FastKernel.Avx512, FastKernel.AdvSimd })
+            if (PopcountBlock.Supported(kernel)) kernels.Add(kernel);
         return kernels;
     }
 
@@ -91,6 +91,29 @@ public class FastInterpreterTests
         }, iter: 40);
     }
 
+    /// <summary>
+    /// Convolutions over channels in whole 32-bit words (32, 64, 96: BitPatch copies words instead of shifting bits) at
+    /// 1 and 2 input bits, with padding, stride and a fused pool, on every kernel.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Kernels))]
+    public void Convolutions_over_whole_channel_words_equal_the_portable_interpreter(FastKernel kernel)
+    {
+        Gen.Int.Sample(seed =>
+        {
+            var rng = new Random(seed);
+            int channels = 32 * rng.Next(1, 4), k = rng.Next(1, 3), side = rng.Next(3, 9), stride = rng.Next(1, 3), pad = rng.Next(0, 2);
+            var first = LayerFactory.Conv2D(side, side, 3, channels, 3, 3, 1, 1, rng.Next(1, 3), 8, false, OutputKind.Thresholds, k);
+            int m = rng.Next(1, 3);
+            var conv = LayerFactory.Conv2D(side, side, channels, 40, 3, 3, stride, pad, m, k, true, OutputKind.Thresholds, 1);
+            if (conv.ConvOutH >= 2 && rng.Next(2) == 0) conv = LayerFactory.Conv2D(side, side, channels, 40, 3, 3, stride, pad, m, k, true, OutputKind.Thresholds, 1, 2, 2);
+            var head = LayerFactory.Dense(conv.OutH, conv.OutW, 40, 10, 1, 1, true, OutputKind.Scores, 0);
+            foreach (var l in new[] { first, conv, head }) RandomModels.Fill(rng, l);
+            var model = new QnnModel { InputHeight = side, InputWidth = side, InputChannels = 3, InputBits = 8, ClassCount = 10, Layers = [first, conv, head] };
+            AssertSameLayers(new Interpreter(model), new FastInterpreter(model, kernel), RandomModels.Image(rng, model));
+        }, iter: 40);
+    }
+
     /// <summary>One image at a time reuses a pooled workspace: no garbage per inference (no GC pause on a Pi).</summary>
     [Fact]
     public void Run_allocates_nothing_after_the_first_call()
@@ -111,14 +134,16 @@ public class FastInterpreterTests
         }
     }
 
-    [Fact]
-    public void A_batch_across_cores_equals_one_sample_at_a_time()
+    /// <summary>A batch runs 4 samples at a time through each layer (rows blocked): every group size and kernel.</summary>
+    [Theory]
+    [MemberData(nameof(Kernels))]
+    public void A_batch_across_cores_equals_one_sample_at_a_time(FastKernel kernel)
     {
         Gen.Int.Sample(seed =>
         {
             var rng = new Random(seed);
             var model = RandomModels.Create(rng);
-            var fast = new FastInterpreter(model);
+            var fast = new FastInterpreter(model, kernel);
             int count = rng.Next(1, 40), bytes = model.InputHeight * model.InputWidth * model.InputChannels, classes = model.ClassCount;
             var images = new byte[count * bytes];
             rng.NextBytes(images);
