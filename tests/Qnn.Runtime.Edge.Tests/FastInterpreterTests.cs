@@ -108,7 +108,7 @@ public class FastInterpreterTests
             var conv = LayerFactory.Conv2D(side, side, channels, 40, 3, 3, stride, pad, m, k, true, OutputKind.Thresholds, 1);
             if (conv.ConvOutH >= 2 && rng.Next(2) == 0) conv = LayerFactory.Conv2D(side, side, channels, 40, 3, 3, stride, pad, m, k, true, OutputKind.Thresholds, 1, 2, 2);
             var head = LayerFactory.Dense(conv.OutH, conv.OutW, 40, 10, 1, 1, true, OutputKind.Scores, 0);
-            foreach (var l in new[] { first, conv, head }) RandomModels.Fill(rng, l);
+            foreach (var l in new[] { first, conv, head }) RandomLayers.Fill(rng, l);
             var model = new QnnModel { InputHeight = side, InputWidth = side, InputChannels = 3, InputBits = 8, ClassCount = 10, Layers = [first, conv, head] };
             AssertSameLayers(new Interpreter(model), new FastInterpreter(model, kernel), RandomModels.Image(rng, model));
         }, iter: 40);
