@@ -5,9 +5,12 @@ namespace Qnn.Trainer;
 /// <summary>Options an architecture is built from.</summary>
 public sealed record ArchOptions(int WeightBits = 1, int ActBits = 1, int Width = 0, float InputDropout = -1f, float HiddenDropout = -1f);
 
-/// <summary>An architecture: its default width and dropout, and how it builds its layers for a class count.</summary>
+/// <summary>
+/// An architecture: its default width and dropout, how it builds its layers for a class count, and the batch size its
+/// paper used (0: the trainer's default).
+/// </summary>
 public sealed record Architecture(string Name, string Description, int DefaultWidth, float DefaultInputDropout, float DefaultHiddenDropout,
-    Func<ArchOptions, Shape, int, List<Layer>> Build);
+    Func<ArchOptions, Shape, int, List<Layer>> Build, int DefaultBatch = 0);
 
 /// <summary>
 /// The named architectures of `qnn train --arch`. Every one ends with the export-friendly head: a binary dense layer
