@@ -32,7 +32,7 @@ public static class ImageFolder
     public const long MaxFileBytes = 256L << 20, MaxPixels = 64L << 20;
 
     /// <summary>The cache format's version: a change of the conversion or the split must change it.</summary>
-    private const int CacheVersion = 1;
+    private const int CacheVersion = 2;
 
     private sealed record Item(string Path, string Relative, int Class, bool Test, long Bytes, long Ticks);
 
@@ -49,7 +49,11 @@ public static class ImageFolder
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(cache)!);
-            OutputFile.WriteAllBytes(cache, WriteCache(split));
+            byte[] bytes = WriteCache(split);
+            OutputFile.WriteAllBytes(cache, bytes);
+            // Also under the shape the defaults resolved to: `qnn verify` and `qnn eval` ask for the model's shape.
+            var resolved = new ImageRequest(split.Train.Height, split.Train.Width, split.Train.Channels);
+            if (resolved != request) OutputFile.WriteAllBytes(Path.Combine(DataCache.Root, "folders", Key(root, items, resolved) + ".bin"), bytes);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -174,6 +178,8 @@ public static class ImageFolder
                 skipped.Add($"{item.Path}: {OneLine(e.Message)}");
             }
         }
+        // Files come class by class; the trainer holds out the end of the training part for validation, so the order is mixed.
+        new Random(SplitSeed).Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(train));
         if (train.Count == 0 || test.Count == 0) throw new DatasetFormatException($"{name}: no readable {(train.Count == 0 ? "training" : "test")} images ({skipped.Count} skipped, first: {skipped.FirstOrDefault()})");
         return new DatasetSplit(Part(train, h, w, c, classes, name + "/train"), Part(test, h, w, c, classes, name + "/test")) { Skipped = skipped };
     }

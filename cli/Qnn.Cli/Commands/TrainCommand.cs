@@ -32,7 +32,7 @@ public static class TrainCommand
         var seed = new Option<int>("--seed") { Description = "random seed, any 32-bit integer (runs are bit-reproducible)", DefaultValueFactory = _ => 1 };
         var loss = new Option<string>("--loss") { Description = $"loss: {string.Join(", ", Registry.Losses.Keys)}", DefaultValueFactory = _ => "squared_hinge" };
         var optimizer = new Option<string>("--optimizer") { Description = $"optimizer: {string.Join(", ", Registry.Optimizers.Keys)}", DefaultValueFactory = _ => "adam" };
-        var validation = new Option<int>("--validation") { Description = $"training samples held out for validation ({TrainOptions.Ranges.Validation.Text}, leaving at least one batch)", DefaultValueFactory = _ => new TrainOptions().Validation };
+        var validation = new Option<int>("--validation") { Description = $"training samples held out for validation ({TrainOptions.Ranges.Validation.Text}, leaving at least one batch; default {new TrainOptions().Validation}, or a tenth of a smaller training set)", DefaultValueFactory = _ => new TrainOptions().Validation };
         var dropIn = new Option<float>("--dropout-in") { Description = $"input dropout: {TrainOptions.Ranges.InputDropout.Text}", DefaultValueFactory = _ => -1f };
         var dropHidden = new Option<float>("--dropout-hidden") { Description = $"hidden dropout: {TrainOptions.Ranges.HiddenDropout.Text}", DefaultValueFactory = _ => -1f };
         var shift = new Option<int>("--shift") { Description = $"data augmentation: move each training image by up to N pixels, 0 = none ({TrainOptions.Ranges.Shift.Text}, below the image side)", DefaultValueFactory = _ => new TrainOptions().Shift };
@@ -77,18 +77,21 @@ public static class TrainCommand
             {
                 throw new UserError(e.Message);
             }
-            return Train(options, outPath, parse.GetValue(checkpoint) ?? outPath + ".ckpt", parse.GetValue(resume),
+            bool defaultValidation = parse.GetResult(validation) is not { Implicit: false };
+            return Train(options, defaultValidation, outPath, parse.GetValue(checkpoint) ?? outPath + ".ckpt", parse.GetValue(resume),
                 parse.GetValue(log) ?? outPath + ".log.csv", parse.GetValue(plot) ?? outPath + ".png", parse.GetValue(json));
         }));
         return command;
     }
 
-    private static int Train(TrainOptions options, string outPath, string checkpointPath, bool resume, string logPath, string plotPath, bool json)
+    private static int Train(TrainOptions options, bool defaultValidation, string outPath, string checkpointPath, bool resume, string logPath, string plotPath, bool json)
     {
         // Every output is checked before the data is loaded, so that a bad path costs seconds, not a training run.
         OutputFile.CheckAll([("--out", outPath), ("--checkpoint", checkpointPath), ("--log", logPath), ("--plot", plotPath)], []);
         if (resume && !File.Exists(checkpointPath)) throw new UserError($"{checkpointPath}: no checkpoint to resume from");
         var data = DatasetSource.Load(options.Dataset, DatasetSource.Request(options.ImageSize, options.Channels));
+        // The default hold-out is MNIST's 5,000; a small image folder keeps nine tenths of its images for training.
+        if (defaultValidation) options = options with { Validation = Math.Min(options.Validation, data.Train.Count / 10) };
         TrainingLoop trainer;
         try
         {
