@@ -3,7 +3,6 @@ using System.IO.Hashing;
 using System.Text;
 using Qnn.Format;
 using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
 
@@ -12,7 +11,7 @@ namespace Qnn.Datasets;
 /// <summary>
 /// A folder of images with one subfolder per class (the subfolder's name is the class's label), as
 /// <c>--dataset folder:PATH</c>. When PATH holds <c>train/</c> and <c>test/</c>, each holds the class subfolders;
-/// otherwise <see cref="TestShare"/> of each class's images, chosen with a fixed seed, are the test part.
+/// otherwise one in <see cref="TestShare"/> of each class's images, chosen with a fixed seed, are the test part.
 /// PNG, JPEG, BMP, GIF (first frame) and PGM/PPM files are read through ImageSharp; other files are ignored; a file that
 /// cannot be read is skipped and listed. The images are converted as <c>qnn run</c> converts a photo (ImageInput
 /// without preprocessing): to 8-bit grey (ImageSharp's L8) or RGB, then resized to H × W. The decoded set is cached
@@ -36,14 +35,16 @@ public static class ImageFolder
 
     private sealed record Item(string Path, string Relative, int Class, bool Test, long Bytes, long Ticks);
 
-    public static DatasetSplit Load(string root, ImageRequest request, IProgress<FetchProgress>? progress = null)
+    /// <summary>Loads <paramref name="root"/>, from the cache in <paramref name="cacheRoot"/> (default <see cref="DataCache.Root"/>) when it is there.</summary>
+    public static DatasetSplit Load(string root, ImageRequest request, IProgress<FetchProgress>? progress = null, string? cacheRoot = null)
     {
         if (!Directory.Exists(root)) throw new DatasetFormatException($"{root}: no such folder (--dataset folder:PATH names a folder with one subfolder per class)");
         root = Path.GetFullPath(root);
         string name = Path.GetFileName(Path.TrimEndingDirectorySeparator(root));
         var (items, classes) = List(root);
         string key = Key(root, items, request);
-        string cache = Path.Combine(DataCache.Root, "folders", key + ".bin");
+        string folders = Path.Combine(cacheRoot ?? DataCache.Root, "folders");
+        string cache = Path.Combine(folders, key + ".bin");
         if (File.Exists(cache) && ReadCache(cache, name) is { } cached) return cached;
         var split = Decode(items, classes, request, name, progress);
         try
@@ -53,7 +54,7 @@ public static class ImageFolder
             OutputFile.WriteAllBytes(cache, bytes);
             // Also under the shape the defaults resolved to: `qnn verify` and `qnn eval` ask for the model's shape.
             var resolved = new ImageRequest(split.Train.Height, split.Train.Width, split.Train.Channels);
-            if (resolved != request) OutputFile.WriteAllBytes(Path.Combine(DataCache.Root, "folders", Key(root, items, resolved) + ".bin"), bytes);
+            if (resolved != request) OutputFile.WriteAllBytes(Path.Combine(folders, Key(root, items, resolved) + ".bin"), bytes);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -117,6 +118,14 @@ public static class ImageFolder
                 return new Item(f, Path.GetRelativePath(root, f), 0, false, info.Length, info.LastWriteTimeUtc.Ticks);
             });
 
+    /// <summary>The cache file of <paramref name="root"/> decoded as <paramref name="request"/> asks, for tests: null when it has none.</summary>
+    public static string? CachePath(string root, ImageRequest request, string? cacheRoot = null)
+    {
+        root = Path.GetFullPath(root);
+        string path = Path.Combine(cacheRoot ?? DataCache.Root, "folders", Key(root, List(root).Items, request) + ".bin");
+        return File.Exists(path) ? path : null;
+    }
+
     /// <summary>The cache key: XxHash3 of the folder, every file's relative path, size and modification time, and the shape asked for.</summary>
     private static string Key(string root, List<Item> items, ImageRequest r)
     {
@@ -146,7 +155,9 @@ public static class ImageFolder
                 if (info.Width < 1 || info.Height < 1 || (long)info.Width * info.Height > MaxPixels)
                     throw new InvalidDataException($"declares {info.Width}x{info.Height} pixels (1 to {MaxPixels >> 20} megapixels)");
                 sizes[(info.Height, info.Width)] = sizes.GetValueOrDefault((info.Height, info.Width)) + 1;
-                colour |= IsColour(info);
+                // Colour is what the pixels show, not what the file stores (a grey photo saved as RGB JPEG is grey):
+                // decoded until the first colour image is found, and only when --channels leaves it open.
+                if (request.Channels == 0 && !colour) colour = HasColour(bytes);
                 readable.Add((item, bytes));
             }
             catch (Exception e) when (e is not OutOfMemoryException)
@@ -186,12 +197,18 @@ public static class ImageFolder
 
     private static string OneLine(string message) => message.ReplaceLineEndings(" ");
 
-    /// <summary>Whether a file stores colour: three or more channels (24 bits per pixel and up) or a palette.</summary>
-    private static bool IsColour(IImageInfo info)
+    /// <summary>Whether any pixel's red, green and blue differ.</summary>
+    private static bool HasColour(byte[] bytes)
     {
-        if (info.Metadata.GetPngMetadata().ColorType is PngColorType.Palette or PngColorType.Rgb or PngColorType.RgbWithAlpha) return true;
-        if (info.Metadata.GetPngMetadata().ColorType is PngColorType.Grayscale or PngColorType.GrayscaleWithAlpha) return false;
-        return info.PixelType.BitsPerPixel >= 24;
+        using var image = Image.Load<Rgb24>(bytes);
+        bool colour = false;
+        image.ProcessPixelRows(rows =>
+        {
+            for (int y = 0; y < rows.Height && !colour; y++)
+                foreach (var p in rows.GetRowSpan(y))
+                    if (p.R != p.G || p.G != p.B) { colour = true; break; }
+        });
+        return colour;
     }
 
     /// <summary>The conversion of ImageInput.FromImage without its preprocessing: grey (L8) or RGB, then resized to H × W.</summary>
