@@ -141,7 +141,7 @@ public static class ImageFolder
     {
         // First the headers: the default size is the most common one, the default channels 3 when any file is in colour.
         var skipped = new List<string>();
-        var readable = new List<(Item Item, byte[] Bytes)>();
+        var readable = new List<Item>();   // the bytes are read again to decode: a folder of photos need not fit in memory twice
         var sizes = new Dictionary<(int H, int W), int>();
         bool colour = false;
         int done = 0;
@@ -158,7 +158,7 @@ public static class ImageFolder
                 // Colour is what the pixels show, not what the file stores (a grey photo saved as RGB JPEG is grey):
                 // decoded until the first colour image is found, and only when --channels leaves it open.
                 if (request.Channels == 0 && !colour) colour = HasColour(bytes);
-                readable.Add((item, bytes));
+                readable.Add(item);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -176,12 +176,12 @@ public static class ImageFolder
         var train = new List<(byte[] Pixels, byte Label)>();
         var test = new List<(byte[] Pixels, byte Label)>();
         done = 0;
-        foreach (var (item, bytes) in readable)
+        foreach (var item in readable)
         {
             progress?.Report(new FetchProgress("decoding images", ++done, readable.Count));
             try
             {
-                using var image = Image.Load(bytes);
+                using var image = Image.Load(InputFile.ReadAllBytes(item.Path, MaxFileBytes, "an image"));
                 (item.Test ? test : train).Add((Convert(image, h, w, c), (byte)item.Class));
             }
             catch (Exception e) when (e is not OutOfMemoryException)
