@@ -134,15 +134,22 @@ public static class DataCommand
             bool present = MnistFiles.All.Any(f => File.Exists(Path.Combine(dir, f.Name)));
             // Ready means every file has the size and XxHash3 its fetch recorded: what a load checks.
             string? problem = DatasetLoader.MnistCacheProblem(dir);
-            var rows = new[] { new { Name = "mnist", Directory = dir, Cached = problem is null, Problem = present ? problem : null, Fetch = "qnn data fetch mnist" } };
+            string? cacheDir = parse.GetValue(cache);
+            string cifar = cacheDir is null ? DataCache.Cifar10Directory : Path.Combine(cacheDir, "cifar10");
+            bool cifarReady = CifarArchive.Files.Keys.All(f => File.Exists(Path.Combine(cifar, f)));
+            var rows = new[]
+            {
+                new { Name = "mnist", Directory = dir, Cached = problem is null, Problem = present ? problem : null, Fetch = "qnn data fetch mnist" },
+                new { Name = "cifar10", Directory = cifar, Cached = cifarReady, Problem = (string?)null, Fetch = "qnn data fetch cifar10 --from cifar-10-binary.tar.gz" },
+            };
             if (parse.GetValue(json)) { Cli.PrintJson(rows); return 0; }
             var table = new Table().AddColumns("data set", "in cache", "folder");
             foreach (var r in rows)
-                table.AddRow(r.Name, r.Cached ? "yes (sizes and XxHash3 checked)" : r.Problem is null ? "no (qnn data fetch mnist)" : "no: damaged (qnn data fetch mnist)",
+                table.AddRow(r.Name, r.Cached ? (r.Name == "mnist" ? "yes (sizes and XxHash3 checked)" : "yes") : r.Problem is null ? $"no ({r.Fetch})" : $"no: damaged ({r.Fetch})",
                     Markup.Escape(r.Directory));
             Cli.Out.Write(table);
             foreach (var r in rows.Where(r => r.Problem is not null)) Console.WriteLine(r.Problem);
-            Console.WriteLine("Any folder with the four IDX files (plain or .gz) is also a data set: --dataset idx:PATH.");
+            Console.WriteLine("Any folder with the four IDX files (plain or .gz) is also a data set: --dataset idx:PATH; so are image folders, CIFAR and SVHN files read in place: folder:PATH, cifar10:PATH, cifar100:PATH, svhn:PATH.");
             return 0;
         }));
         return command;
