@@ -16,4 +16,7 @@ public static class DataCache
     }
 
     public static string MnistDirectory => Path.Combine(Root, "mnist");
+
+    /// <summary>Where `qnn data fetch cifar10 --from cifar-10-binary.tar.gz` puts the batches; `--dataset cifar10` reads it.</summary>
+    public static string Cifar10Directory => Path.Combine(Root, "cifar10");
 }

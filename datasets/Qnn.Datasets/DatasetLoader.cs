@@ -1,8 +1,11 @@
 namespace Qnn.Datasets;
 
 /// <summary>
-/// Opens a data set named on the command line: <c>mnist</c> (the cache filled by <c>qnn data fetch mnist</c>)
-/// or <c>idx:PATH</c> (a folder with the four standard IDX files, plain or .gz).
+/// Opens a data set named on the command line: <c>mnist</c> (the cache filled by <c>qnn data fetch mnist</c>),
+/// <c>idx:PATH</c> (a folder with the four standard IDX files, plain or .gz), <c>folder:PATH</c> (one subfolder of
+/// images per class, <see cref="ImageFolder"/>), <c>cifar10[:PATH]</c> and <c>cifar100:PATH</c> (the binary versions,
+/// <see cref="CifarReader"/>; without PATH the cache filled by <c>qnn data fetch cifar10 --from</c>) and
+/// <c>svhn:PATH</c> (the MAT-files of the cropped digits, <see cref="SvhnReader"/>).
 /// </summary>
 public static class DatasetLoader
 {
@@ -11,8 +14,20 @@ public static class DatasetLoader
     /// <summary>MNIST's digits 0–9: a larger label in the cache means a damaged file.</summary>
     public const int MnistClasses = 10;
 
-    public static DatasetSplit Load(string spec)
+    /// <summary>The forms of --dataset, for help texts and errors.</summary>
+    public const string Forms = "mnist, idx:PATH, folder:PATH, cifar10[:PATH], cifar100:PATH or svhn:PATH";
+
+    /// <summary>
+    /// Opens <paramref name="spec"/>; <paramref name="request"/> sets the shape an image folder is converted to (others
+    /// have a fixed shape) and <paramref name="progress"/> hears about an image folder's decoding.
+    /// </summary>
+    public static DatasetSplit Load(string spec, ImageRequest? request = null, IProgress<FetchProgress>? progress = null)
     {
+        if (spec.StartsWith("folder:", StringComparison.Ordinal)) return ImageFolder.Load(spec[7..], request ?? ImageRequest.Default, progress);
+        if (spec == "cifar10") return CifarReader.Load(DataCache.Cifar10Directory, hundred: false);
+        if (spec.StartsWith("cifar10:", StringComparison.Ordinal)) return CifarReader.Load(spec[8..], hundred: false);
+        if (spec.StartsWith("cifar100:", StringComparison.Ordinal)) return CifarReader.Load(spec[9..], hundred: true);
+        if (spec.StartsWith("svhn:", StringComparison.Ordinal)) return SvhnReader.Load(spec[5..]);
         if (spec == "mnist")
         {
             string dir = DataCache.MnistDirectory;
@@ -27,7 +42,7 @@ public static class DatasetLoader
             if (!Directory.Exists(dir)) throw new IdxFormatException($"{dir}: no such folder (--dataset idx:PATH names a folder with the four IDX files)");
             return LoadFolder(dir, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir))));
         }
-        throw new IdxFormatException($"unknown data set \"{spec}\": use mnist or idx:PATH");
+        throw new IdxFormatException($"unknown data set \"{spec}\": use {Forms}");
     }
 
     /// <summary>

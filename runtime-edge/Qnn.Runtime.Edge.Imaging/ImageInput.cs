@@ -131,22 +131,8 @@ public static class ImageInput
 
     private static byte Luminance(L8 p) => p.PackedValue;
 
-    /// <summary>
-    /// The image an input stands for: the model's input shape, or, for a 1 × 1 × N vector input (a dense first layer
-    /// over a flattened image), the `image_shape` metadata `HxWxC` when H·W·C = N (SPEC 2.5).
-    /// </summary>
-    public static (int Height, int Width, int Channels) ImageShape(QnnModel model)
-    {
-        if (model.InputHeight == 1 && model.InputWidth == 1 && model.GetMetadata("image_shape") is { } shape)
-        {
-            string[] parts = shape.Split('x');
-            if (parts.Length == 3 && int.TryParse(parts[0], out int h) && int.TryParse(parts[1], out int w) &&
-                int.TryParse(parts[2], out int c) && h > 0 && w > 0 && c > 0 && (long)h * w * c == model.InputChannels)
-                return (h, w, c);
-            throw new InvalidDataException($"the model's image_shape metadata \"{shape}\" does not describe its {model.InputChannels}-value input");
-        }
-        return (model.InputHeight, model.InputWidth, model.InputChannels);
-    }
+    /// <summary>The image an input stands for: <see cref="Qnn.Format.ImageShape.Of"/>.</summary>
+    public static (int Height, int Width, int Channels) ImageShape(QnnModel model) => Qnn.Format.ImageShape.Of(model);
 
     /// <summary>
     /// Crops to the bounding box of the content, scales it so that its longer side takes

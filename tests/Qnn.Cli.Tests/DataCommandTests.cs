@@ -45,9 +45,26 @@ public class DataCommandTests
     [Fact]
     public void Fetch_of_an_unknown_data_set_is_refused()
     {
-        var (exit, _, stderr) = QnnCommand.Run("data", "fetch", "cifar10");
+        var (exit, _, stderr) = QnnCommand.Run("data", "fetch", "imagenet");
         Assert.Equal(1, exit);
-        Assert.Contains("unknown data set \"cifar10\"", stderr);
+        Assert.Contains("unknown data set \"imagenet\"", stderr);
+    }
+
+    [Fact]
+    public void Fetch_of_cifar10_and_svhn_says_where_to_get_them_and_how_to_name_them()
+    {
+        var (exit, stdout, _) = QnnCommand.Run("data", "fetch", "cifar10");
+        Assert.Equal(0, exit);
+        Assert.Contains(CifarArchive.PublishedMd5, stdout);
+        Assert.Contains("--dataset cifar10", stdout);
+        (exit, stdout, _) = QnnCommand.Run("data", "fetch", "svhn");
+        Assert.Equal(0, exit);
+        Assert.Contains("--dataset svhn:", stdout);
+        using var tmp = new TempFolder();
+        File.WriteAllBytes(tmp.File("x.tar.gz"), [1, 2, 3]);
+        var (bad, _, stderr) = QnnCommand.Run("data", "fetch", "cifar10", "--from", tmp.File("x.tar.gz"), "--cache", tmp.File("cache"));
+        Assert.Equal(1, bad);
+        Assert.StartsWith($"qnn data fetch: {tmp.File("x.tar.gz")}: MD5 ", stderr);
     }
 
     [Fact]

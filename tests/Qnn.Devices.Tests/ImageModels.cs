@@ -10,14 +10,15 @@ public static class ImageModels
 {
     public const int Side = 8;
 
-    public static QnnModel Create(int seed)
+    /// <summary>A conv and a dense head on Side × Side images of <paramref name="channels"/> channels (1: grey, 3: colour).</summary>
+    public static QnnModel Create(int seed, int channels = 1)
     {
         var rng = new Random(seed);
-        var conv = LayerFactory.Conv2D(Side, Side, 1, 6, 3, 3, 1, 1, 1, 8, false, OutputKind.Thresholds, 1);
+        var conv = LayerFactory.Conv2D(Side, Side, channels, 6, 3, 3, 1, 1, 1, 8, false, OutputKind.Thresholds, 1);
         var dense = LayerFactory.Dense(conv.OutH, conv.OutW, conv.OutC, 10, 1, 1, true, OutputKind.Scores, 0);
         var model = new QnnModel
         {
-            InputHeight = Side, InputWidth = Side, InputChannels = 1, InputBits = 8, ClassCount = 10,
+            InputHeight = Side, InputWidth = Side, InputChannels = channels, InputBits = 8, ClassCount = 10,
             Layers = [conv, dense],
             Labels = Enumerable.Range(0, 10).Select(i => "digit " + i).ToArray(),
         };
@@ -25,10 +26,10 @@ public static class ImageModels
         return model;
     }
 
-    /// <summary>The pixels as a grayscale PNG file's bytes.</summary>
+    /// <summary>The pixels as a PNG file's bytes: grayscale for Side² bytes, RGB for 3·Side².</summary>
     public static byte[] Png(byte[] pixels)
     {
-        using var image = Image.LoadPixelData<L8>(pixels, Side, Side);
+        using Image image = pixels.Length == 3 * Side * Side ? Image.LoadPixelData<Rgb24>(pixels, Side, Side) : Image.LoadPixelData<L8>(pixels, Side, Side);
         using var png = new MemoryStream();
         image.SaveAsPng(png);
         return png.ToArray();

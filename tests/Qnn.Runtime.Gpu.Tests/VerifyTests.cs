@@ -44,6 +44,28 @@ public sealed class VerifyTests(CpuAccelerator cpu)
         runtimes[2].Dispose();
     }
 
+    /// <summary>
+    /// Colour and other multi-channel inputs (issue 14): for each input channel count C of 1–4, random models read
+    /// C × 8 bit-planes the same on the portable interpreter, the fast path, the GPU kernels and ONNX Runtime.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void EveryInputChannelCountFromOneToFourAgreesOnEveryRuntime(int channels)
+    {
+        for (int seed = 0; seed < 3; seed++)
+        {
+            QnnModel model = RandomSamples.Model(100 * channels + seed, out Dataset data, samples: 6, channels: channels);
+            Assert.Equal(channels, model.InputChannels);
+            using var gpu = new GpuRuntime(new GpuInterpreter(cpu.Device, model), KernelVersions.Default);
+            using var onnx = new OnnxRuntimeAdapter(model);
+            var report = Verifier.Verify(model, "m.qnn", data, [new PortableRuntime(model), new FastRuntime(model), gpu, onnx], false, null);
+            Assert.True(report.Match, string.Join("; ", report.Runtimes.SelectMany(r => r.FirstMismatches.Select(m => $"{r.Runtime}: {m}"))));
+        }
+    }
+
     [Fact]
     public void APlantedScoreMismatchIsReportedWithItsSampleAndFails()
     {

@@ -10,12 +10,14 @@ namespace Qnn.TestSupport;
 public static class RandomModels
 {
     /// <summary>Options that bound a random model, so that slow paths (ILGPU's CPU accelerator) get small ones.</summary>
-    public sealed record Limits(int MaxSide = 12, int MaxChannels = 70, int MaxDense = 150, int MaxLayers = 5, int MaxBits = 3, int MaxClasses = 12);
+    /// <remarks>Input channels are drawn from 1 to <see cref="MaxInputChannels"/>: grey, two, RGB and RGBA-like inputs (issue 14).</remarks>
+    public sealed record Limits(int MaxSide = 12, int MaxChannels = 70, int MaxDense = 150, int MaxLayers = 5, int MaxBits = 3, int MaxClasses = 12,
+        int MaxInputChannels = 4);
 
     public static QnnModel Create(Random rng, Limits? limits = null)
     {
         limits ??= new Limits();
-        int h = rng.Next(1, limits.MaxSide + 1), w = rng.Next(1, limits.MaxSide + 1), c = rng.Next(1, 4);
+        int h = rng.Next(1, limits.MaxSide + 1), w = rng.Next(1, limits.MaxSide + 1), c = rng.Next(1, limits.MaxInputChannels + 1);
         int inputBits = rng.Next(1, 9);
         var model = new QnnModel
         {

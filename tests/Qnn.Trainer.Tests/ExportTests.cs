@@ -37,6 +37,52 @@ public class ExportTests
         AssertAgreement(trainer.Network, data.Test, 300);
     }
 
+    /// <summary>
+    /// Inputs of 1–4 channels (issue 14: colour through the whole chain): each architecture, the paper's ConvNets
+    /// included, trained briefly on random 16 × 16 × C images, exports a model whose integers the trainer, the
+    /// portable and the fast interpreter agree on.
+    /// </summary>
+    [Theory]
+    [InlineData("paper-cifar10", 3, 2)]
+    [InlineData("paper-svhn", 3, 2)]
+    [InlineData("conv", 2, 3)]
+    [InlineData("conv", 4, 3)]
+    [InlineData("mlp", 3, 40)]
+    [InlineData("mlp-micro", 1, 24)]
+    public void Inputs_of_one_to_four_channels_export_with_the_trainers_integers(string arch, int channels, int width)
+    {
+        var rng = new Random(channels * 31 + width);
+        int count = 260, size = 16 * 16 * channels;
+        var pixels = new byte[count * size];
+        rng.NextBytes(pixels);
+        var labels = Enumerable.Range(0, count).Select(i => (byte)(pixels[i * size] % 4)).ToArray();
+        Datasets.Dataset Part(int start, int n, string name) => new()
+        {
+            Name = name, Height = 16, Width = 16, Channels = channels, ClassCount = 4,
+            Pixels = pixels.AsSpan(start * size, n * size).ToArray(), Labels = labels.AsSpan(start, n).ToArray(),
+        };
+        var options = new TrainOptions { Arch = arch, Width = width, Epochs = 1, Batch = 20, Validation = 20, TrainLimit = 180, Seed = 4 };
+        using var trainer = new Training.TrainingLoop(options, Part(0, 200, "random/train"));
+        trainer.Run();
+        Assert.Equal(channels, trainer.Network.InputShape.C);
+        AssertAgreement(trainer.Network, Part(200, 60, "random/test"), 60, dataset: null);
+    }
+
+    [Fact]
+    public void The_paper_convnets_have_the_papers_layers_and_batch()
+    {
+        var layers = Architectures.Build("paper-cifar10", new ArchOptions(), new Layers.Shape(32, 32, 3), 10, out var resolved);
+        Assert.Equal(128, resolved.Width);
+        Assert.Equal([128, 128, 256, 256, 512, 512], layers.OfType<Layers.BinaryConv2D>().Select(c => c.Filters));
+        Assert.Equal([1024, 1024, 10], layers.OfType<Layers.BinaryDense>().Select(d => d.Units));
+        Assert.Equal(3, layers.OfType<Layers.MaxPool2D>().Count());
+        Assert.Equal(9, layers.OfType<Layers.BatchNorm>().Count());
+        Assert.Equal(50, Architectures.Get("paper-cifar10").DefaultBatch);
+        var svhn = Architectures.Build("paper-svhn", new ArchOptions(), new Layers.Shape(32, 32, 3), 10, out _);
+        Assert.Equal([64, 64, 128, 128, 256, 256], svhn.OfType<Layers.BinaryConv2D>().Select(c => c.Filters));
+        Assert.Equal([1024, 1024, 10], svhn.OfType<Layers.BinaryDense>().Select(d => d.Units));
+    }
+
     [Fact]
     public void A_standalone_max_pool_over_levels_exports()
     {
@@ -66,9 +112,9 @@ public class ExportTests
         AssertAgreement(net, data.Test, 200);
     }
 
-    private static void AssertAgreement(Network net, Datasets.Dataset test, int count)
+    private static void AssertAgreement(Network net, Datasets.Dataset test, int count, string? dataset = "mnist")
     {
-        var exported = ModelExporter.Export(net, "mnist");
+        var exported = ModelExporter.Export(net, dataset, test.ClassNames);
         var model = ModelFile.Parse(ModelWriter.Write(exported.Model), "exported");
         int classes = model.ClassCount;
         var (intScores, intPred) = IntegerEvaluation.Run(net, exported, test.Pixels, 0, count);

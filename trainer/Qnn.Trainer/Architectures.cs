@@ -5,9 +5,12 @@ namespace Qnn.Trainer;
 /// <summary>Options an architecture is built from.</summary>
 public sealed record ArchOptions(int WeightBits = 1, int ActBits = 1, int Width = 0, float InputDropout = -1f, float HiddenDropout = -1f);
 
-/// <summary>An architecture: its default width and dropout, and how it builds its layers for a class count.</summary>
+/// <summary>
+/// An architecture: its default width and dropout, how it builds its layers for a class count, and the batch size its
+/// paper used (0: the trainer's default).
+/// </summary>
 public sealed record Architecture(string Name, string Description, int DefaultWidth, float DefaultInputDropout, float DefaultHiddenDropout,
-    Func<ArchOptions, Shape, int, List<Layer>> Build);
+    Func<ArchOptions, Shape, int, List<Layer>> Build, int DefaultBatch = 0);
 
 /// <summary>
 /// The named architectures of `qnn train --arch`. Every one ends with the export-friendly head: a binary dense layer
@@ -23,6 +26,10 @@ public static class Architectures
             (o, input, classes) => Mlp(o, classes, 2, o.Width)),
         ["conv"] = new("conv", "a small conv net for 28x28: 2 binary 3x3 convs with fused 2x2 max-pools, a dense layer", 32, 0f, 0.1f,
             (o, input, classes) => Conv(o, classes)),
+        ["paper-cifar10"] = new("paper-cifar10", "the BNN paper's CIFAR-10 ConvNet: (2x128C3)-MP2-(2x256C3)-MP2-(2x512C3)-MP2-(2x1024FC)-10; --width sets the first convs (128), the rest scale with it",
+            128, 0f, 0f, (o, input, classes) => PaperConvNet(o, classes, denseUnits: 8 * o.Width), DefaultBatch: 50),
+        ["paper-svhn"] = new("paper-svhn", "the BNN paper's SVHN ConvNet: paper-cifar10 with half the conv units, (2x64C3)-MP2-(2x128C3)-MP2-(2x256C3)-MP2-(2x1024FC)-10",
+            64, 0f, 0f, (o, input, classes) => PaperConvNet(o, classes, denseUnits: 16 * o.Width), DefaultBatch: 50),
     };
 
     public static Architecture Get(string name) => Registry.Get(All, name, "architecture");
@@ -62,6 +69,27 @@ public static class Architectures
         var layers = new List<Layer>();
         if (o.InputDropout > 0) layers.Add(new Dropout(o.InputDropout));
         for (int i = 0; i < hidden; i++) Block(layers, new BinaryDense(width, o.WeightBits), o);
+        Head(layers, classes, o);
+        return layers;
+    }
+
+    /// <summary>
+    /// The ConvNet of the BNN paper (Courbariaux, Hubara et al. 2016, section 2.6 and its Theano code): three stages of
+    /// two 3 × 3 binary convolutions with padding 1, the second followed by a 2 × 2 max-pool (before its batch norm and
+    /// binarization, as SPEC's fused pooling), then two binary dense layers and the head, batch norm after every layer.
+    /// </summary>
+    private static List<Layer> PaperConvNet(ArchOptions o, int classes, int denseUnits)
+    {
+        var layers = new List<Layer>();
+        var conv = o with { HiddenDropout = 0 };
+        if (o.InputDropout > 0) layers.Add(new Dropout(o.InputDropout));
+        foreach (int filters in new[] { o.Width, 2 * o.Width, 4 * o.Width })
+        {
+            Block(layers, new BinaryConv2D(filters, 3, 1, 1, o.WeightBits), conv);
+            Block(layers, new BinaryConv2D(filters, 3, 1, 1, o.WeightBits), conv, pool: true);
+        }
+        Block(layers, new BinaryDense(denseUnits, o.WeightBits), o);
+        Block(layers, new BinaryDense(denseUnits, o.WeightBits), o);
         Head(layers, classes, o);
         return layers;
     }

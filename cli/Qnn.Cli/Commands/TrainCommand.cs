@@ -17,20 +17,22 @@ public static class TrainCommand
 {
     public static Command Create()
     {
-        var dataset = new Option<string>("--dataset") { Description = "mnist or idx:PATH (a folder with the four IDX files)", DefaultValueFactory = _ => "mnist" };
+        var dataset = DatasetSource.Option();
+        var imageSize = DatasetSource.ImageSizeOption();
+        var channels = DatasetSource.ChannelsOption();
         var arch = new Option<string>("--arch") { Description = $"architecture: {string.Join(", ", Architectures.All.Keys)}", DefaultValueFactory = _ => "mlp" };
         var epochs = new Option<int>("--epochs") { Description = $"epochs ({TrainOptions.Ranges.Epochs.Text})", DefaultValueFactory = _ => new TrainOptions().Epochs };
         var output = new Option<string>("--out") { Description = "the .qnn model to write", DefaultValueFactory = _ => "model.qnn" };
         var width = new Option<int>("--width") { Description = $"hidden units (mlp) or first conv filters (conv): {TrainOptions.Ranges.Width.Text}; refused when the memory it needs is over 3/4 of the machine's or its checkpoint over 2 GB" };
         var weightBits = new Option<int>("--weight-bits") { Description = $"weight bits m ({TrainOptions.Ranges.WeightBits.Text})", DefaultValueFactory = _ => 1 };
         var actBits = new Option<int>("--act-bits") { Description = $"activation bits k ({TrainOptions.Ranges.ActBits.Text})", DefaultValueFactory = _ => 1 };
-        var batch = new Option<int>("--batch") { Description = $"mini-batch size ({TrainOptions.Ranges.Batch.Text})", DefaultValueFactory = _ => new TrainOptions().Batch };
+        var batch = new Option<int>("--batch") { Description = $"mini-batch size ({TrainOptions.Ranges.Batch.Text}; default: the architecture's, e.g. 50 for paper-cifar10, else {new TrainOptions().Batch})", DefaultValueFactory = _ => new TrainOptions().Batch };
         var lr = new Option<float>("--lr") { Description = $"learning rate of the first epoch ({TrainOptions.Ranges.Lr.Text})", DefaultValueFactory = _ => new TrainOptions().Lr };
         var lrEnd = new Option<float>("--lr-end") { Description = $"learning rate of the last epoch, exponential decay ({TrainOptions.Ranges.LrEnd.Text})", DefaultValueFactory = _ => new TrainOptions().LrEnd };
         var seed = new Option<int>("--seed") { Description = "random seed, any 32-bit integer (runs are bit-reproducible)", DefaultValueFactory = _ => 1 };
         var loss = new Option<string>("--loss") { Description = $"loss: {string.Join(", ", Registry.Losses.Keys)}", DefaultValueFactory = _ => "squared_hinge" };
         var optimizer = new Option<string>("--optimizer") { Description = $"optimizer: {string.Join(", ", Registry.Optimizers.Keys)}", DefaultValueFactory = _ => "adam" };
-        var validation = new Option<int>("--validation") { Description = $"training samples held out for validation ({TrainOptions.Ranges.Validation.Text}, leaving at least one batch)", DefaultValueFactory = _ => new TrainOptions().Validation };
+        var validation = new Option<int>("--validation") { Description = $"training samples held out for validation ({TrainOptions.Ranges.Validation.Text}, leaving at least one batch; default {new TrainOptions().Validation}, or a tenth of a smaller training set)", DefaultValueFactory = _ => new TrainOptions().Validation };
         var dropIn = new Option<float>("--dropout-in") { Description = $"input dropout: {TrainOptions.Ranges.InputDropout.Text}", DefaultValueFactory = _ => -1f };
         var dropHidden = new Option<float>("--dropout-hidden") { Description = $"hidden dropout: {TrainOptions.Ranges.HiddenDropout.Text}", DefaultValueFactory = _ => -1f };
         var shift = new Option<int>("--shift") { Description = $"data augmentation: move each training image by up to N pixels, 0 = none ({TrainOptions.Ranges.Shift.Text}, below the image side)", DefaultValueFactory = _ => new TrainOptions().Shift };
@@ -46,7 +48,7 @@ public static class TrainCommand
         var bn = new Option<string>("--bn") { Description = "batch norm: exact or shift (BNN paper, Algorithm 3)", DefaultValueFactory = _ => "exact" };
 
         var command = new Command("train", "Train a binarized/quantized network on the CPU and export it as .qnn.");
-        foreach (Option o in new Option[] { dataset, arch, epochs, output, width, weightBits, actBits, batch, lr, lrEnd, seed, loss, optimizer,
+        foreach (Option o in new Option[] { dataset, imageSize, channels, arch, epochs, output, width, weightBits, actBits, batch, lr, lrEnd, seed, loss, optimizer,
                      validation, dropIn, dropHidden, shift, limit, checkpoint, resume, log, plot, json, backend, accelerator, gradBits, bn })
             command.Options.Add(o);
         command.SetAction(parse => Cli.Run("train", () =>
@@ -55,10 +57,13 @@ public static class TrainCommand
             TrainOptions options;
             try
             {
+                // An architecture may name its paper's batch size; an explicit --batch wins.
+                int archBatch = Architectures.Get(parse.GetValue(arch)!).DefaultBatch;
                 options = new TrainOptions
                 {
-                    Dataset = parse.GetValue(dataset)!, Arch = parse.GetValue(arch)!, Epochs = parse.GetValue(epochs), Width = parse.GetValue(width),
-                    WeightBits = parse.GetValue(weightBits), ActBits = parse.GetValue(actBits), Batch = parse.GetValue(batch), Lr = parse.GetValue(lr),
+                    Dataset = parse.GetValue(dataset)!, ImageSize = parse.GetValue(imageSize) ?? "", Channels = parse.GetValue(channels),
+                    Arch = parse.GetValue(arch)!, Epochs = parse.GetValue(epochs), Width = parse.GetValue(width),
+                    WeightBits = parse.GetValue(weightBits), ActBits = parse.GetValue(actBits), Batch = parse.GetResult(batch) is { Implicit: false } || archBatch == 0 ? parse.GetValue(batch) : archBatch, Lr = parse.GetValue(lr),
                     LrEnd = parse.GetValue(lrEnd), Seed = parse.GetValue(seed), Loss = parse.GetValue(loss)!, Optimizer = parse.GetValue(optimizer)!,
                     Validation = parse.GetValue(validation), InputDropout = parse.GetValue(dropIn), HiddenDropout = parse.GetValue(dropHidden),
                     Shift = parse.GetValue(shift), TrainLimit = parse.GetValue(limit),
@@ -66,23 +71,27 @@ public static class TrainCommand
                     GradBits = parse.GetValue(gradBits), BatchNorm = parse.GetValue(bn)!,
                 };
                 options.Validate();     // every range, before the data is loaded
+                DatasetSource.Request(options.ImageSize, options.Channels);
             }
             catch (ArgumentException e)
             {
                 throw new UserError(e.Message);
             }
-            return Train(options, outPath, parse.GetValue(checkpoint) ?? outPath + ".ckpt", parse.GetValue(resume),
+            bool defaultValidation = parse.GetResult(validation) is not { Implicit: false };
+            return Train(options, defaultValidation, outPath, parse.GetValue(checkpoint) ?? outPath + ".ckpt", parse.GetValue(resume),
                 parse.GetValue(log) ?? outPath + ".log.csv", parse.GetValue(plot) ?? outPath + ".png", parse.GetValue(json));
         }));
         return command;
     }
 
-    private static int Train(TrainOptions options, string outPath, string checkpointPath, bool resume, string logPath, string plotPath, bool json)
+    private static int Train(TrainOptions options, bool defaultValidation, string outPath, string checkpointPath, bool resume, string logPath, string plotPath, bool json)
     {
         // Every output is checked before the data is loaded, so that a bad path costs seconds, not a training run.
         OutputFile.CheckAll([("--out", outPath), ("--checkpoint", checkpointPath), ("--log", logPath), ("--plot", plotPath)], []);
         if (resume && !File.Exists(checkpointPath)) throw new UserError($"{checkpointPath}: no checkpoint to resume from");
-        var data = DatasetLoader.Load(options.Dataset);
+        var data = DatasetSource.Load(options.Dataset, DatasetSource.Request(options.ImageSize, options.Channels));
+        // The default hold-out is MNIST's 5,000; a small image folder keeps nine tenths of its images for training.
+        if (defaultValidation) options = options with { Validation = Math.Min(options.Validation, data.Train.Count / 10) };
         TrainingLoop trainer;
         try
         {

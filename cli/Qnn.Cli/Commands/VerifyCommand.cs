@@ -21,7 +21,7 @@ public static class VerifyCommand
     public static Command Create()
     {
         var model = new Argument<string>("model") { Description = "The .qnn model file." };
-        var dataset = new Option<string>("--dataset") { Description = "mnist or idx:FOLDER; the test split is used.", DefaultValueFactory = _ => "mnist" };
+        var dataset = DatasetSource.Option("; the test split is used, an image folder converted to the model's input shape");
         var runtimes = new Option<string>("--runtimes") { Description = "Comma-separated runtimes; the first is the reference: portable, fast, gpu, onnx (the exported graph in ONNX Runtime; scores only).", DefaultValueFactory = _ => "portable,fast,gpu" };
         var limit = new Option<int>("--limit") { Description = $"Only the first N test samples: {Cli.Limit.Text}." };
         var layers = new Option<bool>("--layers") { Description = "Compare every layer's output, not only the scores." };
@@ -36,7 +36,7 @@ public static class VerifyCommand
             string path = parse.GetValue(model)!;
             Cli.Check(Cli.Limit, parse.GetValue(limit));
             QnnModel m = ModelFile.Load(path);
-            Dataset data = Verifier.TestSplit(parse.GetValue(dataset)!, m, path, parse.GetValue(limit));
+            Dataset data = Verifier.TestSplit(parse.GetValue(dataset)!, m, path, parse.GetValue(limit), DatasetSource.Progress);
             string[] names = parse.GetValue(runtimes)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             if (names.Length == 0) throw new UserError("--runtimes names no runtime");
             using RuntimeSet opened = Open(m, names, parse.GetValue(accelerator)!, parse.GetValue(kernel)!);

@@ -17,9 +17,13 @@ public sealed record ExportedModel(QnnModel Model, List<FoldedBlock> Blocks);
 public static class ModelExporter
 {
     /// <summary>Metadata key naming the image (HxWxC) a model with a flattened 1 × 1 × N input was trained on.</summary>
-    public const string ImageShapeKey = "image_shape";
+    public const string ImageShapeKey = ImageShape.MetadataKey;
 
-    public static ExportedModel Export(Network network, string? dataset = null)
+    /// <summary>
+    /// Exports <paramref name="network"/>; <paramref name="labels"/> (one per class, e.g. an image folder's class
+    /// folders) become the model's LABELS section (SPEC 2.5).
+    /// </summary>
+    public static ExportedModel Export(Network network, string? dataset = null, string[]? labels = null)
     {
         var blocks = ExportBlock.Parse(network.Layers);
         var specs = new List<LayerSpec>();
@@ -58,6 +62,7 @@ public static class ModelExporter
             model.PreprocessFlags = Preprocess.Invert | Preprocess.Center;
             model.Labels = Enumerable.Range(0, 10).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
         }
+        if (labels is not null && labels.Length == network.ClassCount) model.Labels = labels;
         if (flatten)
         {
             var s = network.InputShape;

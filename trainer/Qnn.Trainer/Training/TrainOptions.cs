@@ -4,6 +4,9 @@ namespace Qnn.Trainer.Training;
 public sealed record TrainOptions
 {
     public string Dataset { get; init; } = "mnist";
+    /// <summary>An image folder's --image-size (HxW) and --channels (1 or 3); empty and 0: the folder's defaults.</summary>
+    public string ImageSize { get; init; } = "";
+    public int Channels { get; init; }
     public string Arch { get; init; } = "mlp";
     public int Width { get; init; }
     public int WeightBits { get; init; } = 1;

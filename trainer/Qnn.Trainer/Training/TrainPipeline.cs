@@ -52,7 +52,7 @@ public static class TrainPipeline
         var net = trainer.Network;
         int ok = net.Evaluate(test.Pixels, test.Labels, 0, test.Count, default, out _, Registry.Losses[o.Loss]);
         double floatAcc = (double)ok / test.Count;
-        var exported = ModelExporter.Export(net, o.Dataset);
+        var exported = ModelExporter.Export(net, o.Dataset, test.ClassNames);
         // Measure the file's bytes as a device would read them, not the in-memory model.
         var model = ModelFile.Parse(ModelWriter.Write(exported.Model), outPath);
         double deployed = deployedAccuracy(model, test);
