@@ -3,7 +3,8 @@ using Qnn.Trainer.Layers;
 namespace Qnn.Trainer;
 
 /// <summary>Options an architecture is built from.</summary>
-public sealed record ArchOptions(int WeightBits = 1, int ActBits = 1, int Width = 0, float InputDropout = -1f, float HiddenDropout = -1f);
+public sealed record ArchOptions(int WeightBits = 1, int ActBits = 1, int Width = 0, float InputDropout = -1f, float HiddenDropout = -1f,
+    Quantization.ActivationQuantizer ActQuant = Quantization.ActivationQuantizer.Odd);
 
 /// <summary>An architecture: its default width and dropout, and how it builds its layers for a class count.</summary>
 public sealed record Architecture(string Name, string Description, int DefaultWidth, float DefaultInputDropout, float DefaultHiddenDropout,
@@ -47,7 +48,7 @@ public static class Architectures
         layers.Add(product);
         if (pool) layers.Add(new MaxPool2D(2));
         layers.Add(new BatchNorm());
-        layers.Add(Registry.Activation(o.ActBits));
+        layers.Add(Registry.Activation(o.ActBits, o.ActQuant));
         if (o.HiddenDropout > 0) layers.Add(new Dropout(o.HiddenDropout));
     }
 

@@ -44,10 +44,24 @@ public static class TrainCommand
         var accelerator = new Option<string>("--accelerator") { Description = "with --backend ilgpu: cuda, opencl, cpu or auto", DefaultValueFactory = _ => "auto" };
         var gradBits = new Option<int>("--grad-bits") { Description = $"bits of the quantized gradients, QNN paper: 6 ({TrainOptions.Ranges.GradBits.Text})", DefaultValueFactory = _ => 32 };
         var bn = new Option<string>("--bn") { Description = "batch norm: exact or shift (BNN paper, Algorithm 3)", DefaultValueFactory = _ => "exact" };
+        var actQuant = new Option<string>("--act-quant")
+        {
+            Description = "activation quantizer: odd (default: 2^k odd levels without 0; sign at 1 bit), sign (1 bit), " +
+                          "linear (the QNN paper's LinearQuant, 2^k even steps with 0 in the grid), stochastic (BNN Eq. 2-3, 1 bit, " +
+                          "training only: the deployed model takes the sign)",
+            DefaultValueFactory = _ => "odd",
+        };
+        var minutes = new Option<double>("--minutes") { Description = $"time budget: stop at the first epoch boundary after N minutes of training, keeping the best-validation epoch ({TrainOptions.Ranges.Minutes.Text})" };
+        var preset = new Option<string?>("--preset")
+        {
+            Description = "a paper's run, every hyper-parameter set (--epochs and --minutes stop it early and change nothing else; " +
+                          "--dataset, --seed, --train-limit, --backend and the outputs stay yours): " +
+                          string.Join("; ", Presets.All.Values.Select(p => $"{p.Name} = {p.Description} [{p.Settings}]")),
+        };
 
         var command = new Command("train", "Train a binarized/quantized network on the CPU and export it as .qnn.");
         foreach (Option o in new Option[] { dataset, arch, epochs, output, width, weightBits, actBits, batch, lr, lrEnd, seed, loss, optimizer,
-                     validation, dropIn, dropHidden, shift, limit, checkpoint, resume, log, plot, json, backend, accelerator, gradBits, bn })
+                     validation, dropIn, dropHidden, shift, limit, checkpoint, resume, log, plot, json, backend, accelerator, gradBits, bn, actQuant, minutes, preset })
             command.Options.Add(o);
         command.SetAction(parse => Cli.Run("train", () =>
         {
@@ -63,8 +77,19 @@ public static class TrainCommand
                     Validation = parse.GetValue(validation), InputDropout = parse.GetValue(dropIn), HiddenDropout = parse.GetValue(dropHidden),
                     Shift = parse.GetValue(shift), TrainLimit = parse.GetValue(limit),
                     Backend = Qnn.Trainer.Gpu.IlgpuBackend.BackendName(parse.GetValue(backend)!, parse.GetValue(accelerator)),
-                    GradBits = parse.GetValue(gradBits), BatchNorm = parse.GetValue(bn)!,
+                    GradBits = parse.GetValue(gradBits), BatchNorm = parse.GetValue(bn)!, ActQuant = parse.GetValue(actQuant)!,
+                    Minutes = parse.GetValue(minutes),
                 };
+                if (parse.GetValue(preset) is { } presetName)
+                {
+                    if (!Presets.All.ContainsKey(presetName))
+                        throw new ArgumentException($"--preset: unknown preset \"{presetName}\" (known: {string.Join(", ", Presets.All.Keys)})");
+                    // A preset sets every hyper-parameter: an option that would change one is refused, not silently ignored.
+                    Option[] hyper = [arch, width, weightBits, actBits, batch, lr, lrEnd, loss, optimizer, validation, dropIn, dropHidden, shift, gradBits, bn, actQuant];
+                    if (hyper.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } given)
+                        throw new ArgumentException($"{given.Name}: --preset {presetName} sets it (only --epochs and --minutes shorten a preset)");
+                    options = Presets.Apply(presetName, options, parse.GetResult(epochs) is { Implicit: false } ? options.Epochs : null, options.Minutes);
+                }
                 options.Validate();     // every range, before the data is loaded
             }
             catch (ArgumentException e)

@@ -78,7 +78,7 @@ public sealed class QuantizedBackward(Layer inner, int gradientBits, ProductPath
             dx = Buffer(Input.Shape);
             // Binary (or k-bit) activations in: the paper's first layer, whose input is the 8-bit image, keeps the
             // float path, where 8 input planes times k gradient planes would cost more popcounts than multiply-adds.
-            bitwise = Path == ProductPath.Bitwise && Backend is CpuBackend && Input.Bits is >= 1 and <= 4;
+            bitwise = Path == ProductPath.Bitwise && Backend is CpuBackend && Input.Bits is >= 1 and <= 4 && !Input.LinearGrid;
         }
     }
 
