@@ -25,7 +25,7 @@ public static class TrainCommand
         var weightBits = new Option<int>("--weight-bits") { Description = $"weight bits m ({TrainOptions.Ranges.WeightBits.Text})", DefaultValueFactory = _ => 1 };
         var actBits = new Option<int>("--act-bits") { Description = $"activation bits k ({TrainOptions.Ranges.ActBits.Text})", DefaultValueFactory = _ => 1 };
         var batch = new Option<int>("--batch") { Description = $"mini-batch size ({TrainOptions.Ranges.Batch.Text})", DefaultValueFactory = _ => new TrainOptions().Batch };
-        var lr = new Option<float>("--lr") { Description = $"learning rate of the first epoch ({TrainOptions.Ranges.Lr.Text})", DefaultValueFactory = _ => new TrainOptions().Lr };
+        var lr = new Option<float>("--lr") { Description = $"learning rate of the first epoch ({TrainOptions.Ranges.Lr.Text}); default {new TrainOptions().Lr}, and {Qnn.Trainer.LowPrecision.AdaMaxShift.DefaultLearningRate} with --optimizer adamax-shift", DefaultValueFactory = _ => new TrainOptions().Lr };
         var lrEnd = new Option<float>("--lr-end") { Description = $"learning rate of the last epoch, exponential decay ({TrainOptions.Ranges.LrEnd.Text})", DefaultValueFactory = _ => new TrainOptions().LrEnd };
         var seed = new Option<int>("--seed") { Description = "random seed, any 32-bit integer (runs are bit-reproducible)", DefaultValueFactory = _ => 1 };
         var loss = new Option<string>("--loss") { Description = $"loss: {string.Join(", ", Registry.Losses.Keys)}", DefaultValueFactory = _ => "squared_hinge" };
@@ -80,6 +80,9 @@ public static class TrainCommand
                     GradBits = parse.GetValue(gradBits), BatchNorm = parse.GetValue(bn)!, ActQuant = parse.GetValue(actQuant)!,
                     Minutes = parse.GetValue(minutes),
                 };
+                // AdaMax's steps are smaller than Adam's at the same rate (it divides by max |g|, not the RMS): its own default.
+                if (parse.GetResult(lr) is not { Implicit: false } && options.Optimizer.Equals("adamax-shift", StringComparison.OrdinalIgnoreCase))
+                    options = options with { Lr = Qnn.Trainer.LowPrecision.AdaMaxShift.DefaultLearningRate };
                 if (parse.GetValue(preset) is { } presetName)
                 {
                     if (!Presets.All.ContainsKey(presetName))
