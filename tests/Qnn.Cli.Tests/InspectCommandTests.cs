@@ -79,6 +79,14 @@ public class InspectCommandTests
         Assert.Equal(31, count.Unique);
         Assert.Equal(30, count.UniqueUpToSign);
         Assert.Null(Commands.FilterRepetitions.Of(ConvNets.MnistLike().Layers[2]));   // the max-pool
+        // 2D kernels: filter 0's 3x3 slices on its 16 channels, and their negations in filter 2.
+        Assert.Equal(32 * 16, count.Kernels2D);
+        Assert.InRange(count.UniqueKernels2D, 1, 512);
+        Assert.True(count.UniqueKernels2DUpToSign <= count.UniqueKernels2D);
+        var single = ConvNets.MnistLike().Layers[1];
+        Array.Clear(single.Weights!);                            // every kernel is all −1: one 2D kernel, one filter
+        var none = Commands.FilterRepetitions.Of(single)!;
+        Assert.Equal((1, 1, 1, 1), (none.Unique, none.UniqueUpToSign, none.UniqueKernels2D, none.UniqueKernels2DUpToSign));
     }
 
     [Fact]

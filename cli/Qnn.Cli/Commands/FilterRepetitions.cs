@@ -11,7 +11,11 @@ namespace Qnn.Cli.Commands;
 /// </summary>
 public static class FilterRepetitions
 {
-    public sealed record Count(int Filters, int Unique, int UniqueUpToSign);
+    /// <summary>
+    /// Whole filters (KH·KW·C) and, as the paper counts them, 2D kernels: the KH·KW slice of one filter on one input
+    /// channel (at most 2^9 = 512 distinct binary 3 × 3 ones), each exact and up to sign.
+    /// </summary>
+    public sealed record Count(int Filters, int Unique, int UniqueUpToSign, int Kernels2D = 0, int UniqueKernels2D = 0, int UniqueKernels2DUpToSign = 0);
 
     /// <summary>Null for a layer without weights.</summary>
     public static Count? Of(LayerSpec l)
@@ -35,7 +39,27 @@ public static class FilterRepetitions
             exact.Add(key);
             signed.Add(string.CompareOrdinal(key, neg) <= 0 ? key : neg);
         }
-        return new Count(l.OutC, exact.Count, signed.Count);
+        // 2D kernels: the bits of channel c at every (plane, ky, kx), words in the order [f][i][ky][kx][cw].
+        var exact2 = new HashSet<string>(StringComparer.Ordinal);
+        var signed2 = new HashSet<string>(StringComparer.Ordinal);
+        int positions = l.WeightBits * l.KernelH * l.KernelW;
+        var bits = new char[positions];
+        var flipped = new char[positions];
+        for (int f = 0; f < l.OutC; f++)
+            for (int c = 0; c < l.InC; c++)
+            {
+                for (int p = 0; p < positions; p++)
+                {
+                    uint word = l.Weights[(long)f * fw + (long)p * cw + (c >> 5)];
+                    bool one = ((word >> (c & 31)) & 1) != 0;
+                    bits[p] = one ? '1' : '0';
+                    flipped[p] = one ? '0' : '1';
+                }
+                string key = new(bits), neg = new(flipped);
+                exact2.Add(key);
+                signed2.Add(string.CompareOrdinal(key, neg) <= 0 ? key : neg);
+            }
+        return new Count(l.OutC, exact.Count, signed.Count, l.OutC * l.InC, exact2.Count, signed2.Count);
     }
 
     private static string Key(uint[] words) => Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(words.AsSpan()));
