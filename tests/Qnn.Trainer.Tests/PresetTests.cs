@@ -39,9 +39,22 @@ public class PresetTests
         {
             Arch = "mlp-micro", Width = 16, Epochs = 4, Batch = 50, TrainLimit = 200, Validation = 100, Minutes = 1e-9, Shift = 0,
         };
-        using var trainer = new TrainingLoop(options, TestData.Mnist.Train);
-        var outcome = trainer.Run();
-        Assert.Single(outcome.History);
-        Assert.Equal(1, outcome.BestEpoch);
+        string path = Path.Combine(Path.GetTempPath(), $"qnn-minutes-{Environment.ProcessId}.ckpt");
+        try
+        {
+            using (var trainer = new TrainingLoop(options, TestData.Mnist.Train) { CheckpointPath = path })
+            {
+                var outcome = trainer.Run();
+                Assert.Single(outcome.History);
+                Assert.Equal(1, outcome.BestEpoch);
+            }
+            // The budget is not a hyper-parameter: the run resumes with another one and goes on to the last epoch.
+            using var resumed = new TrainingLoop(options with { Minutes = 0 }, TestData.Mnist.Train) { CheckpointPath = path };
+            Assert.Equal(4, resumed.Run(resume: true).History.Count);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 }

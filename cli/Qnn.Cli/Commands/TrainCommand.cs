@@ -129,7 +129,7 @@ public static class TrainCommand
         if (resume)
         {
             var saved = Checkpoint.ReadHeader(checkpointPath);
-            if (saved.Options == options)
+            if (saved.Options with { Minutes = options.Minutes } == options)
                 console.MarkupLine(Markup.Escape(saved.Epoch >= options.Epochs
                     ? $"resuming from {checkpointPath}: all {options.Epochs} epochs are done; exporting"
                     : $"resuming from {checkpointPath}: epoch {saved.Epoch + 1}/{options.Epochs}, batch {saved.Batch}/{trainer.TrainCount / options.Batch} done, step {saved.Steps}"));

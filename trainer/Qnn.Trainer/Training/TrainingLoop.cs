@@ -209,7 +209,8 @@ public sealed class TrainingLoop : IDisposable
         if (!resume) return (new CheckpointHeader { Options = Options }, new RunState(new CheckpointHeader { Options = Options }, []));
         if (CheckpointPath is null) throw new ArgumentException("resume needs a checkpoint path");
         var saved = Checkpoint.ReadHeader(CheckpointPath);
-        if (saved.Options != Options)
+        // --minutes is a budget, not a hyper-parameter: a resumed run may be given another one.
+        if (saved.Options with { Minutes = Options.Minutes } != Options)
             throw new InvalidDataException($"{CheckpointPath}: the checkpoint was made with other options ({Describe(saved.Options)}), not {Describe(Options)}");
         var (header, best) = Checkpoint.Load(CheckpointPath, CheckpointTensors(), Network.Backend);
         Optimizer.Steps = header.Steps;
