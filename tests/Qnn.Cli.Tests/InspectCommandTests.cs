@@ -43,6 +43,12 @@ public class InspectCommandTests
         Assert.Equal(10, layers[4].GetProperty("scores").GetInt32());
         Assert.False(layers[4].GetProperty("binary").GetBoolean());   // 2-bit weights
 
+        // Filter repetitions (BNN paper section 5): equal bit-planes, and equal up to the sign.
+        var conv2 = model.Layers[1];
+        var distinct = Enumerable.Range(0, conv2.OutC).Select(f => string.Join(",", conv2.Weights!.Skip(f * conv2.FilterWords).Take(conv2.FilterWords))).Distinct().Count();
+        Assert.Equal(distinct, layers[1].GetProperty("uniqueFilters").GetInt32());
+        Assert.InRange(layers[1].GetProperty("uniqueFiltersUpToSign").GetInt32(), (distinct + 1) / 2, distinct);
+
         var totals = j.GetProperty("totals");
         long weights = 16 * 9 + 32 * 9 * 16 + 7 * 7 * 32 * 100 + 100 * 10;
         Assert.Equal(weights, totals.GetProperty("weights").GetInt64());
@@ -52,6 +58,35 @@ public class InspectCommandTests
         long binary = 14L * 14 * 32 * 9 * 16 + 7 * 7 * 32 * 100;
         Assert.Equal(macs, totals.GetProperty("macs").GetInt64());
         Assert.Equal(Math.Round((double)binary / macs, 4), totals.GetProperty("binaryMacShare").GetDouble());
+    }
+
+    [Fact]
+    public void Filter_repetitions_count_planted_copies_and_negations()
+    {
+        var conv = ConvNets.MnistLike().Layers[1];              // 32 filters of 3x3x16: one word per position, 16 valid bits
+        int fw = conv.FilterWords;
+        var w = conv.Weights!;
+        for (int j = 0; j < fw; j++)
+        {
+            w[j] = (uint)(0x1234 + 7 * j) & 0xFFFF;
+            w[fw + j] = w[j];                                    // filter 1 repeats filter 0
+            w[2 * fw + j] = ~w[j] & 0xFFFF;                      // filter 2 is its negation
+        }
+        for (int f = 3; f < conv.OutC; f++)
+            for (int j = 0; j < fw; j++) w[f * fw + j] = (uint)(f * 131 + j * 17) & 0xFFFF;   // all different
+        var count = Commands.FilterRepetitions.Of(conv)!;
+        Assert.Equal(32, count.Filters);
+        Assert.Equal(31, count.Unique);
+        Assert.Equal(30, count.UniqueUpToSign);
+        Assert.Null(Commands.FilterRepetitions.Of(ConvNets.MnistLike().Layers[2]));   // the max-pool
+        // 2D kernels: filter 0's 3x3 slices on its 16 channels, and their negations in filter 2.
+        Assert.Equal(32 * 16, count.Kernels2D);
+        Assert.InRange(count.UniqueKernels2D, 1, 512);
+        Assert.True(count.UniqueKernels2DUpToSign <= count.UniqueKernels2D);
+        var single = ConvNets.MnistLike().Layers[1];
+        Array.Clear(single.Weights!);                            // every kernel is all −1: one 2D kernel, one filter
+        var none = Commands.FilterRepetitions.Of(single)!;
+        Assert.Equal((1, 1, 1, 1), (none.Unique, none.UniqueUpToSign, none.UniqueKernels2D, none.UniqueKernels2DUpToSign));
     }
 
     [Fact]

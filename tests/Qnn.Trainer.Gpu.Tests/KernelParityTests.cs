@@ -88,6 +88,29 @@ public sealed class KernelParityTests(CpuAccelerator accelerator)
     }
 
     [Fact]
+    public void ActivationQuantizersMatch_LinearAtItsBoundaries_StochasticDrawForDraw()
+    {
+        Sample(r =>
+        {
+            var quantizer = (ActivationQuantizer)r.Next(3);
+            int bits = quantizer == ActivationQuantizer.Stochastic ? 1 : new[] { 1, 2, 3, 4 }[r.Next(4)];
+            var x = Values(r, 500, 1.3f);
+            for (int i = 0; i < 40; i++) x[r.Next(x.Length)] = LinearLevels.Boundary(r.Next(1, Levels.Max(bits) + 1), bits);
+            x[0] = 0f;
+            x[1] = -1f;
+            x[2] = 1f;
+            x[3] = float.NaN;
+            ulong seed = (ulong)r.NextInt64();
+            using var p = Pair();
+            var xs = p.Of(x);
+            var y = p.Zeros(x.Length);
+            p.Cpu.QuantizeActivation(xs.C, y.C, x.Length, bits, quantizer, seed);
+            p.Gpu.QuantizeActivation(xs.G, y.G, x.Length, bits, quantizer, seed);
+            p.AssertSame(y, $"{quantizer} {bits} bits");
+        });
+    }
+
+    [Fact]
     public void BatchNormForwardBackwardAndInferenceMatch()
     {
         Sample(r =>

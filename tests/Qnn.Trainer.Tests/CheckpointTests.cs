@@ -16,26 +16,31 @@ public class CheckpointTests
         .Concat(t.Network.State.SelectMany(x => { var a = new float[x.Length]; t.Network.Backend.Download(x, a); return a; }))
         .ToArray();
 
-    private static (float[] Params, List<EpochRecord> History) Uninterrupted()
+    /// <summary>Stochastic binarization draws from (seed, layer, step, element): a resumed run draws the same bits.</summary>
+    private static TrainOptions OptionsFor(string actQuant) => actQuant == "stochastic" ? Options with { ActBits = 1, ActQuant = actQuant } : Options;
+
+    private static (float[] Params, List<EpochRecord> History) Uninterrupted(TrainOptions options)
     {
         var data = TestData.Mnist;
-        using var t = new Training.TrainingLoop(Options, data.Train);
+        using var t = new Training.TrainingLoop(options, data.Train);
         var outcome = t.Run();
         return (Parameters(t), outcome.History);
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Resumed_run_is_bit_identical(bool checkpointOnCancel)
+    [InlineData(false, "odd")]
+    [InlineData(true, "odd")]
+    [InlineData(true, "stochastic")]
+    public void Resumed_run_is_bit_identical(bool checkpointOnCancel, string actQuant)
     {
         var data = TestData.Mnist;
-        var (expected, expectedHistory) = Uninterrupted();
-        string path = Path.Combine(Path.GetTempPath(), $"qnn-ckpt-{Environment.ProcessId}-{checkpointOnCancel}.ckpt");
+        var options = OptionsFor(actQuant);
+        var (expected, expectedHistory) = Uninterrupted(options);
+        string path = Path.Combine(Path.GetTempPath(), $"qnn-ckpt-{Environment.ProcessId}-{checkpointOnCancel}-{actQuant}.ckpt");
         try
         {
             using (var cts = new CancellationTokenSource())
-            using (var t = new Training.TrainingLoop(Options, data.Train) { CheckpointPath = path, CheckpointOnCancel = checkpointOnCancel })
+            using (var t = new Training.TrainingLoop(options, data.Train) { CheckpointPath = path, CheckpointOnCancel = checkpointOnCancel })
             {
                 // Stop in the middle of the second epoch (20 batches per epoch).
                 var progress = new Stop(p => { if (p.Epoch == 1 && p.Batch == 7) cts.Cancel(); });
@@ -43,7 +48,7 @@ public class CheckpointTests
             }
             var header = Checkpoint.ReadHeader(path);
             Assert.Equal(checkpointOnCancel ? (1, 7) : (1, 0), (header.Epoch, header.Batch));
-            using var resumed = new Training.TrainingLoop(Options, data.Train) { CheckpointPath = path };
+            using var resumed = new Training.TrainingLoop(options, data.Train) { CheckpointPath = path };
             var outcome = resumed.Run(resume: true);
             Assert.Equal(expected, Parameters(resumed));
             Assert.Equal(expectedHistory.Select(h => h with { Seconds = 0 }), outcome.History.Select(h => h with { Seconds = 0 }));

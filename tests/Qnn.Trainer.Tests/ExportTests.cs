@@ -83,6 +83,35 @@ public class ExportTests
         Assert.Equal([1024, 1024, 10], svhn.OfType<Layers.BinaryDense>().Select(d => d.Units));
     }
 
+    /// <summary>
+    /// The linear grid with 0 (stored as v − 1, an offset per channel folded into the next thresholds or scores) and
+    /// stochastic binarization (the sign at inference) export to the same format, exactly.
+    /// </summary>
+    public static TheoryData<string, int, int, int, string> QuantizerConfigs => new()
+    {
+        { "mlp", 1, 1, 40, "linear" },
+        { "mlp", 1, 2, 40, "linear" },
+        { "mlp-micro", 2, 4, 33, "linear" },
+        { "conv", 1, 2, 4, "linear" },
+        { "mlp", 1, 1, 48, "stochastic" },
+        { "conv", 1, 1, 4, "stochastic" },
+    };
+
+    [Theory]
+    [MemberData(nameof(QuantizerConfigs))]
+    public void Linear_and_stochastic_quantizers_export_exactly(string arch, int weightBits, int actBits, int width, string actQuant)
+    {
+        var data = TestData.Mnist;
+        var options = new TrainOptions
+        {
+            Arch = arch, Width = width, WeightBits = weightBits, ActBits = actBits, ActQuant = actQuant, Epochs = 1, Batch = 50,
+            TrainLimit = 600, Validation = 100, Seed = 3,
+        };
+        using var trainer = new Training.TrainingLoop(options, data.Train);
+        trainer.Run();
+        AssertAgreement(trainer.Network, data.Test, 300);
+    }
+
     [Fact]
     public void A_standalone_max_pool_over_levels_exports()
     {

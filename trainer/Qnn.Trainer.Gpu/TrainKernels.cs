@@ -13,6 +13,7 @@ public sealed class TrainKernels
     public readonly Action<Index2D, ArrayView<ulong>, ArrayView<ulong>, ArrayView<float>, int, int, int> SignProduct;
     public readonly Action<Index1D, ArrayView<float>, float> Fill;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> Quantize;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, ulong> QuantizeActivation;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int> QuantizeBackward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> ScaleShift;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, float, float, ulong> Dropout;
@@ -42,6 +43,7 @@ public sealed class TrainKernels
         SignProduct = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<ulong>, ArrayView<ulong>, ArrayView<float>, int, int, int>(Kernels.SignGemm.ProductKernel);
         Fill = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, float>(Elementwise.Fill);
         Quantize = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(Elementwise.Quantize);
+        QuantizeActivation = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, ulong>(Elementwise.QuantizeActivation);
         QuantizeBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int>(Elementwise.QuantizeBackward);
         ScaleShift = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Elementwise.ScaleShift);
         Dropout = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, float, float, ulong>(Elementwise.Dropout);

@@ -3,7 +3,8 @@ using Qnn.Trainer.Layers;
 namespace Qnn.Trainer;
 
 /// <summary>Options an architecture is built from.</summary>
-public sealed record ArchOptions(int WeightBits = 1, int ActBits = 1, int Width = 0, float InputDropout = -1f, float HiddenDropout = -1f);
+public sealed record ArchOptions(int WeightBits = 1, int ActBits = 1, int Width = 0, float InputDropout = -1f, float HiddenDropout = -1f,
+    Quantization.ActivationQuantizer ActQuant = Quantization.ActivationQuantizer.Odd);
 
 /// <summary>
 /// An architecture: its default width and dropout, how it builds its layers for a class count, and the batch size its
@@ -54,7 +55,7 @@ public static class Architectures
         layers.Add(product);
         if (pool) layers.Add(new MaxPool2D(2));
         layers.Add(new BatchNorm());
-        layers.Add(Registry.Activation(o.ActBits));
+        layers.Add(Registry.Activation(o.ActBits, o.ActQuant));
         if (o.HiddenDropout > 0) layers.Add(new Dropout(o.HiddenDropout));
     }
 

@@ -34,6 +34,11 @@ public sealed class Network : IDisposable
                 d.RunSeed = seed;
                 d.Index = i;
             }
+            if (layers[i] is QuantizedActivation a)
+            {
+                a.RunSeed = seed;
+                a.Index = i;
+            }
             layers[i].Build(backend, current, maxBatch, rng);
             current = layers[i].Output;
         }

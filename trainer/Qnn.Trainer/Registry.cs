@@ -14,6 +14,8 @@ public static class Registry
     {
         ["ste_sign"] = _ => new QuantizedActivation(1),
         ["ste_levels"] = bits => new QuantizedActivation(bits),
+        ["ste_linear"] = bits => new QuantizedActivation(bits, Quantization.ActivationQuantizer.Linear),
+        ["ste_stochastic_sign"] = _ => new QuantizedActivation(1, Quantization.ActivationQuantizer.Stochastic),
     };
 
     public static readonly Dictionary<string, LossKind> Losses = new(StringComparer.OrdinalIgnoreCase)
@@ -34,7 +36,13 @@ public static class Registry
     };
 
     /// <summary>The quantizer layer for activations of <paramref name="bits"/> bits.</summary>
-    public static Layer Activation(int bits) => Quantizers[bits == 1 ? "ste_sign" : "ste_levels"](bits);
+    public static Layer Activation(int bits, Quantization.ActivationQuantizer quantizer = Quantization.ActivationQuantizer.Odd) =>
+        Quantizers[quantizer switch
+        {
+            Quantization.ActivationQuantizer.Linear => "ste_linear",
+            Quantization.ActivationQuantizer.Stochastic => "ste_stochastic_sign",
+            _ => bits == 1 ? "ste_sign" : "ste_levels",
+        }](bits);
 
     /// <summary>Looks a name up, or throws an ArgumentException that lists the known names.</summary>
     public static T Get<T>(Dictionary<string, T> table, string name, string what) =>

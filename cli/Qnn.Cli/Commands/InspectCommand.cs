@@ -36,7 +36,8 @@ public static class InspectCommand
     public sealed record LayerSummary(
         int Index, string Kind, int[] Input, int[] Output, int[]? Kernel, int[]? Stride, int[]? Padding, int[]? Pool,
         int WeightBits, int InputBits, bool InputSigned, string OutputKind, int OutputBits,
-        long Weights, long WeightBytes, int Thresholds, int FlippedChannels, int Scores, long SectionBytes, long Macs, bool Binary);
+        long Weights, long WeightBytes, int Thresholds, int FlippedChannels, int Scores, long SectionBytes, long Macs, bool Binary,
+        int? UniqueFilters = null, int? UniqueFiltersUpToSign = null, int? Kernels2D = null, int? UniqueKernels2D = null, int? UniqueKernels2DUpToSign = null);
 
     public sealed record Totals(long Weights, long WeightBytes, long Float32Bytes, double CompressionRatio, double WeightCompressionRatio,
         long Macs, long BinaryMacs, double BinaryMacShare);
@@ -78,7 +79,9 @@ public static class InspectCommand
             l.OutputBits, weights, 4L * l.WeightWords,
             l.Output == OutputKind.Thresholds ? l.OutC * l.Levels : 0, flipped,
             l.Output == OutputKind.Scores ? l.OutC : 0, l.DataLength, macs,
-            weighted && l.WeightBits == 1 && l.InputBits == 1 && l.InputSigned);
+            weighted && l.WeightBits == 1 && l.InputBits == 1 && l.InputSigned,
+            FilterRepetitions.Of(l)?.Unique, FilterRepetitions.Of(l)?.UniqueUpToSign,
+            FilterRepetitions.Of(l)?.Kernels2D, FilterRepetitions.Of(l)?.UniqueKernels2D, FilterRepetitions.Of(l)?.UniqueKernels2DUpToSign);
     }
 
     private static string Shape(int[] s) => string.Join("x", s);
@@ -116,6 +119,14 @@ public static class InspectCommand
         console.MarkupLine(Markup.Escape($"float-32 equivalent of the weights: {Bytes.Format(t.Float32Bytes)}; packed weights {Bytes.Format(t.WeightBytes)} " +
             $"({t.WeightCompressionRatio:0.##}x smaller); whole file {Bytes.Format(s.FileBytes)} ({t.CompressionRatio:0.##}x smaller)"));
         console.MarkupLine(Markup.Escape($"binary (1-bit x 1-bit) MACs: {t.BinaryMacs:N0} of {t.Macs:N0} ({t.BinaryMacShare:P1}); 'u' marks the unsigned 8-bit input read through bit-planes"));
+        foreach (var l in s.Layers.Where(l => l.Kind == "Conv2D" && l.UniqueFilters is not null))
+        {
+            int filters = l.Output[2];
+            console.MarkupLine(Markup.Escape($"layer {l.Index} Conv2D: {l.UniqueFilters} of {filters} filters unique ({(double)l.UniqueFilters!.Value / filters:P0}), " +
+                $"{l.UniqueFiltersUpToSign} up to sign ({(double)l.UniqueFiltersUpToSign!.Value / filters:P0}); 2D kernels (the paper's count): " +
+                $"{l.UniqueKernels2D} of {l.Kernels2D} unique ({(double)l.UniqueKernels2D!.Value / l.Kernels2D!.Value:P0}), {l.UniqueKernels2DUpToSign} up to sign " +
+                $"({(double)l.UniqueKernels2DUpToSign!.Value / l.Kernels2D.Value:P0})"));
+        }
         console.MarkupLine(Markup.Escape($"MACs per inference: {t.Macs:N0} of the format's limit of {FormatConstants.MaxMacs:N0} (2^31, SPEC section 4)"));
         if (s.Metadata.Count > 0)
             console.MarkupLine(Markup.Escape("metadata: " + string.Join(", ", s.Metadata.Select(kv => $"{kv.Key}={kv.Value}"))));

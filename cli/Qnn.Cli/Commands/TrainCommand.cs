@@ -27,7 +27,7 @@ public static class TrainCommand
         var weightBits = new Option<int>("--weight-bits") { Description = $"weight bits m ({TrainOptions.Ranges.WeightBits.Text})", DefaultValueFactory = _ => 1 };
         var actBits = new Option<int>("--act-bits") { Description = $"activation bits k ({TrainOptions.Ranges.ActBits.Text})", DefaultValueFactory = _ => 1 };
         var batch = new Option<int>("--batch") { Description = $"mini-batch size ({TrainOptions.Ranges.Batch.Text}; default: the architecture's, e.g. 50 for paper-cifar10, else {new TrainOptions().Batch})", DefaultValueFactory = _ => new TrainOptions().Batch };
-        var lr = new Option<float>("--lr") { Description = $"learning rate of the first epoch ({TrainOptions.Ranges.Lr.Text})", DefaultValueFactory = _ => new TrainOptions().Lr };
+        var lr = new Option<float>("--lr") { Description = $"learning rate of the first epoch ({TrainOptions.Ranges.Lr.Text}); default {new TrainOptions().Lr}, and {Qnn.Trainer.LowPrecision.AdaMaxShift.DefaultLearningRate} with --optimizer adamax-shift", DefaultValueFactory = _ => new TrainOptions().Lr };
         var lrEnd = new Option<float>("--lr-end") { Description = $"learning rate of the last epoch, exponential decay ({TrainOptions.Ranges.LrEnd.Text})", DefaultValueFactory = _ => new TrainOptions().LrEnd };
         var seed = new Option<int>("--seed") { Description = "random seed, any 32-bit integer (runs are bit-reproducible)", DefaultValueFactory = _ => 1 };
         var loss = new Option<string>("--loss") { Description = $"loss: {string.Join(", ", Registry.Losses.Keys)}", DefaultValueFactory = _ => "squared_hinge" };
@@ -46,10 +46,24 @@ public static class TrainCommand
         var accelerator = new Option<string>("--accelerator") { Description = "with --backend ilgpu: cuda, opencl, cpu or auto", DefaultValueFactory = _ => "auto" };
         var gradBits = new Option<int>("--grad-bits") { Description = $"bits of the quantized gradients, QNN paper: 6 ({TrainOptions.Ranges.GradBits.Text})", DefaultValueFactory = _ => 32 };
         var bn = new Option<string>("--bn") { Description = "batch norm: exact or shift (BNN paper, Algorithm 3)", DefaultValueFactory = _ => "exact" };
+        var actQuant = new Option<string>("--act-quant")
+        {
+            Description = "activation quantizer: odd (default: 2^k odd levels without 0; sign at 1 bit), sign (1 bit), " +
+                          "linear (the QNN paper's LinearQuant, 2^k even steps with 0 in the grid), stochastic (BNN Eq. 2-3, 1 bit, " +
+                          "training only: the deployed model takes the sign)",
+            DefaultValueFactory = _ => "odd",
+        };
+        var minutes = new Option<double>("--minutes") { Description = $"time budget: stop at the first epoch boundary after N minutes of training, keeping the best-validation epoch ({TrainOptions.Ranges.Minutes.Text})" };
+        var preset = new Option<string?>("--preset")
+        {
+            Description = "a paper's run, every hyper-parameter set (--epochs and --minutes stop it early and change nothing else; " +
+                          "--dataset, --seed, --train-limit, --backend and the outputs stay yours): " +
+                          string.Join("; ", Presets.All.Values.Select(p => $"{p.Name} = {p.Description} [{p.Settings}]")),
+        };
 
         var command = new Command("train", "Train a binarized/quantized network on the CPU and export it as .qnn.");
         foreach (Option o in new Option[] { dataset, imageSize, channels, arch, epochs, output, width, weightBits, actBits, batch, lr, lrEnd, seed, loss, optimizer,
-                     validation, dropIn, dropHidden, shift, limit, checkpoint, resume, log, plot, json, backend, accelerator, gradBits, bn })
+                     validation, dropIn, dropHidden, shift, limit, checkpoint, resume, log, plot, json, backend, accelerator, gradBits, bn, actQuant, minutes, preset })
             command.Options.Add(o);
         command.SetAction(parse => Cli.Run("train", () =>
         {
@@ -68,8 +82,22 @@ public static class TrainCommand
                     Validation = parse.GetValue(validation), InputDropout = parse.GetValue(dropIn), HiddenDropout = parse.GetValue(dropHidden),
                     Shift = parse.GetValue(shift), TrainLimit = parse.GetValue(limit),
                     Backend = Qnn.Trainer.Gpu.IlgpuBackend.BackendName(parse.GetValue(backend)!, parse.GetValue(accelerator)),
-                    GradBits = parse.GetValue(gradBits), BatchNorm = parse.GetValue(bn)!,
+                    GradBits = parse.GetValue(gradBits), BatchNorm = parse.GetValue(bn)!, ActQuant = parse.GetValue(actQuant)!,
+                    Minutes = parse.GetValue(minutes),
                 };
+                // AdaMax's steps are smaller than Adam's at the same rate (it divides by max |g|, not the RMS): its own default.
+                if (parse.GetResult(lr) is not { Implicit: false } && options.Optimizer.Equals("adamax-shift", StringComparison.OrdinalIgnoreCase))
+                    options = options with { Lr = Qnn.Trainer.LowPrecision.AdaMaxShift.DefaultLearningRate };
+                if (parse.GetValue(preset) is { } presetName)
+                {
+                    if (!Presets.All.ContainsKey(presetName))
+                        throw new ArgumentException($"--preset: unknown preset \"{presetName}\" (known: {string.Join(", ", Presets.All.Keys)})");
+                    // A preset sets every hyper-parameter: an option that would change one is refused, not silently ignored.
+                    Option[] hyper = [arch, width, weightBits, actBits, batch, lr, lrEnd, loss, optimizer, validation, dropIn, dropHidden, shift, gradBits, bn, actQuant];
+                    if (hyper.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } given)
+                        throw new ArgumentException($"{given.Name}: --preset {presetName} sets it (only --epochs and --minutes shorten a preset)");
+                    options = Presets.Apply(presetName, options, parse.GetResult(epochs) is { Implicit: false } ? options.Epochs : null, options.Minutes);
+                }
                 options.Validate();     // every range, before the data is loaded
                 DatasetSource.Request(options.ImageSize, options.Channels);
             }
@@ -110,7 +138,7 @@ public static class TrainCommand
         if (resume)
         {
             var saved = Checkpoint.ReadHeader(checkpointPath);
-            if (saved.Options == options)
+            if (saved.Options with { Minutes = options.Minutes } == options)
                 console.MarkupLine(Markup.Escape(saved.Epoch >= options.Epochs
                     ? $"resuming from {checkpointPath}: all {options.Epochs} epochs are done; exporting"
                     : $"resuming from {checkpointPath}: epoch {saved.Epoch + 1}/{options.Epochs}, batch {saved.Batch}/{trainer.TrainCount / options.Batch} done, step {saved.Steps}"));

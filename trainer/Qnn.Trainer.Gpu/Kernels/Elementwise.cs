@@ -17,6 +17,10 @@ public static class Elementwise
     /// <summary>The b-bit odd level, <see cref="Levels.Quantize"/> (b = 1: sign with sign(0) = +1).</summary>
     public static void Quantize(Index1D i, ArrayView<float> x, ArrayView<float> y, int bits) => y[i] = Levels.Quantize(x[i], bits);
 
+    /// <summary><see cref="ActivationQuantizers.Training"/>: odd, linear or stochastic (<paramref name="quantizer"/>).</summary>
+    public static void QuantizeActivation(Index1D i, ArrayView<float> x, ArrayView<float> y, int bits, int quantizer, ulong seed) =>
+        y[i] = ActivationQuantizers.Training(quantizer, x[i], bits, seed, i);
+
     /// <summary><see cref="StraightThroughEstimator.Gradient"/>; <paramref name="estimator"/> is a <see cref="StraightThrough"/>.</summary>
     public static void QuantizeBackward(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, float scale, int estimator) =>
         dx[i] = StraightThroughEstimator.Gradient((StraightThrough)estimator, x[i], dy[i], scale);

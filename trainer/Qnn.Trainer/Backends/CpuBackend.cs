@@ -86,6 +86,20 @@ public sealed class CpuBackend : IBackend
         });
     }
 
+    public void QuantizeActivation(Tensor x, Tensor y, int count, int bits, ActivationQuantizer quantizer, ulong seed)
+    {
+        if (quantizer == ActivationQuantizer.Odd)
+        {
+            Quantize(x, y, count, bits);
+            return;
+        }
+        float[] xs = D(x), ys = D(y);
+        Chunks(count, (s, e) =>
+        {
+            for (int i = s; i < e; i++) ys[i] = ActivationQuantizers.Training((int)quantizer, xs[i], bits, seed, i);
+        });
+    }
+
     public void QuantizeBackward(Tensor x, Tensor dy, Tensor dx, int count, float scale, StraightThrough estimator)
     {
         float[] xs = D(x), dys = D(dy), dxs = D(dx);

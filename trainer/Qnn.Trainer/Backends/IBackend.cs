@@ -63,6 +63,13 @@ public interface IBackend : IDisposable
     void Quantize(Tensor x, Tensor y, int count, int bits);
 
     /// <summary>
+    /// y = the training-time level of x under an activation quantizer, <see cref="ActivationQuantizers.Training"/> per
+    /// element (odd: <see cref="Quantize"/>; linear: the grid with 0; stochastic: +1 with probability hard_sigmoid(x),
+    /// drawn from (seed, element)).
+    /// </summary>
+    void QuantizeActivation(Tensor x, Tensor y, int count, int bits, ActivationQuantizer quantizer, ulong seed);
+
+    /// <summary>
     /// The straight-through estimator's backward, <see cref="StraightThroughEstimator.Gradient"/> per element:
     /// dx = scale · dy, and 0 where |x| &gt; 1 for <see cref="StraightThrough.HardTanh"/>.
     /// </summary>

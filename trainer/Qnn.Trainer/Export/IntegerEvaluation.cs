@@ -58,7 +58,7 @@ public static class IntegerEvaluation
                 {
                     int c = i % channels;
                     int q = ThresholdFold.Apply(fb.Accumulator(pre[i], c), fb.Spec.Thresholds.AsSpan(c * levels, levels), fb.Spec.IsFlipped(c));
-                    outHost[i] = 2 * q - levels;
+                    outHost[i] = ActivationQuantizers.Stored(fb.Block.Activation!.Quantizer, q, bits);
                 }
                 if (!levelTensors.TryGetValue(layer, out var t))
                     levelTensors[layer] = t = backend.Allocate(network.MaxBatch * per);

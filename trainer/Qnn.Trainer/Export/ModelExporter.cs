@@ -110,13 +110,16 @@ public static class ModelExporter
         }
         // The first layer sees centered pixels 2p − 255 (Network.InputLevel) where the runtime sees p: x = 2·acc − 255·Σ_k v_k.
         int alpha = inSigned ? 1 : Network.InputScale;
+        // A linear-grid input (ActivationQuantizer.Linear) is stored as v − 1 where the runtime sees the odd level v:
+        // x = acc − Σ_k v_k, an offset per channel that the thresholds or scores absorb (no format change).
+        bool linearInput = inSigned && block.Product!.Input.LinearGrid;
         var delta = new long[outC];
-        if (!inSigned)
+        if (!inSigned || linearInput)
             for (int f = 0; f < outC; f++)
             {
                 long s = 0;
                 for (int k = 0; k < patch; k++) s += 2 * q[f * patch + k] - mMax;
-                delta[f] = -Network.InputOffset * s;
+                delta[f] = linearInput ? -s : -Network.InputOffset * s;
             }
 
         OutputKind output = block.IsHead ? OutputKind.Scores : OutputKind.Thresholds;
@@ -142,7 +145,7 @@ public static class ModelExporter
             spec.Flip = new uint[spec.OutChannelWords];
             for (int c = 0; c < outC; c++)
             {
-                var (t, flip) = ThresholdFold.Fold(scale[c], shift[c], outBits, alpha, delta[c], bound);
+                var (t, flip) = ThresholdFold.Fold(scale[c], shift[c], outBits, alpha, delta[c], bound, block.Activation!.Quantizer);
                 t.CopyTo(spec.Thresholds, c * levels);
                 if (flip) spec.Flip[c >> 5] |= 1u << (c & 31);
             }

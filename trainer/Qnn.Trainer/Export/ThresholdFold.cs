@@ -14,13 +14,15 @@ namespace Qnn.Trainer.Export;
 public static class ThresholdFold
 {
     /// <summary>The eval graph's level: Levels.Index(fma(x, scale, shift)) with x = alpha · acc + delta in float32.</summary>
-    public static int Level(long acc, int alpha, long delta, float scale, float shift, int bits) =>
-        Levels.Index(MathF.FusedMultiplyAdd((float)(alpha * acc + delta), scale, shift), bits);
+    public static int Level(long acc, int alpha, long delta, float scale, float shift, int bits,
+        ActivationQuantizer quantizer = ActivationQuantizer.Odd) =>
+        ActivationQuantizers.Index(quantizer, MathF.FusedMultiplyAdd((float)(alpha * acc + delta), scale, shift), bits);
 
     /// <summary>
     /// The thresholds t_1 … t_L and the flip bit of one channel whose accumulator lies in [−bound, bound].
     /// </summary>
-    public static (int[] Thresholds, bool Flip) Fold(float scale, float shift, int bits, int alpha, long delta, long bound)
+    public static (int[] Thresholds, bool Flip) Fold(float scale, float shift, int bits, int alpha, long delta, long bound,
+        ActivationQuantizer quantizer = ActivationQuantizer.Odd)
     {
         int levels = Levels.Max(bits);
         var t = new int[levels];
@@ -28,14 +30,14 @@ public static class ThresholdFold
         {
             // Scale 0 (or NaN): a constant level, the eval graph's fma(x, scale, shift) for any x (NaN is level 0);
             // SPEC 1.6 writes it with MinValue (reached) and MaxValue (never).
-            int q = Levels.Index(MathF.FusedMultiplyAdd(1f, scale, shift), bits);
+            int q = ActivationQuantizers.Index(quantizer, MathF.FusedMultiplyAdd(1f, scale, shift), bits);
             for (int l = 1; l <= levels; l++) t[l - 1] = l <= q ? int.MinValue : int.MaxValue;
             return (t, false);
         }
         bool flip = scale < 0f;
         for (int l = 1; l <= levels; l++)
         {
-            bool Reaches(long acc) => Level(acc, alpha, delta, scale, shift, bits) >= l;
+            bool Reaches(long acc) => Level(acc, alpha, delta, scale, shift, bits, quantizer) >= l;
             if (!flip)
             {
                 // Level is non-decreasing in acc: the smallest acc that reaches l.

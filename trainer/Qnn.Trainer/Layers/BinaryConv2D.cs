@@ -22,7 +22,7 @@ public sealed class BinaryConv2D(int filters, int kernel, int stride = 1, int pa
     public ConvGeometry Geometry { get; private set; }
 
     /// <summary>The value of a padding position: the lowest level of the input.</summary>
-    public float PadValue => -Levels.Max(Input.Bits);
+    public float PadValue => Input.LinearGrid ? LinearLevels.Stored(0, Input.Bits) : -Levels.Max(Input.Bits);
 
     public override Shape OutputFor(Shape s) =>
         new((s.H + 2 * Pad - KernelSize) / Stride + 1, (s.W + 2 * Pad - KernelSize) / Stride + 1, Filters);

@@ -27,7 +27,7 @@ public sealed class BinaryDense(int units, int weightBits = 1) : Layer
         y = Buffer(OutputShape);
         dx = Buffer(Input.Shape);
         // Both operands ±1 (not while a dropout scales the input): the product is an XNOR-popcount GEMM.
-        signInput = Input.Bits == 1 && WeightBits == 1;
+        signInput = Input.Bits == 1 && !Input.LinearGrid && WeightBits == 1;
     }
 
     public override Tensor Forward(Tensor input, int batch, bool training, long step)

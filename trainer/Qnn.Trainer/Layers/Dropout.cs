@@ -19,7 +19,7 @@ public sealed class Dropout(float rate) : Layer
     public int RunSeed { get; set; }
     public int Index { get; set; }
 
-    public override LayerInput Output => new(OutputShape, Input.Bits, Input.Dropped || Rate > 0f);
+    public override LayerInput Output => Input with { Shape = OutputShape, Dropped = Input.Dropped || Rate > 0f };
 
     protected override void OnBuild(Random rng)
     {

@@ -14,7 +14,11 @@ public readonly record struct Shape(int H, int W, int C)
 /// <param name="Shape">Per-sample shape.</param>
 /// <param name="Bits">Bits of the quantized values it holds (8 for the image), 0 when real-valued.</param>
 /// <param name="Dropped">True when a dropout sits in between: in training the values are then 0 or scaled levels.</param>
-public readonly record struct LayerInput(Shape Shape, int Bits, bool Dropped);
+/// <param name="LinearGrid">
+/// True when the levels are the linear grid with 0 (<see cref="Quantization.LinearLevels"/>, stored as v − 1), not odd
+/// levels: then they are not ±1 at 1 bit, and the lowest level (conv padding) is −2^k.
+/// </param>
+public readonly record struct LayerInput(Shape Shape, int Bits, bool Dropped, bool LinearGrid = false);
 
 /// <summary>A trainable tensor with its gradient and how the optimizer treats it.</summary>
 public sealed class Parameter(string name, Tensor value, Tensor gradient, float learningRateScale, float clipLow, float clipHigh)

@@ -15,7 +15,7 @@ public sealed class MaxPool2D(int pool, int stride = 0) : Layer
     public int Stride { get; } = stride > 0 ? stride : pool;
     public PoolGeometry Geometry { get; private set; }
 
-    public override LayerInput Output => new(OutputShape, Input.Bits, Input.Dropped);
+    public override LayerInput Output => Input with { Shape = OutputShape };
 
     public override Shape OutputFor(Shape s) => new((s.H - Pool) / Stride + 1, (s.W - Pool) / Stride + 1, s.C);
 

@@ -21,8 +21,9 @@ public enum ProductPath
 /// <summary>
 /// A product layer (<see cref="BinaryDense"/> or <see cref="BinaryConv2D"/>) trained with k-bit gradients
 /// (<see cref="GradientQuantization"/>): the gradient of its output is quantized before both backward products
-/// (the input gradient and the weight gradient), and the weight gradient is quantized again before the
-/// optimizer. The forward is the wrapped layer's, so the trained network and its export do not change: at
+/// (the input gradient and the weight gradient), once: the weight gradient is the product of the quantized
+/// gradient with the layer's low-precision input, as in the QNN paper, and goes to the optimizer as it is (it was
+/// quantized a second time before 2026-12-02). The forward is the wrapped layer's, so the trained network and its export do not change: at
 /// inference this layer is <see cref="Inner"/>.
 /// </summary>
 /// <remarks>
@@ -33,7 +34,7 @@ public enum ProductPath
 /// </remarks>
 public sealed class QuantizedBackward(Layer inner, int gradientBits, ProductPath path = ProductPath.Bitwise) : Layer
 {
-    private Tensor x = null!, levels = null!, quantized = null!, scale = null!, weightLevels = null!, weightScale = null!, y = null!, dx = null!;
+    private Tensor x = null!, levels = null!, quantized = null!, scale = null!, y = null!, dx = null!;
     private ILowPrecisionBackend kernels = null!;
 
     public override Shape OutputFor(Shape input) => Inner.OutputFor(input);
@@ -70,15 +71,13 @@ public sealed class QuantizedBackward(Layer inner, int gradientBits, ProductPath
         levels = Buffer(OutputShape);
         quantized = Buffer(OutputShape);
         scale = Backend.Allocate(1);
-        weightScale = Backend.Allocate(1);
-        weightLevels = Backend.Allocate(Inner.Parameters.Count == 0 ? 0 : Inner.Parameters.Max(p => p.Gradient.Length));
         if (Inner is BinaryDense)
         {
             y = Buffer(OutputShape);
             dx = Buffer(Input.Shape);
             // Binary (or k-bit) activations in: the paper's first layer, whose input is the 8-bit image, keeps the
             // float path, where 8 input planes times k gradient planes would cost more popcounts than multiply-adds.
-            bitwise = Path == ProductPath.Bitwise && Backend is CpuBackend && Input.Bits is >= 1 and <= 4;
+            bitwise = Path == ProductPath.Bitwise && Backend is CpuBackend && Input.Bits is >= 1 and <= 4 && !Input.LinearGrid;
         }
     }
 
@@ -108,9 +107,6 @@ public sealed class QuantizedBackward(Layer inner, int gradientBits, ProductPath
             Inner.NeedsInputGradient = NeedsInputGradient;
             result = Inner.Backward(quantized, batch);
         }
-        foreach (var p in Inner.Parameters)
-            kernels.QuantizeGradient(p.Gradient, p.Gradient.Length, GradientBits, GradientQuantization.Seed(RunSeed, Index, step, 1),
-                weightLevels, weightScale, p.Gradient);
         return result;
     }
 

@@ -11,10 +11,21 @@ public sealed record TrainOptions
     public int Width { get; init; }
     public int WeightBits { get; init; } = 1;
     public int ActBits { get; init; } = 1;
+    /// <summary>The activation quantizer by name: odd (default), sign, linear, stochastic (Quantization.ActivationQuantizers).</summary>
+    public string ActQuant { get; init; } = "odd";
+    /// <summary>The preset these options came from (Presets), "" when none; named in the model's metadata.</summary>
+    public string Preset { get; init; } = "";
     /// <summary>-1: the architecture's default.</summary>
     public float InputDropout { get; init; } = -1f;
     public float HiddenDropout { get; init; } = -1f;
     public int Epochs { get; init; } = 40;
+    /// <summary>
+    /// The epochs the learning-rate schedule spans, 0 = <see cref="Epochs"/>. A preset sets it to the paper's epoch
+    /// count, so that --epochs or --minutes stop the paper's run early without changing its learning rates.
+    /// </summary>
+    public int ScheduleEpochs { get; init; }
+    /// <summary>Time budget: stop at the first epoch boundary after this many minutes of training (0 = none).</summary>
+    public double Minutes { get; init; }
     public int Batch { get; init; } = 100;
     /// <summary>Learning rate of the first epoch; it decays exponentially to <see cref="LrEnd"/> at the last.</summary>
     public float Lr { get; init; } = 0.003f;
@@ -54,6 +65,8 @@ public sealed record TrainOptions
         public static readonly OptionRange Validation = new("--validation", 0, int.MaxValue);
         public static readonly OptionRange TrainLimit = new("--train-limit", 1, int.MaxValue, Sentinel: 0, SentinelMeaning: "all");
         public static readonly OptionRange GradBits = new("--grad-bits", 2, 16, Sentinel: 32, SentinelMeaning: "float gradients");
+        public static readonly OptionRange Minutes = new("--minutes", 0, 1_000_000, Integer: false, MinOpen: true, Sentinel: 0, SentinelMeaning: "no time budget");
+        public static readonly OptionRange ScheduleEpochs = new("the schedule's epochs", 1, 10_000, Sentinel: 0, SentinelMeaning: "--epochs");
     }
 
     /// <summary>
@@ -65,9 +78,12 @@ public sealed record TrainOptions
         string? problem = Ranges.Epochs.Problem(Epochs) ?? Ranges.Width.Problem(Width) ?? Ranges.WeightBits.Problem(WeightBits)
             ?? Ranges.ActBits.Problem(ActBits) ?? Ranges.Batch.Problem(Batch) ?? Ranges.Lr.Problem(Lr) ?? Ranges.LrEnd.Problem(LrEnd)
             ?? Ranges.InputDropout.Problem(InputDropout) ?? Ranges.HiddenDropout.Problem(HiddenDropout) ?? Ranges.Shift.Problem(Shift)
-            ?? Ranges.Validation.Problem(Validation) ?? Ranges.TrainLimit.Problem(TrainLimit) ?? Ranges.GradBits.Problem(GradBits);
+            ?? Ranges.Validation.Problem(Validation) ?? Ranges.TrainLimit.Problem(TrainLimit) ?? Ranges.GradBits.Problem(GradBits)
+            ?? Ranges.Minutes.Problem(Minutes) ?? Ranges.ScheduleEpochs.Problem(ScheduleEpochs);
         if (problem is not null) throw new ArgumentException(problem);
         Architectures.Get(Arch);
+        Quantization.ActivationQuantizers.Parse(ActQuant, ActBits);
+        if (Preset != "") Presets.Get(Preset);
         Registry.Get(Registry.Losses, Loss, "loss");
         Registry.Get(Registry.Optimizers, Optimizer, "optimizer");
         Registry.Get(Registry.Backends, Backend, "backend");
@@ -75,7 +91,13 @@ public sealed record TrainOptions
             throw new ArgumentException($"unknown batch norm \"{BatchNorm}\" (known: {string.Join(", ", LowPrecision.LowPrecisionTraining.BatchNormKinds)})");
     }
 
-    /// <summary>The learning rate of epoch <paramref name="epoch"/> (0-based): lr · (lrEnd / lr)^(epoch / (epochs − 1)).</summary>
-    public float LearningRate(int epoch) =>
-        Epochs <= 1 ? Lr : (float)(Lr * Math.Pow((double)LrEnd / Lr, (double)epoch / (Epochs - 1)));
+    /// <summary>
+    /// The learning rate of epoch <paramref name="epoch"/> (0-based): lr · (lrEnd / lr)^(epoch / (S − 1)), S the
+    /// schedule's epochs (<see cref="ScheduleEpochs"/>, else <see cref="Epochs"/>).
+    /// </summary>
+    public float LearningRate(int epoch)
+    {
+        int span = ScheduleEpochs > 0 ? ScheduleEpochs : Epochs;
+        return span <= 1 ? Lr : (float)(Lr * Math.Pow((double)LrEnd / Lr, (double)epoch / (span - 1)));
+    }
 }

@@ -65,7 +65,10 @@ public static class TrainPipeline
             ("seed", o.Seed.ToString(CultureInfo.InvariantCulture)), ("epochs", o.Epochs.ToString(CultureInfo.InvariantCulture)),
             ("training", string.Create(CultureInfo.InvariantCulture,
                 $"lr={o.Lr}..{o.LrEnd} batch={o.Batch} shift={o.Shift} dropout={trainer.Arch.InputDropout}/{trainer.Arch.HiddenDropout} " +
-                $"loss={o.Loss} optimizer={o.Optimizer} grad_bits={o.GradBits} bn={o.BatchNorm} validation={o.Validation}")),
+                $"loss={o.Loss} optimizer={o.Optimizer} grad_bits={o.GradBits} bn={o.BatchNorm} validation={o.Validation} " +
+                $"act_quant={o.ActQuant} lr_schedule_epochs={(o.ScheduleEpochs > 0 ? o.ScheduleEpochs : o.Epochs)} epochs_run={outcome.History.Count}" +
+                $"{(o.Minutes > 0 ? " minutes=" + o.Minutes.ToString(CultureInfo.InvariantCulture) : "")}")),
+            ("preset", o.Preset == "" ? "none" : $"{o.Preset}: {Presets.Get(o.Preset).Settings}"),
             ("tool_version", "qnn " + ToolVersion), ("created_utc", DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture)),
         };
         m.MetadataKeys = m.MetadataKeys.Concat(meta.Select(p => p.Item1)).ToArray();

@@ -56,7 +56,8 @@ public sealed class TrainingLoop : IDisposable
         lossKind = Registry.Get(Registry.Losses, options.Loss, "loss");
         var shape = new Shape(trainingSet.Height, trainingSet.Width, trainingSet.Channels);
         var layers = Architectures.Build(options.Arch, new ArchOptions(options.WeightBits, options.ActBits, options.Width,
-            options.InputDropout, options.HiddenDropout), shape, trainingSet.ClassCount, out var resolved);
+            options.InputDropout, options.HiddenDropout, Quantization.ActivationQuantizers.Parse(options.ActQuant, options.ActBits)),
+            shape, trainingSet.ClassCount, out var resolved);
         layers = LowPrecision.LowPrecisionTraining.Apply(layers, options.GradBits, options.BatchNorm, options.Seed);
         Arch = resolved;
         CheckMemory(MemoryEstimate.Of(layers, shape, options.Batch));
@@ -194,6 +195,9 @@ public sealed class TrainingLoop : IDisposable
                 }
             }
             EndEpoch(epoch, lr, sums, clock, run);
+            // --minutes: stop at this epoch boundary once the logged training time (kept in the checkpoint, so a
+            // resumed run counts it too) reaches the budget; the best-validation parameters are restored below.
+            if (Options.Minutes > 0 && run.History.Sum(e => e.Seconds) >= Options.Minutes * 60) break;
         }
         if (run.Best.Count > 0) Restore(run.Best);
         return new TrainOutcome(run.History, run.BestEpoch + 1, run.BestVal, total.Elapsed);
@@ -205,7 +209,8 @@ public sealed class TrainingLoop : IDisposable
         if (!resume) return (new CheckpointHeader { Options = Options }, new RunState(new CheckpointHeader { Options = Options }, []));
         if (CheckpointPath is null) throw new ArgumentException("resume needs a checkpoint path");
         var saved = Checkpoint.ReadHeader(CheckpointPath);
-        if (saved.Options != Options)
+        // --minutes is a budget, not a hyper-parameter: a resumed run may be given another one.
+        if (saved.Options with { Minutes = Options.Minutes } != Options)
             throw new InvalidDataException($"{CheckpointPath}: the checkpoint was made with other options ({Describe(saved.Options)}), not {Describe(Options)}");
         var (header, best) = Checkpoint.Load(CheckpointPath, CheckpointTensors(), Network.Backend);
         Optimizer.Steps = header.Steps;
