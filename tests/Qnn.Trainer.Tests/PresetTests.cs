@@ -19,6 +19,19 @@ public class PresetTests
     }
 
     [Fact]
+    public void The_convnet_presets_are_the_theano_cifar10_and_svhn_runs_on_the_callers_images()
+    {
+        var c = Presets.Apply("paper-cifar10", new TrainOptions { Dataset = "folder:x", ImageSize = "32x32", Channels = 3 }, null, 0);
+        Assert.Equal(("paper-cifar10", 128, 50, 500, 500), (c.Arch, c.Width, c.Batch, c.Epochs, c.ScheduleEpochs));
+        Assert.Equal((0.001f, 3e-7f, 0f, 0f, 0, 5_000), (c.Lr, c.LrEnd, c.InputDropout, c.HiddenDropout, c.Shift, c.Validation));
+        Assert.Equal(("folder:x", "32x32", 3), (c.Dataset, c.ImageSize, c.Channels));
+        var s = Presets.Apply("paper-svhn", new TrainOptions(), null, 0);
+        Assert.Equal(("paper-svhn", 64, 50, 200, 6_000), (s.Arch, s.Width, s.Batch, s.Epochs, s.Validation));
+        c.Validate();
+        s.Validate();
+    }
+
+    [Fact]
     public void Epochs_stop_a_preset_early_and_keep_its_learning_rates()
     {
         var full = Presets.Apply("paper-mnist", new TrainOptions(), null, 0);
