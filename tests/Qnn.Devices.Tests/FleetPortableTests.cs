@@ -29,6 +29,32 @@ public sealed class FleetPortableTests
         }
     }
 
+    [Fact]
+    public void XxHash64_equals_System_IO_Hashing_on_every_length_around_the_stripe_in_random_pieces()
+    {
+        var rng = new Random(6);
+        foreach (int length in Enumerable.Range(0, 130).Append(4_099).Append(100_003))
+        {
+            var data = new byte[length];
+            rng.NextBytes(data);
+            var mine = new Fleet.XxHash64();
+            for (int at = 0; at < length;)
+            {
+                int piece = Math.Min(length - at, rng.Next(0, 70));
+                mine.Append(data, at, piece);
+                at += piece;
+            }
+            ulong expected = System.IO.Hashing.XxHash64.HashToUInt64(data);
+            Assert.Equal(expected, mine.Value);
+            Assert.Equal(expected.ToString("x16"), mine.Hex());
+        }
+        // Scores appended as ints are their little-endian bytes: the host's digest of the same scores.
+        int[] scores = [.. Enumerable.Range(0, 37).Select(_ => rng.Next(int.MinValue, int.MaxValue))];
+        var byInts = new Fleet.XxHash64();
+        foreach (int s in scores) byInts.AppendInt32(s);
+        Assert.Equal(System.IO.Hashing.XxHash64.HashToUInt64(System.Runtime.InteropServices.MemoryMarshal.AsBytes(scores.AsSpan())), byInts.Value);
+    }
+
     private static FleetPackage Package(out ECDsa key)
     {
         QnnModel m = Mlps.Micro(4);

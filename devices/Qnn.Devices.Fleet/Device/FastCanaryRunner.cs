@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.IO.Hashing;
-using System.Runtime.InteropServices;
 using Qnn.Format;
 using Qnn.Runtime.Edge.Fast;
 
@@ -42,8 +40,8 @@ public sealed class FastCanaryRunner(FileFleetStorage storage) : ICanaryRunner
         var clock = Stopwatch.StartNew();
         interpreter.RunBatch(inputs, count, scores, new int[count]);
         double seconds = clock.Elapsed.TotalSeconds;
-        var hash = new XxHash64();
-        hash.Append(MemoryMarshal.AsBytes(scores.AsSpan()));
-        return new CanaryResult($"{hash.GetCurrentHashAsUInt64():x16}", count == 0 ? 0 : (int)Math.Round(seconds * 1e6 / count));
+        var hash = new XxHash64();   // the portable one an ESP32 runs too (Portable/XxHash64.cs)
+        foreach (int score in scores) hash.AppendInt32(score);
+        return new CanaryResult(hash.Hex(), count == 0 ? 0 : (int)Math.Round(seconds * 1e6 / count));
     }
 }

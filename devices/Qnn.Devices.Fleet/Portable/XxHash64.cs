@@ -1,0 +1,140 @@
+namespace Qnn.Devices.Fleet
+{
+    /// <summary>
+    /// XXH64 with seed 0 (Yann Collet's xxHash specification), incremental, written out because nanoFramework's
+    /// mscorlib has no System.IO.Hashing: the canary digest a device reports is XXH64 of its class scores as
+    /// little-endian 32-bit words, sample after sample, as Qnn.Verification's Verifier computes it on the host. Tested
+    /// equal to System.IO.Hashing.XxHash64 on random data in random pieces, and used by the Pi's canary runner too.
+    /// </summary>
+    public sealed class XxHash64
+    {
+        private const ulong Prime1 = 0x9E3779B185EBCA87UL, Prime2 = 0xC2B2AE3D27D4EB4FUL, Prime3 = 0x165667B19E3779F9UL;
+        private const ulong Prime4 = 0x85EBCA77C2B2AE63UL, Prime5 = 0x27D4EB2F165667C5UL;
+
+        private ulong _v1 = unchecked(Prime1 + Prime2), _v2 = Prime2, _v3, _v4 = unchecked(0UL - Prime1);
+        private readonly byte[] _stripe = new byte[32];
+        private int _filled;
+        private long _length;
+
+        public void Append(byte[] data, int offset, int count)
+        {
+            _length += count;
+            int end = offset + count;
+            for (int i = offset; i < end; i++)
+            {
+                _stripe[_filled++] = data[i];
+                if (_filled == 32) { Consume(); _filled = 0; }
+            }
+        }
+
+        /// <summary>Appends a 32-bit value as 4 little-endian bytes (a class score).</summary>
+        public void AppendInt32(int value)
+        {
+            uint v = (uint)value;
+            _length += 4;
+            for (int b = 0; b < 4; b++)
+            {
+                _stripe[_filled++] = (byte)v;
+                v >>= 8;
+                if (_filled == 32) { Consume(); _filled = 0; }
+            }
+        }
+
+        /// <summary>The hash of everything appended so far (more may be appended afterwards).</summary>
+        public ulong Value
+        {
+            get
+            {
+                unchecked
+                {
+                    ulong h;
+                    if (_length >= 32)
+                    {
+                        h = Rotl(_v1, 1) + Rotl(_v2, 7) + Rotl(_v3, 12) + Rotl(_v4, 18);
+                        h = Merge(h, _v1);
+                        h = Merge(h, _v2);
+                        h = Merge(h, _v3);
+                        h = Merge(h, _v4);
+                    }
+                    else h = Prime5;
+                    h += (ulong)_length;
+                    int i = 0;
+                    for (; i + 8 <= _filled; i += 8)
+                    {
+                        h ^= Round(0, Read64(_stripe, i));
+                        h = Rotl(h, 27) * Prime1 + Prime4;
+                    }
+                    if (i + 4 <= _filled)
+                    {
+                        h ^= Read32(_stripe, i) * Prime1;
+                        h = Rotl(h, 23) * Prime2 + Prime3;
+                        i += 4;
+                    }
+                    for (; i < _filled; i++)
+                    {
+                        h ^= _stripe[i] * Prime5;
+                        h = Rotl(h, 11) * Prime1;
+                    }
+                    h ^= h >> 33;
+                    h *= Prime2;
+                    h ^= h >> 29;
+                    h *= Prime3;
+                    h ^= h >> 32;
+                    return h;
+                }
+            }
+        }
+
+        /// <summary><see cref="Value"/> as 16 lower-case hex digits, the form of the host's digests.</summary>
+        public string Hex()
+        {
+            ulong v = Value;
+            char[] text = new char[16];
+            for (int i = 15; i >= 0; i--)
+            {
+                int d = (int)(v & 0xF);
+                text[i] = (char)(d < 10 ? '0' + d : 'a' + d - 10);
+                v >>= 4;
+            }
+            return new string(text);
+        }
+
+        private void Consume()
+        {
+            _v1 = Round(_v1, Read64(_stripe, 0));
+            _v2 = Round(_v2, Read64(_stripe, 8));
+            _v3 = Round(_v3, Read64(_stripe, 16));
+            _v4 = Round(_v4, Read64(_stripe, 24));
+        }
+
+        private static ulong Round(ulong acc, ulong input)
+        {
+            unchecked
+            {
+                acc += input * Prime2;
+                return Rotl(acc, 31) * Prime1;
+            }
+        }
+
+        private static ulong Merge(ulong acc, ulong value)
+        {
+            unchecked
+            {
+                acc ^= Round(0, value);
+                return acc * Prime1 + Prime4;
+            }
+        }
+
+        private static ulong Rotl(ulong x, int r) { return (x << r) | (x >> (64 - r)); }
+
+        private static ulong Read32(byte[] b, int o)
+        {
+            return (ulong)(b[o] | ((uint)b[o + 1] << 8) | ((uint)b[o + 2] << 16) | ((uint)b[o + 3] << 24));
+        }
+
+        private static ulong Read64(byte[] b, int o)
+        {
+            return Read32(b, o) | (Read32(b, o + 4) << 32);
+        }
+    }
+}
