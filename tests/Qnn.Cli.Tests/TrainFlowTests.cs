@@ -101,7 +101,7 @@ public sealed class TrainFlowTests : TempFolderTest
         { ["train", "--resume"], "no checkpoint to resume from" },
         { ["train", "--act-quant", "log"], "--act-quant: unknown quantizer \"log\" (known: odd, sign, linear, stochastic)" },
         { ["train", "--act-quant", "stochastic", "--act-bits", "2"], "--act-quant stochastic binarizes: it needs --act-bits 1, not 2" },
-        { ["train", "--preset", "paper-cifar"], "--preset: unknown preset \"paper-cifar\" (known: paper-mnist, paper-mnist-torch)" },
+        { ["train", "--preset", "paper-cifar"], "--preset: unknown preset \"paper-cifar\" (known: paper-mnist, paper-mnist-torch, paper-cifar10, paper-svhn)" },
         { ["train", "--preset", "paper-mnist", "--width", "100"], "--width: --preset paper-mnist sets it (only --epochs and --minutes shorten a preset)" },
         { ["train", "--minutes", "-1"], "--minutes must be a finite number in (0, 1000000], or 0 for no time budget (not -1)" },
     };
