@@ -5,7 +5,7 @@ namespace Qnn.Devices.Fleet
     /// the assembled package from its storage piece by piece and compares it with the signed manifest's. Tested equal
     /// to .NET's SHA256.
     /// </summary>
-    public sealed class Sha256
+    public sealed class Sha256 : BlockHash
     {
         private static readonly uint[] K =
         {
@@ -21,35 +21,23 @@ namespace Qnn.Devices.Fleet
 
         private readonly uint[] _h = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
         private readonly uint[] _w = new uint[64];
-        private readonly byte[] _block = new byte[64];
-        private int _filled;
-        private long _length;
 
-        public void Append(byte[] data, int offset, int count)
-        {
-            _length += count;
-            int end = offset + count;
-            for (int i = offset; i < end; i++)
-            {
-                _block[_filled++] = data[i];
-                if (_filled == 64) { Compress(); _filled = 0; }
-            }
-        }
+        public Sha256() : base(64) { }
 
         /// <summary>The 32-byte digest; the hash cannot be appended to afterwards.</summary>
         public byte[] Finish()
         {
-            long bits = _length << 3;
-            _block[_filled++] = 0x80;
-            if (_filled > 56)
+            long bits = Length << 3;
+            Block[Filled++] = 0x80;
+            if (Filled > 56)
             {
-                while (_filled < 64) _block[_filled++] = 0;
-                Compress();
-                _filled = 0;
+                while (Filled < 64) Block[Filled++] = 0;
+                Consume();
+                Filled = 0;
             }
-            while (_filled < 56) _block[_filled++] = 0;
-            for (int i = 7; i >= 0; i--) { _block[56 + i] = (byte)bits; bits >>= 8; }
-            Compress();
+            while (Filled < 56) Block[Filled++] = 0;
+            for (int i = 7; i >= 0; i--) { Block[56 + i] = (byte)bits; bits >>= 8; }
+            Consume();
             byte[] digest = new byte[32];
             for (int i = 0; i < 8; i++)
             {
@@ -63,11 +51,11 @@ namespace Qnn.Devices.Fleet
 
         private static uint Rotr(uint x, int n) { return (x >> n) | (x << (32 - n)); }
 
-        private void Compress()
+        protected override void Consume()
         {
             uint[] w = _w;
             for (int i = 0; i < 16; i++)
-                w[i] = ((uint)_block[i << 2] << 24) | ((uint)_block[(i << 2) + 1] << 16) | ((uint)_block[(i << 2) + 2] << 8) | _block[(i << 2) + 3];
+                w[i] = ((uint)Block[i << 2] << 24) | ((uint)Block[(i << 2) + 1] << 16) | ((uint)Block[(i << 2) + 2] << 8) | Block[(i << 2) + 3];
             for (int i = 16; i < 64; i++)
             {
                 uint s0 = Rotr(w[i - 15], 7) ^ Rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);

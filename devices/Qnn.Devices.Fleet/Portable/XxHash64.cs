@@ -6,37 +6,22 @@ namespace Qnn.Devices.Fleet
     /// little-endian 32-bit words, sample after sample, as Qnn.Verification's Verifier computes it on the host. Tested
     /// equal to System.IO.Hashing.XxHash64 on random data in random pieces, and used by the Pi's canary runner too.
     /// </summary>
-    public sealed class XxHash64
+    public sealed class XxHash64 : BlockHash
     {
         private const ulong Prime1 = 0x9E3779B185EBCA87UL, Prime2 = 0xC2B2AE3D27D4EB4FUL, Prime3 = 0x165667B19E3779F9UL;
         private const ulong Prime4 = 0x85EBCA77C2B2AE63UL, Prime5 = 0x27D4EB2F165667C5UL;
 
         private ulong _v1 = unchecked(Prime1 + Prime2), _v2 = Prime2, _v3, _v4 = unchecked(0UL - Prime1);
-        private readonly byte[] _stripe = new byte[32];
-        private int _filled;
-        private long _length;
-
-        public void Append(byte[] data, int offset, int count)
-        {
-            _length += count;
-            int end = offset + count;
-            for (int i = offset; i < end; i++)
-            {
-                _stripe[_filled++] = data[i];
-                if (_filled == 32) { Consume(); _filled = 0; }
-            }
-        }
+        public XxHash64() : base(32) { }
 
         /// <summary>Appends a 32-bit value as 4 little-endian bytes (a class score).</summary>
         public void AppendInt32(int value)
         {
             uint v = (uint)value;
-            _length += 4;
             for (int b = 0; b < 4; b++)
             {
-                _stripe[_filled++] = (byte)v;
+                AppendByte((byte)v);
                 v >>= 8;
-                if (_filled == 32) { Consume(); _filled = 0; }
             }
         }
 
@@ -48,7 +33,7 @@ namespace Qnn.Devices.Fleet
                 unchecked
                 {
                     ulong h;
-                    if (_length >= 32)
+                    if (Length >= 32)
                     {
                         h = Rotl(_v1, 1) + Rotl(_v2, 7) + Rotl(_v3, 12) + Rotl(_v4, 18);
                         h = Merge(h, _v1);
@@ -57,22 +42,22 @@ namespace Qnn.Devices.Fleet
                         h = Merge(h, _v4);
                     }
                     else h = Prime5;
-                    h += (ulong)_length;
+                    h += (ulong)Length;
                     int i = 0;
-                    for (; i + 8 <= _filled; i += 8)
+                    for (; i + 8 <= Filled; i += 8)
                     {
-                        h ^= Round(0, Read64(_stripe, i));
+                        h ^= Round(0, Read64(Block, i));
                         h = Rotl(h, 27) * Prime1 + Prime4;
                     }
-                    if (i + 4 <= _filled)
+                    if (i + 4 <= Filled)
                     {
-                        h ^= Read32(_stripe, i) * Prime1;
+                        h ^= Read32(Block, i) * Prime1;
                         h = Rotl(h, 23) * Prime2 + Prime3;
                         i += 4;
                     }
-                    for (; i < _filled; i++)
+                    for (; i < Filled; i++)
                     {
-                        h ^= _stripe[i] * Prime5;
+                        h ^= Block[i] * Prime5;
                         h = Rotl(h, 11) * Prime1;
                     }
                     h ^= h >> 33;
@@ -99,12 +84,12 @@ namespace Qnn.Devices.Fleet
             return new string(text);
         }
 
-        private void Consume()
+        protected override void Consume()
         {
-            _v1 = Round(_v1, Read64(_stripe, 0));
-            _v2 = Round(_v2, Read64(_stripe, 8));
-            _v3 = Round(_v3, Read64(_stripe, 16));
-            _v4 = Round(_v4, Read64(_stripe, 24));
+            _v1 = Round(_v1, Read64(Block, 0));
+            _v2 = Round(_v2, Read64(Block, 8));
+            _v3 = Round(_v3, Read64(Block, 16));
+            _v4 = Round(_v4, Read64(Block, 24));
         }
 
         private static ulong Round(ulong acc, ulong input)
