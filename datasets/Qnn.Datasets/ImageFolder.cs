@@ -45,7 +45,11 @@ public static class ImageFolder
         string key = Key(root, items, request);
         string folders = Path.Combine(cacheRoot ?? DataCache.Root, "folders");
         string cache = Path.Combine(folders, key + ".bin");
-        if (File.Exists(cache) && ReadCache(cache, name) is { } cached) return cached;
+        if (File.Exists(cache) && ReadCache(cache, name) is { } cached)
+        {
+            Touch(cache);
+            return cached;
+        }
         var split = Decode(items, classes, request, name, progress);
         try
         {
@@ -55,12 +59,51 @@ public static class ImageFolder
             // Also under the shape the defaults resolved to: `qnn verify` and `qnn eval` ask for the model's shape.
             var resolved = new ImageRequest(split.Train.Height, split.Train.Width, split.Train.Channels);
             if (resolved != request) OutputFile.WriteAllBytes(Path.Combine(folders, Key(root, items, resolved) + ".bin"), bytes);
+            Prune(folders, DateTime.UtcNow);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // A cache that cannot be written costs the next run the decoding again, nothing more.
         }
         return split;
+    }
+
+    /// <summary>A cache entry unused for this long is removed when another folder is cached.</summary>
+    public static readonly TimeSpan CacheUnusedFor = TimeSpan.FromDays(30);
+
+    /// <summary>The folder caches together are kept under this size, the least recently used removed first.</summary>
+    public const long CacheBudgetBytes = 4L << 30;
+
+    /// <summary>
+    /// Removes our cache entries (files named as <see cref="Key"/> names them: 16 hex digits and .bin, nothing else) that were not used for
+    /// <see cref="CacheUnusedFor"/>, then the least recently used until the rest fit <see cref="CacheBudgetBytes"/>.
+    /// A cache hit renews an entry's time. Failures are ignored: another process may be removing the same file.
+    /// </summary>
+    public static int Prune(string folders, DateTime nowUtc, long budgetBytes = CacheBudgetBytes)
+    {
+        int removed = 0;
+        try
+        {
+            var entries = new DirectoryInfo(folders).EnumerateFiles("*.bin")
+                .Where(f => f.Name.Length == 20 && f.Name[..16].All(char.IsAsciiHexDigitLower) && (f.Attributes & FileAttributes.ReparsePoint) == 0)
+                .OrderByDescending(f => f.LastWriteTimeUtc).ToList();
+            long kept = 0;
+            foreach (var f in entries)
+            {
+                bool stale = nowUtc - f.LastWriteTimeUtc > CacheUnusedFor;
+                if (!stale && kept + f.Length <= budgetBytes) { kept += f.Length; continue; }
+                try { f.Delete(); removed++; }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return removed;
+    }
+
+    private static void Touch(string path)
+    {
+        try { File.SetLastWriteTimeUtc(path, DateTime.UtcNow); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
     /// <summary>The class folders (ordinal order) and every image file, with its part.</summary>

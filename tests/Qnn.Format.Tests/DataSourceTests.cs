@@ -273,6 +273,42 @@ public class DataSourceTests
         File.WriteAllText(Path.Combine(root, "red", "notes.txt"), "not an image: ignored");
     }
 
+    /// <summary>
+    /// The folder caches do not grow without end: entries unused for 30 days go, then the least recently used beyond
+    /// the budget; files not named as cache entries (or links) are never touched, and a cache hit renews an entry.
+    /// </summary>
+    [Fact]
+    public void Folder_caches_unused_for_30_days_or_beyond_the_budget_are_pruned_and_nothing_else()
+    {
+        using var tmp = new TempFolder();
+        string folders = tmp.File("folders");
+        Directory.CreateDirectory(folders);
+        var now = new DateTime(2026, 12, 2, 0, 0, 0, DateTimeKind.Utc);
+        string Entry(string key, int bytes, int daysAgo)
+        {
+            string path = Path.Combine(folders, key + ".bin");
+            File.WriteAllBytes(path, new byte[bytes]);
+            File.SetLastWriteTimeUtc(path, now.AddDays(-daysAgo));
+            return path;
+        }
+        string fresh = Entry("0123456789abcdef", 100, 1), old = Entry("fedcba9876543210", 100, 31);
+        string lru = Entry("00000000000000aa", 100, 20), recent = Entry("00000000000000bb", 100, 2);
+        string notOurs = Entry("notes", 100, 400), upper = Entry("0123456789ABCDEF", 100, 400);
+        Assert.Equal(2, ImageFolder.Prune(folders, now, budgetBytes: 250));
+        Assert.True(File.Exists(fresh) && File.Exists(recent), "the two most recently used entries fit the budget");
+        Assert.False(File.Exists(old), "an entry unused for 31 days is removed");
+        Assert.False(File.Exists(lru), "the least recently used entry beyond the budget is removed");
+        Assert.True(File.Exists(notOurs) && File.Exists(upper), "files not named as cache entries are never touched");
+
+        WriteColourFolder(tmp.File("set"));
+        string cacheRoot = tmp.File("cache");
+        ImageFolder.Load(tmp.File("set"), ImageRequest.Default, cacheRoot: cacheRoot);
+        string entry = ImageFolder.CachePath(tmp.File("set"), ImageRequest.Default, cacheRoot)!;
+        File.SetLastWriteTimeUtc(entry, now.AddDays(-100));
+        ImageFolder.Load(tmp.File("set"), ImageRequest.Default, cacheRoot: cacheRoot);
+        Assert.True(DateTime.UtcNow - File.GetLastWriteTimeUtc(entry) < TimeSpan.FromHours(1), "a cache hit renews the entry");
+    }
+
     [Fact]
     public void A_colour_folder_loads_with_its_class_names_a_seeded_split_and_the_most_common_size()
     {
