@@ -25,6 +25,9 @@ public sealed class FleetCommandErrorTests : TempFolderTest
 
         OneLine(QnnCommand.Run("fleet", "status", "--broker", "http://x:1", "--group", "g"), "qnn fleet status: --broker http://x:1: expected mqtt://HOST:PORT");
         OneLine(QnnCommand.Run("fleet", "status", "--broker", "mqtt://127.0.0.1:1", "--group", "a/b"), "qnn fleet status: --group a/b: use 1-64");
+        OneLine(QnnCommand.Run("fleet", "status", "--broker", "mqtt://127.0.0.1:1", "--group", "g", "--watch", "0"), "qnn fleet status: --watch: 0 is outside 0.1-3600 seconds");
+        OneLine(QnnCommand.Run("fleet", "status", "--broker", "mqtt://127.0.0.1:1", "--group", "g", "--watch", "1", "--json"), "qnn fleet status: --watch: a live table cannot be JSON");
+        OneLine(QnnCommand.Run("fleet", "status", "--broker", "mqtt://127.0.0.1:1", "--group", "g", "--until-agree"), "qnn fleet status: --until-agree and --timeout go with --watch");
         OneLine(QnnCommand.Run("fleet", "push", model, "--group", "g", "--key", Temp.File("none.key")), $"qnn fleet push: {Temp.File("none.key")}: no such file");
         OneLine(QnnCommand.Run("fleet", "push", model, "--group", "g", "--key", key + ".pub"), $"qnn fleet push: {key}.pub: a public key");
         OneLine(QnnCommand.Run("fleet", "push", model, "--group", "g", "--key", key, "--canary", "0"), "qnn fleet push: --canary");

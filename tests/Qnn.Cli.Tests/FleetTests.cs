@@ -96,9 +96,17 @@ public sealed class FleetTests(ITestOutputHelper output) : TempFolderTest
             Assert.Equal(1, code);   // the offline device does not run the model yet
             Assert.Equal(Devices - 1, status.GetProperty("agree").GetInt32());
 
+            // `fleet status --watch` follows the group live while the device comes back, and stops once all agree (its
+            // first line may already show the device back: the command's start and connection take about as long).
+            var watchClock = Stopwatch.StartNew();
+            var watching = Task.Run(() => QnnCommand.Run("fleet", "status", "--broker", broker.Url, "--group", "lab", "--watch", "0.2", "--until-agree", "--timeout", "60"));
             devices[^1] = Device(broker, "lab", $"pi-{Devices - 1:00}", pub);   // powered on again: same store, same session
             await devices[^1].StartAsync(CancellationToken.None);
             await Until(() => devices[^1].Agent.ActiveModel == ModelId(one), "the offline device catches up");
+            var watched = await watching;
+            Assert.True(watched.ExitCode == 0, watched.Out + watched.Error);
+            Assert.True(watchClock.Elapsed < TimeSpan.FromSeconds(50), "--until-agree stopped the watch, not its 60 s --timeout");
+            Assert.Contains($"{Devices} of {Devices} devices run the announced model with the host's canary digest", watched.Out);
 
             status = Status(broker, "lab", out code);
             Assert.True(code == 0, status.ToString());
