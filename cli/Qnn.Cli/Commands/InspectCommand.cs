@@ -70,6 +70,7 @@ public static class InspectCommand
         long weights = weighted ? (long)l.OutC * l.KernelH * l.KernelW * l.InC : 0;
         long macs = l.Macs;
         int flipped = Enumerable.Range(0, l.OutC).Count(c => l.Output == OutputKind.Thresholds && l.IsFlipped(c));
+        var repeats = FilterRepetitions.Of(l);
         return new LayerSummary(index, ModelValidator.KindName(l.Kind), [l.InH, l.InW, l.InC], [l.OutH, l.OutW, l.OutC],
             weighted ? [l.KernelH, l.KernelW] : null, weighted ? [l.StrideH, l.StrideW] : null,
             weighted ? [l.PadTop, l.PadLeft, l.PadBottom, l.PadRight] : null,
@@ -80,8 +81,7 @@ public static class InspectCommand
             l.Output == OutputKind.Thresholds ? l.OutC * l.Levels : 0, flipped,
             l.Output == OutputKind.Scores ? l.OutC : 0, l.DataLength, macs,
             weighted && l.WeightBits == 1 && l.InputBits == 1 && l.InputSigned,
-            FilterRepetitions.Of(l)?.Unique, FilterRepetitions.Of(l)?.UniqueUpToSign,
-            FilterRepetitions.Of(l)?.Kernels2D, FilterRepetitions.Of(l)?.UniqueKernels2D, FilterRepetitions.Of(l)?.UniqueKernels2DUpToSign);
+            repeats?.Unique, repeats?.UniqueUpToSign, repeats?.Kernels2D, repeats?.UniqueKernels2D, repeats?.UniqueKernels2DUpToSign);
     }
 
     private static string Shape(int[] s) => string.Join("x", s);

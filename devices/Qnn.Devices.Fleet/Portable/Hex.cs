@@ -38,10 +38,15 @@ namespace Qnn.Devices.Fleet
             return -1;
         }
 
-        public static string OfUInt32(uint value)
+        public static string OfUInt32(uint value) { return OfBits(value, 8); }
+
+        /// <summary>16 digits, most significant first (the canary digest's form, as the host's "x16").</summary>
+        public static string OfUInt64(ulong value) { return OfBits(value, 16); }
+
+        private static string OfBits(ulong value, int digits)
         {
-            char[] text = new char[8];
-            for (int i = 7; i >= 0; i--) { text[i] = Digits[(int)(value & 15)]; value >>= 4; }
+            char[] text = new char[digits];
+            for (int i = digits - 1; i >= 0; i--) { text[i] = Digits[(int)(value & 15)]; value >>= 4; }
             return new string(text);
         }
     }

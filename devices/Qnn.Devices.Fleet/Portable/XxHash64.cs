@@ -71,18 +71,7 @@ namespace Qnn.Devices.Fleet
         }
 
         /// <summary><see cref="Value"/> as 16 lower-case hex digits, the form of the host's digests.</summary>
-        public string Hex()
-        {
-            ulong v = Value;
-            char[] text = new char[16];
-            for (int i = 15; i >= 0; i--)
-            {
-                int d = (int)(v & 0xF);
-                text[i] = (char)(d < 10 ? '0' + d : 'a' + d - 10);
-                v >>= 4;
-            }
-            return new string(text);
-        }
+        public string Hex() { return Fleet.Hex.OfUInt64(Value); }
 
         protected override void Consume()
         {

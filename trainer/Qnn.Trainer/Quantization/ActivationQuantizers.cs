@@ -37,17 +37,8 @@ public static class LinearLevels
     public static float Boundary(int l, int bits) => -1f + (2 * l - 1) * (1f / (1 << bits));
 
     /// <summary>The level index q of x: the number of boundaries at or below x (NaN: 0).</summary>
-    public static int Index(float x, int bits)
-    {
-        int l = Levels.Max(bits);
-        if (!(x >= Boundary(1, bits))) return 0;
-        if (x >= Boundary(l, bits)) return l;
-        int q = (int)MathF.Floor((x + 1f) * (1 << (bits - 1)) + 0.5f);     // first guess, fixed by exact comparisons
-        q = q < 1 ? 1 : q > l - 1 ? l - 1 : q;
-        while (q > 0 && !(x >= Boundary(q, bits))) q--;
-        while (q < l && x >= Boundary(q + 1, bits)) q++;
-        return q;
-    }
+    public static int Index(float x, int bits) =>
+        Levels.Search(x, bits, linear: true, (int)MathF.Floor((x + 1f) * (1 << (bits - 1)) + 0.5f));   // first guess, fixed by exact comparisons
 
     /// <summary>The stored value of level q: 2q − 2^k = 2^k · (−1 + q·Δ), the odd level minus 1.</summary>
     public static float Stored(int q, int bits) => 2 * q - (1 << bits);

@@ -19,18 +19,29 @@ public static class Levels
     public static int Index(float x, int bits)
     {
         if (bits == 1) return x >= 0f ? 1 : 0;          // sign(0) = +1; NaN goes to the lowest level
-        int l = Max(bits);
         // The level is defined by comparisons with the float32 boundaries; floor((x·L + L + 1) / 2) is only a
         // first guess, since its rounding may cross a boundary.
-        if (!(x >= Boundary(1, bits))) return 0;
-        if (x >= Boundary(l, bits)) return l;
-        float t = (x * l + l + 1) * 0.5f;               // first guess, then fixed by exact comparisons
-        int q = (int)MathF.Floor(t);
-        q = q < 1 ? 1 : q > l - 1 ? l - 1 : q;
-        while (q > 0 && !(x >= Boundary(q, bits))) q--;
-        while (q < l && x >= Boundary(q + 1, bits)) q++;
+        return Search(x, bits, linear: false, (int)MathF.Floor((x * Max(bits) + Max(bits) + 1) * 0.5f));
+    }
+
+    /// <summary>
+    /// The level index of x on a grid of 2^bits levels (the odd grid, or <see cref="LinearLevels"/>' when
+    /// <paramref name="linear"/>): 0 below the first boundary (and for NaN), L at or above the last, else the q with
+    /// boundary(q) ≤ x &lt; boundary(q + 1), found from <paramref name="guess"/> by exact comparisons (so the result
+    /// does not depend on the guess, only the number of steps does).
+    /// </summary>
+    public static int Search(float x, int bits, bool linear, int guess)
+    {
+        int l = Max(bits);
+        if (!(x >= Boundary(1, bits, linear))) return 0;
+        if (x >= Boundary(l, bits, linear)) return l;
+        int q = guess < 1 ? 1 : guess > l - 1 ? l - 1 : guess;
+        while (q > 0 && !(x >= Boundary(q, bits, linear))) q--;
+        while (q < l && x >= Boundary(q + 1, bits, linear)) q++;
         return q;
     }
+
+    private static float Boundary(int l, int bits, bool linear) => linear ? LinearLevels.Boundary(l, bits) : Boundary(l, bits);
 
     /// <summary>The odd level v = 2q − L of x.</summary>
     public static float Quantize(float x, int bits) => 2 * Index(x, bits) - Max(bits);
