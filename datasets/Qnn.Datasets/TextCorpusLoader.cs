@@ -36,7 +36,7 @@ public static class TextCorpusLoader
     private static string Path(string dataset, int prefix, string what)
     {
         string path = dataset[prefix..];
-        if (string.IsNullOrWhiteSpace(path)) throw new TextCorpusException($"--dataset {dataset}: give {what} after \"{dataset}\"");
+        if (string.IsNullOrWhiteSpace(path)) throw new TextCorpusException($"--dataset \"{dataset}\": no path after the colon; give {what}");
         return path;
     }
 
