@@ -118,7 +118,7 @@ public class ReaderRejectsTests
                 }), "accumulator bound KH*KW*C*(2^m-1)*(2^k-1) reaches 2^30" },
             { "unknown weight code", () => Patch(f => f.Section(1)[L0 + 6] = 2), "layer 0: unknown weight code 2 in record byte 6 (0 odd levels, 1 powers of two; newer format?)" },
             { "reserved record byte 7", () => Patch(f => f.Section(1)[L2 + 7] = 1), "layer 2: record byte 7 is reserved and must be 0, not 1" },
-            { "log weights of 1 bit", () => Patch(f => f.Section(1)[L0 + 6] = 1), "layer 0: weight bits of a log (power-of-two) layer 1 is outside 2-4" },
+            { "log weights of 1 bit", () => Patch(f => f.Section(1)[L0 + 6] = 1), "layer 0 (Conv2D): weight bits of a log (power-of-two) layer 1 is outside 2-4" },
             { "log weights on a max-pool", () => Patch(f => f.Section(1)[L1 + 6] = 1), "a max-pool has no weights (weight code must be 0)" },
             { "log accumulator bound", () => Patch(f =>
                 {   // 4-bit log weights up to 2^7: 2·2·60000·128·255 passes 2^30 where odd levels (·15·255) would not
