@@ -187,7 +187,7 @@ public class ReaderRejectsTests
 
         var back = ModelFile.Parse(newer, "newer.qnn");
         Assert.Equal((1, 3), (back.VersionMajor, back.VersionMinor));
-        Assert.Equal(Small, ModelWriter.Write(back));   // the same model, written again as v1.0
+        Assert.Equal(Small, ModelWriter.Write(back));   // the same model, written again as this writer's version (1.1)
     }
 
     [Fact]
