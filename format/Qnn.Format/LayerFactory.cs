@@ -8,9 +8,9 @@ public static class LayerFactory
 {
     /// <summary>A dense layer over an H×W×C input (the conv whose kernel is the whole input).</summary>
     public static LayerSpec Dense(int inH, int inW, int inC, int outC, int weightBits, int inputBits, bool inputSigned,
-        OutputKind output, int outputBits) => new()
+        OutputKind output, int outputBits, WeightCode weightCode = WeightCode.Odd) => new()
     {
-        Kind = LayerKind.Dense, WeightBits = weightBits, InputBits = inputBits, InputSigned = inputSigned,
+        Kind = LayerKind.Dense, WeightBits = weightBits, WeightCode = weightCode, InputBits = inputBits, InputSigned = inputSigned,
         Output = output, OutputBits = output == OutputKind.Scores ? 0 : outputBits,
         InH = inH, InW = inW, InC = inC, OutH = 1, OutW = 1, OutC = outC,
         KernelH = inH, KernelW = inW, StrideH = 1, StrideW = 1,
@@ -18,11 +18,11 @@ public static class LayerFactory
 
     /// <summary>A 2-D convolution, optionally with a max-pool fused on its accumulators (pool 0 = none).</summary>
     public static LayerSpec Conv2D(int inH, int inW, int inC, int outC, int kernelH, int kernelW, int stride, int pad,
-        int weightBits, int inputBits, bool inputSigned, OutputKind output, int outputBits, int pool = 0, int poolStride = 0)
+        int weightBits, int inputBits, bool inputSigned, OutputKind output, int outputBits, int pool = 0, int poolStride = 0, WeightCode weightCode = WeightCode.Odd)
     {
         var l = new LayerSpec
         {
-            Kind = LayerKind.Conv2D, WeightBits = weightBits, InputBits = inputBits, InputSigned = inputSigned,
+            Kind = LayerKind.Conv2D, WeightBits = weightBits, WeightCode = weightCode, InputBits = inputBits, InputSigned = inputSigned,
             Output = output, OutputBits = output == OutputKind.Scores ? 0 : outputBits,
             InH = inH, InW = inW, InC = inC, OutC = outC, KernelH = kernelH, KernelW = kernelW,
             StrideH = stride, StrideW = stride, PadTop = pad, PadLeft = pad, PadBottom = pad, PadRight = pad,

@@ -94,7 +94,7 @@ public static class ModelWriter
             LayerSpec l = m.Layers[i];
             var r = s[(FormatConstants.ModelHeaderBytes + FormatConstants.LayerRecordBytes * i)..];
             r[0] = (byte)l.Kind; r[1] = (byte)l.WeightBits; r[2] = (byte)l.InputBits; r[3] = (byte)(l.InputSigned ? 1 : 0);
-            r[4] = (byte)l.Output; r[5] = (byte)l.OutputBits;
+            r[4] = (byte)l.Output; r[5] = (byte)l.OutputBits; r[6] = (byte)l.WeightCode;
             ushort[] dims = [(ushort)l.InH, (ushort)l.InW, (ushort)l.InC, (ushort)l.OutH, (ushort)l.OutW, (ushort)l.OutC];
             for (int d = 0; d < dims.Length; d++) BinaryPrimitives.WriteUInt16LittleEndian(r[(8 + 2 * d)..], dims[d]);
             byte[] small = [(byte)l.KernelH, (byte)l.KernelW, (byte)l.StrideH, (byte)l.StrideW, (byte)l.PadTop, (byte)l.PadLeft,

@@ -24,7 +24,8 @@ public static class RandomLayers
         l.Weights = weights;
         long bound = AccumulatorBound(l);
         // Spread thresholds where accumulators fall: their spread is about sqrt(n) times the level products.
-        int spread = (int)Math.Max(2, Math.Min(bound, 4 * Math.Sqrt(l.KernelH * l.KernelW * l.InC) * ((1 << l.WeightBits) - 1) * ((1 << l.InputBits) - 1) + 2));
+        // Log weights (SPEC 1.3): the exponent planes are random too, so every e in 0 … 2^(m−1) − 1 occurs.
+        int spread = (int)Math.Max(2, Math.Min(bound, 4 * Math.Sqrt(l.KernelH * l.KernelW * l.InC) * l.LargestWeight * ((1 << l.InputBits) - 1) + 2));
         if (l.Output == OutputKind.Thresholds)
         {
             int levels = l.Levels;

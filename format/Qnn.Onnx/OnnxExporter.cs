@@ -19,7 +19,7 @@ public sealed record OnnxExport(byte[] Bytes, int Opset, int NodeCount, long Ini
 ///   Cast to float, Transpose to NCHW. The unsigned pixels p are used as they are: the first layer's bit-planes
 ///   sum to p (1.1), so a float conv over p gives the bit-plane accumulator.</item>
 /// <item>signed activations are carried as their odd integer values v = 2q − L (1.1); weights are the m-bit
-///   values Σ 2^i s_i as float initializers, layout [F, C, KH, KW]. Then Σ v·w is exactly the XOR-popcount
+///   values Σ 2^i s_i (or the log weights ±2^e of 1.3) as float initializers, layout [F, C, KH, KW]. Then Σ v·w is exactly the XOR-popcount
 ///   accumulator of 1.4. Dense is the Conv whose kernel is the whole input (1.4), so no flattening order arises.</item>
 /// <item>padding (1.4): Pad with the lowest level −(2^k − 1) for signed input, Conv's zero padding for unsigned.</item>
 /// <item>fused max-pool (1.5): MaxPool on the float accumulators; standalone MaxPool2D (1.8) on the values,
@@ -31,7 +31,7 @@ public sealed record OnnxExport(byte[] Bytes, int Opset, int NodeCount, long Ini
 ///   ArgMax (first index among ties, as 1.7 says) as int64 [batch].</item>
 /// </list>
 /// Exactness of the float math: every value in the float part is an integer. A Dense/Conv accumulator and every
-/// partial sum of it is bounded by B = KH·KW·C·(2^m−1)·(2^k−1) (SPEC 4), whatever order the runtime adds in;
+/// partial sum of it is bounded by B = KH·KW·C·(2^m−1)·(2^k−1), or KH·KW·C·2^(2^(m−1)−1)·(2^k−1) for log weights (SPEC 4), whatever order the runtime adds in;
 /// the export requires B &lt; 2^24 for every layer, so float32 represents all of them exactly (24-bit significand).
 /// Thresholds are clamped to ±(B + 1), which changes no comparison with an accumulator in [−B, B] and keeps them
 /// exact too. SPEC allows B up to 2^30; a layer past 2^24 is refused with a message rather than exported inexactly.
@@ -79,7 +79,7 @@ public static class OnnxExporter
         var metadata = new List<KeyValuePair<string, string>>
         {
             new("qnn_model_id", model.ModelId.ToString("x16")),
-            new("qnn_semantics", "format/SPEC.md v1.0, integer outputs"),
+            new("qnn_semantics", "format/SPEC.md v1.1, integer outputs"),
         };
         // The graph takes the model's input as data-set samples are (SPEC 2.3): a camera frame or an image file
         // still needs the preprocessing the header asks for, so it is passed on.
@@ -94,23 +94,27 @@ public static class OnnxExporter
     }
 
 
-    /// <summary>The m-bit weight values Σ_i 2^i·s_i of a Dense/Conv2D layer as a float [F, C, KH, KW] tensor.</summary>
+    /// <summary>
+    /// The weight values of a Dense/Conv2D layer as a float [F, C, KH, KW] tensor: the m-bit odd levels Σ_i 2^i·s_i,
+    /// or the log weights ±2^e (SPEC 1.3), both exact integers in float32 (<see cref="LayerSpec.WeightValue"/>).
+    /// </summary>
     public static float[] WeightValues(LayerSpec l)
     {
         uint[] words = l.Weights ?? throw new OnnxExportException("the model was read without its layer data");
         int f = l.OutC, c = l.InC, kh = l.KernelH, kw = l.KernelW, cw = l.InChannelWords, m = l.WeightBits;
         var values = new float[f * c * kh * kw];
         for (int o = 0; o < f; o++)
-            for (int i = 0; i < m; i++)
-                for (int y = 0; y < kh; y++)
-                    for (int x = 0; x < kw; x++)
+            for (int y = 0; y < kh; y++)
+                for (int x = 0; x < kw; x++)
+                    for (int ch = 0; ch < c; ch++)
                     {
-                        int word = (((o * m + i) * kh + y) * kw + x) * cw;
-                        for (int ch = 0; ch < c; ch++)
+                        int q = 0;
+                        for (int i = 0; i < m; i++)
                         {
-                            bool plus = ((words[word + (ch >> 5)] >> (ch & 31)) & 1u) != 0;
-                            values[((o * c + ch) * kh + y) * kw + x] += plus ? 1 << i : -(1 << i);
+                            int word = (((o * m + i) * kh + y) * kw + x) * cw;
+                            q |= (int)((words[word + (ch >> 5)] >> (ch & 31)) & 1u) << i;
                         }
+                        values[((o * c + ch) * kh + y) * kw + x] = l.WeightValue(q);
                     }
         return values;
     }

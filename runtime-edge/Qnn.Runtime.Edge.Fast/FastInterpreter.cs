@@ -202,6 +202,17 @@ public sealed class FastInterpreter
                 Deliver(ws.Accumulators[s], layer, outputs[s], scores.Slice(s * classes, classes), pixel, ws.PixelAcc, filters);
             }
         }
+        else if (layer.Log is { } log)
+        {
+            // Log weights (SPEC 1.3): one patch, every filter's masked XOR popcounts, shifted by j + e.
+            for (int q = 0; q < rowsTotal; q++)
+            {
+                int s = q / pixels, pixel = q - s * pixels;
+                BitPatch.Build(l, g, inputs[s], pixel / g.ConvOutW, pixel % g.ConvOutW, layer.PatchWords, ws.Patch);
+                log.Signed(ws.Patch, l.InputBits, ws.PixelAcc);
+                Deliver(ws.Accumulators[s], layer, outputs[s], scores.Slice(s * classes, classes), pixel, ws.PixelAcc, filters);
+            }
+        }
         else
         {
             var agreeAll = new Vector<int>(g.AgreeAll);

@@ -20,6 +20,8 @@ public sealed class FastLayer
     public readonly ulong[] Weights;
     /// <summary>Words of one block's weight plane: PatchWords · 8.</summary>
     public readonly int BlockPlaneWords;
+    /// <summary>A log-weight layer's sign and exponent masks (SPEC 1.3), or null for odd levels.</summary>
+    public readonly LogFilters? Log;
 
     /// <summary>Thresholds [c][l], flip per channel, score shifts and offsets, unpacked for the inner loop.</summary>
     public readonly int[] Thresholds = [];
@@ -84,6 +86,7 @@ public sealed class FastLayer
             long start = ((long)block * l.WeightBits + i) * BlockPlaneWords + lane;
             for (int w = 0; w < PatchWords; w++) Weights[start + (long)w * PopcountBlock.BlockFilters] = row[w];
         }
+        if (l.WeightCode == WeightCode.Log) Log = new LogFilters(this);
     }
 
     /// <summary>The interleaved weights of filter block <paramref name="block"/>: its m planes of <see cref="BlockPlaneWords"/> words.</summary>

@@ -25,6 +25,14 @@ public sealed class FirstConv
     /// </summary>
     private readonly sbyte[] _masks;
     private readonly int _imageShift;
+    /// <summary>
+    /// The sums of x over masked taps that make up acc: term t adds (or, where <see cref="_subtract"/>, subtracts)
+    /// S_t ≪ <see cref="_shifts"/>[t]. Odd levels: term i is weight bit i, shift i + 1, on top of −(2^m − 1) · X.
+    /// Log weights (SPEC 1.3): terms 2e and 2e + 1 are the taps of exponent e with sign + and −, shift e, and no X.
+    /// </summary>
+    private readonly int[] _shifts;
+    private readonly bool[] _subtract;
+    private readonly bool _log;
 
     /// <summary>Filters rounded up to whole <see cref="Vector{T}"/> of bytes: the length an accumulator span needs.</summary>
     public int PaddedFilters { get; }
@@ -40,15 +48,33 @@ public sealed class FirstConv
         _imageShift = 8 - modelInputBits;
         int chunk = Vector<sbyte>.Count;
         PaddedFilters = (l.OutC + chunk - 1) / chunk * chunk;
-        _masks = new sbyte[Taps * l.WeightBits * PaddedFilters];
+        _log = l.WeightCode == WeightCode.Log;
+        int terms = _log ? 2 * l.LogExponents : l.WeightBits;
+        _shifts = new int[terms];
+        _subtract = new bool[terms];
+        for (int i = 0; i < terms; i++)
+        {
+            _shifts[i] = _log ? i >> 1 : i + 1;
+            _subtract[i] = _log && (i & 1) != 0;
+        }
+        _masks = new sbyte[Taps * terms * PaddedFilters];
         for (int t = 0; t < Taps; t++)
-        for (int i = 0; i < l.WeightBits; i++)
         for (int f = 0; f < l.OutC; f++)
         {
-            // Bit t of plane i of filter f in the bit-patch order of FastLayer.Weights.
-            int block = f / PopcountBlock.BlockFilters, lane = f % PopcountBlock.BlockFilters;
-            long word = ((long)block * l.WeightBits + i) * layer.BlockPlaneWords + (long)(t >> 6) * PopcountBlock.BlockFilters + lane;
-            if (((layer.Weights[word] >> (t & 63)) & 1UL) != 0) _masks[(i * PaddedFilters + f - f % chunk) * Taps + t * chunk + f % chunk] = -1;
+            int code = 0;
+            for (int i = 0; i < l.WeightBits; i++)
+            {
+                // Bit t of plane i of filter f in the bit-patch order of FastLayer.Weights.
+                int block = f / PopcountBlock.BlockFilters, lane = f % PopcountBlock.BlockFilters;
+                long word = ((long)block * l.WeightBits + i) * layer.BlockPlaneWords + (long)(t >> 6) * PopcountBlock.BlockFilters + lane;
+                code |= (int)((layer.Weights[word] >> (t & 63)) & 1UL) << i;
+            }
+            for (int term = 0; term < terms; term++)
+            {
+                // Log: plane 0 the sign (1 = +), planes 1 … m − 1 the exponent; term 2e + 1 for a negative weight.
+                bool lit = _log ? term == 2 * (code >> 1) + (1 - (code & 1)) : ((code >> term) & 1) != 0;
+                if (lit) _masks[(term * PaddedFilters + f - f % chunk) * Taps + t * chunk + f % chunk] = -1;
+            }
         }
     }
 
@@ -85,11 +111,11 @@ public sealed class FirstConv
                 }
             }
         }
-        // acc starts at −(2^m − 1) · X; each plane i adds S_i ≪ (i + 1), summed in 16-bit lanes over up to FoldTaps
+        // acc starts at −(2^m − 1) · X (0 for log weights); each term adds (or subtracts) S_t ≪ shift_t, summed in 16-bit lanes over up to FoldTaps
         // lit taps and then widened into acc, for one vector of bytes' worth of filters at a time.
-        int planes = l.WeightBits, width = PaddedFilters;
+        int planes = _shifts.Length, width = PaddedFilters;
         int ints = Vector<int>.Count;
-        acc[..width].Fill(total - (total << planes));
+        acc[..width].Fill(_log ? 0 : total - (total << l.WeightBits));
         for (int f0 = 0; f0 < width; f0 += chunk)
         {
             var a = acc.Slice(f0, chunk);
@@ -110,7 +136,8 @@ public sealed class FirstConv
                     }
                     Vector.Widen(low, out var s0, out var s1);
                     Vector.Widen(high, out var s2, out var s3);
-                    int shift = i + 1;
+                    int shift = _shifts[i];
+                    if (_subtract[i]) { s0 = -s0; s1 = -s1; s2 = -s2; s3 = -s3; }
                     (new Vector<int>(a) + (s0 << shift)).CopyTo(a);
                     (new Vector<int>(a[ints..]) + (s1 << shift)).CopyTo(a[ints..]);
                     (new Vector<int>(a[(2 * ints)..]) + (s2 << shift)).CopyTo(a[(2 * ints)..]);

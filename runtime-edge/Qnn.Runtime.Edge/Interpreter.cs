@@ -240,9 +240,7 @@ namespace Qnn.Runtime.Edge
                 int ix0 = -l.PadLeft;
                 for (int ox = 0; ox < l.OutW; ox++)
                 {
-                    int acc = l.InputSigned
-                        ? AccumulateSigned(l, g, input, window, iy0, ix0, weights, wBase)
-                        : AccumulateUnsigned(l, g, input, window, iy0, ix0, weights, wBase);
+                    int acc = Accumulate(l, g, input, window, iy0, ix0, weights, wBase);
                     if (thresholds) WriteLevel(output, outPixel, bit, g.OutChannelWords, Level(acc, t, tBase, g.Levels, flip));
                     else scores[f] = (acc << shift) + offset;
                     outPixel += g.OutPixelWords;
@@ -266,9 +264,7 @@ namespace Qnn.Runtime.Edge
                 int ix0 = -l.PadLeft;
                 for (int ox = 0; ox < g.ConvOutW; ox++)
                 {
-                    map[at++] = l.InputSigned
-                        ? AccumulateSigned(l, g, input, window, iy0, ix0, weights, wBase)
-                        : AccumulateUnsigned(l, g, input, window, iy0, ix0, weights, wBase);
+                    map[at++] = Accumulate(l, g, input, window, iy0, ix0, weights, wBase);
                     window += g.WindowColumnStep;
                     ix0 += l.StrideW;
                 }
@@ -291,6 +287,132 @@ namespace Qnn.Runtime.Edge
                 row += rowWords;
             }
             return best;
+        }
+
+        /// <summary>The accumulator of one window (SPEC 1.4): odd-level or log weights, signed or unsigned input.</summary>
+        private int Accumulate(LayerSpec l, LayerGeometry g, uint[] input, int window, int iy0, int ix0, uint[] weights, int wBase)
+        {
+            if (l.WeightCode == WeightCode.Log)
+                return l.InputSigned
+                    ? AccumulateSignedLog(l, g, input, window, iy0, ix0, weights, wBase)
+                    : AccumulateUnsignedLog(l, g, input, window, iy0, ix0, weights, wBase);
+            return l.InputSigned
+                ? AccumulateSigned(l, g, input, window, iy0, ix0, weights, wBase)
+                : AccumulateUnsigned(l, g, input, window, iy0, ix0, weights, wBase);
+        }
+
+        /// <summary>
+        /// The mask M_e of the channels of one weight word whose log weight has exponent <paramref name="e"/> (SPEC 1.3):
+        /// the AND over exponent planes 1 … m − 1 of the plane where bit (i − 1) of e is 1, else its complement. Bits
+        /// past C have every plane 0, so they fall into M_0; callers discount them.
+        /// </summary>
+        private static uint ExponentMask(uint[] weights, int word, int planeWords, int m, int e)
+        {
+            uint mask = 0xFFFFFFFFu;
+            for (int i = 1; i < m; i++)
+            {
+                word += planeWords;
+                uint p = weights[word];
+                mask &= ((e >> (i - 1)) & 1) != 0 ? p : ~p;
+            }
+            return mask;
+        }
+
+        /// <summary>
+        /// Log weights, signed input (SPEC 1.4): acc = (2^k − 1)·N − 2·Σ_j Σ_e popcount((A_j XOR S) AND M_e) &lt;&lt; (j + e),
+        /// N = Σ_c 2^(e_c) over the window's C·KH·KW weights (padding positions included: they read the lowest level).
+        /// </summary>
+        private int AccumulateSignedLog(LayerSpec l, LayerGeometry g, uint[] input, int window, int iy0, int ix0, uint[] weights, int wBase)
+        {
+            int cw = g.InChannelWords;
+            int m = l.WeightBits, k = l.InputBits, exponents = 1 << (m - 1);
+            int junk = (cw << 5) - l.InC;
+            int weightSum = 0, disagree = 0;
+            int row = window;
+            int position = wBase;
+            for (int ky = 0; ky < l.KernelH; ky++)
+            {
+                int iy = iy0 + ky;
+                bool rowInside = iy >= 0 && iy < l.InH;
+                int pixel = row;
+                for (int kx = 0; kx < l.KernelW; kx++)
+                {
+                    int ix = ix0 + kx;
+                    uint[] a = input;
+                    int aPixel = pixel;
+                    if (!rowInside || ix < 0 || ix >= l.InW) { a = _zeroPixel; aPixel = 0; }
+                    for (int w = 0; w < cw; w++)
+                    {
+                        uint sign = weights[position + w];
+                        for (int e = 0; e < exponents; e++)
+                        {
+                            uint mask = ExponentMask(weights, position + w, g.WeightPlaneWords, m, e);
+                            weightSum += Popcount.Count(mask) << e;
+                            int aPlane = aPixel + w;
+                            for (int j = 0; j < k; j++)
+                            {
+                                disagree += Popcount.Count((a[aPlane] ^ sign) & mask) << (j + e);
+                                aPlane += cw;
+                            }
+                        }
+                    }
+                    weightSum -= junk;
+                    position += cw;
+                    pixel += g.InPixelWords;
+                }
+                row += g.InRowWords;
+            }
+            return (weightSum << k) - weightSum - (disagree << 1);
+        }
+
+        /// <summary>
+        /// Log weights, unsigned input (SPEC 1.4): acc = Σ_j Σ_e (2·popcount(A_j AND S AND M_e) − popcount(A_j AND M_e))
+        /// &lt;&lt; (j + e). Padding is 0 and adds nothing; bits past C are 0 in A_j.
+        /// </summary>
+        private static int AccumulateUnsignedLog(LayerSpec l, LayerGeometry g, uint[] input, int window, int iy0, int ix0, uint[] weights, int wBase)
+        {
+            int cw = g.InChannelWords;
+            int m = l.WeightBits, k = l.InputBits, exponents = 1 << (m - 1);
+            int acc = 0;
+            int row = window;
+            int position = wBase;
+            for (int ky = 0; ky < l.KernelH; ky++)
+            {
+                int iy = iy0 + ky;
+                if (iy < 0 || iy >= l.InH)
+                {
+                    row += g.InRowWords;
+                    position += g.WeightRowWords;
+                    continue;
+                }
+                int pixel = row;
+                for (int kx = 0; kx < l.KernelW; kx++)
+                {
+                    int ix = ix0 + kx;
+                    if (ix >= 0 && ix < l.InW)
+                    {
+                        for (int w = 0; w < cw; w++)
+                        {
+                            uint sign = weights[position + w];
+                            for (int e = 0; e < exponents; e++)
+                            {
+                                uint mask = ExponentMask(weights, position + w, g.WeightPlaneWords, m, e);
+                                int aPlane = pixel + w;
+                                for (int j = 0; j < k; j++)
+                                {
+                                    uint lit = input[aPlane] & mask;
+                                    if (lit != 0) acc += ((Popcount.Count(lit & sign) << 1) - Popcount.Count(lit)) << (j + e);
+                                    aPlane += cw;
+                                }
+                            }
+                        }
+                    }
+                    position += cw;
+                    pixel += g.InPixelWords;
+                }
+                row += g.InRowWords;
+            }
+            return acc;
         }
 
         /// <summary>

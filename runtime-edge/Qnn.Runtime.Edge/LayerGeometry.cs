@@ -67,7 +67,7 @@ namespace Qnn.Runtime.Edge
             WindowStart = -(FormatMath.Mul(l.PadTop, InRowWords) + FormatMath.Mul(l.PadLeft, InPixelWords));
             WindowRowStep = FormatMath.Mul(l.StrideH, InRowWords);
             WindowColumnStep = FormatMath.Mul(l.StrideW, InPixelWords);
-            AgreeAll = l.AccumulatorBound;
+            AgreeAll = l.AccumulatorBound;   // odd levels: Σ_ij KH·KW·C << (i + j); log layers sum their weights per filter
             if (l.PoolH > 0)
             {
                 AccumulatorMapWords = FormatMath.Mul(ConvOutH, ConvOutW);

@@ -190,13 +190,15 @@ public sealed class GpuInterpreter : IDisposable
         else
         {
             k.Im2Col(s.Rows * s.InPlanes * s.K64, x, _rows.View, s);
-            if (version == KernelVersion.XnorGemm3 && l.Output == OutputKind.Thresholds && !pooled)
+            if (layer.LogWeights is { } logWeights)
+                k.LogGemm(new Index2D(s.Rows, l.OutC), _rows.View.AsContiguous().Cast<uint>(), logWeights.View, layer.LogPop!.View, acc, g);
+            else if (version == KernelVersion.XnorGemm3 && l.Output == OutputKind.Thresholds && !pooled)
             {
                 k.XnorGemm3(k.TileGrid(g), _rows.View, layer.Weights!.View, layer.WeightPop!.View,
                     layer.Thresholds!.View, layer.Flip!.View, y, g, t);
                 return;
             }
-            if (version == KernelVersion.XnorGemm1)
+            else if (version == KernelVersion.XnorGemm1)
                 k.XnorGemm1(new Index2D(s.Rows, l.OutC), _rows.View.AsContiguous().Cast<uint>(), layer.Weights!.View.AsContiguous().Cast<uint>(), layer.WeightPop!.View, acc, g);
             else
                 k.XnorGemm2(k.TileGrid(g), _rows.View, layer.Weights!.View, layer.WeightPop!.View, acc, g);

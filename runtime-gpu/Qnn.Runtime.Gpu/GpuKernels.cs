@@ -17,6 +17,7 @@ public sealed class GpuKernels
     public readonly Action<Index1D, ArrayView<uint>, ArrayView<ulong>, ConvShape> Im2Col;
     public readonly Action<Index2D, ArrayView<uint>, ArrayView<uint>, ArrayView<int>, ArrayView<int>, GemmShape> XnorGemm1;
     public readonly Action<KernelConfig, ArrayView<ulong>, ArrayView<ulong>, ArrayView<int>, ArrayView<int>, GemmShape> XnorGemm2;
+    public readonly Action<Index2D, ArrayView<uint>, ArrayView<uint>, ArrayView<int>, ArrayView<int>, GemmShape> LogGemm;
     public readonly Action<KernelConfig, ArrayView<ulong>, ArrayView<ulong>, ArrayView<int>, ArrayView<int>, ArrayView<uint>, ArrayView<uint>, GemmShape, ThresholdShape> XnorGemm3;
     public readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<uint>, ArrayView<uint>, ThresholdShape> ThresholdPack;
     public readonly Action<Index1D, ArrayView<int>, ArrayView<int>, PoolShape> PoolAccumulators;
@@ -37,6 +38,7 @@ public sealed class GpuKernels
         BitPlanes = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<byte>, ArrayView<uint>, InputShape>(Kernels.BitPlanes.Kernel);
         Im2Col = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<uint>, ArrayView<ulong>, ConvShape>(Kernels.Im2Col.Kernel);
         XnorGemm1 = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<uint>, ArrayView<uint>, ArrayView<int>, ArrayView<int>, GemmShape>(Kernels.XnorGemm1.Kernel);
+        LogGemm = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<uint>, ArrayView<uint>, ArrayView<int>, ArrayView<int>, GemmShape>(Kernels.LogGemm.Kernel);
         XnorGemm2 = a.LoadStreamKernel<ArrayView<ulong>, ArrayView<ulong>, ArrayView<int>, ArrayView<int>, GemmShape>(Kernels.XnorGemm2.Kernel);
         XnorGemm3 = a.LoadStreamKernel<ArrayView<ulong>, ArrayView<ulong>, ArrayView<int>, ArrayView<int>, ArrayView<uint>, ArrayView<uint>, GemmShape, ThresholdShape>(Kernels.XnorGemm3.Kernel);
         ThresholdPack = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<uint>, ArrayView<uint>, ThresholdShape>(Thresholds.PackKernel);

@@ -19,7 +19,7 @@ public class InspectCommandTests
         Assert.True(exit == 0, stderr);
         var j = JsonDocument.Parse(stdout).RootElement;
         Assert.Equal(new FileInfo(path).Length, j.GetProperty("fileBytes").GetInt64());
-        Assert.Equal("1.0", j.GetProperty("version").GetString());
+        Assert.Equal("1.1", j.GetProperty("version").GetString());
         Assert.Equal($"{model.ModelId:x16}", j.GetProperty("modelId").GetString());
         Assert.True(j.GetProperty("modelIdMatches").GetBoolean());
         Assert.Equal("ok (header and 8 sections)", j.GetProperty("crc").GetString());
@@ -87,6 +87,37 @@ public class InspectCommandTests
         Array.Clear(single.Weights!);                            // every kernel is all −1: one 2D kernel, one filter
         var none = Commands.FilterRepetitions.Of(single)!;
         Assert.Equal((1, 1, 1, 1), (none.Unique, none.UniqueUpToSign, none.UniqueKernels2D, none.UniqueKernels2DUpToSign));
+    }
+
+    [Fact]
+    public void Log_weights_are_marked_and_their_negation_flips_only_the_sign_plane()
+    {
+        // A 3-bit log conv (SPEC 1.3): plane 0 the sign, planes 1-2 the exponent.
+        var conv = LayerFactory.Conv2D(6, 6, 16, 4, 3, 3, 1, 0, 3, 1, true, OutputKind.Thresholds, 1, weightCode: WeightCode.Log);
+        RandomLayers.Fill(new Random(3), conv);
+        int fw = conv.FilterWords, plane = fw / 3;
+        var w = conv.Weights!;
+        for (int j = 0; j < fw; j++)
+        {
+            w[j] = (uint)(0x1234 + 7 * j) & 0xFFFF;
+            w[fw + j] = j < plane ? ~w[j] & 0xFFFF : w[j];      // filter 1: filter 0 with every sign flipped (its negation)
+            w[2 * fw + j] = ~w[j] & 0xFFFF;                       // filter 2: every plane complemented, not a negation here
+            w[3 * fw + j] = (uint)(j * 977 + 5) & 0xFFFF;
+        }
+        var count = Commands.FilterRepetitions.Of(conv)!;
+        Assert.Equal((4, 4, 3), (count.Filters, count.Unique, count.UniqueUpToSign));
+
+        using var tmp = new TempFolder();
+        var first = LayerFactory.Dense(1, 1, 40, 8, 3, 8, false, OutputKind.Thresholds, 1, WeightCode.Log);
+        var head = LayerFactory.Dense(1, 1, 8, 3, 2, 1, true, OutputKind.Scores, 0);
+        var model = new QnnModel { InputHeight = 1, InputWidth = 1, InputChannels = 40, InputBits = 8, ClassCount = 3, Layers = [first, head] };
+        foreach (var l in model.Layers) RandomLayers.Fill(new Random(4), l);
+        ModelWriter.WriteFile(model, tmp.File("log.qnn"));
+        var json = QnnCommand.Run("inspect", tmp.File("log.qnn"), "--json");
+        var layers = JsonDocument.Parse(json.Out).RootElement.GetProperty("layers").EnumerateArray().ToList();
+        Assert.Equal(["log", "odd"], layers.Select(l => l.GetProperty("weightCode").GetString()));
+        var text = QnnCommand.Run("inspect", tmp.File("log.qnn"));
+        Assert.Contains("3L·8u→1", text.Out);
     }
 
     [Fact]

@@ -116,6 +116,15 @@ public class ReaderRejectsTests
                     var m = f.Section(1);
                     U16(m, 4, 60000); m[6] = 8; U16(m, L0 + 12, 60000); m[L0 + 1] = 8; m[L0 + 2] = 8; U32(m, L0 + 32, 5 * 8 * 4 * 1875);
                 }), "accumulator bound KH*KW*C*(2^m-1)*(2^k-1) reaches 2^30" },
+            { "unknown weight code", () => Patch(f => f.Section(1)[L0 + 6] = 2), "layer 0: unknown weight code 2 in record byte 6 (0 odd levels, 1 powers of two; newer format?)" },
+            { "reserved record byte 7", () => Patch(f => f.Section(1)[L2 + 7] = 1), "layer 2: record byte 7 is reserved and must be 0, not 1" },
+            { "log weights of 1 bit", () => Patch(f => f.Section(1)[L0 + 6] = 1), "layer 0 (Conv2D): weight bits of a log (power-of-two) layer 1 is outside 2-4" },
+            { "log weights on a max-pool", () => Patch(f => f.Section(1)[L1 + 6] = 1), "a max-pool has no weights (weight code must be 0)" },
+            { "log accumulator bound", () => Patch(f =>
+                {   // 4-bit log weights up to 2^7: 2·2·60000·128·255 passes 2^30 where odd levels (·15·255) would not
+                    var m = f.Section(1);
+                    U16(m, 4, 60000); m[6] = 8; U16(m, L0 + 12, 60000); m[L0 + 1] = 4; m[L0 + 2] = 8; m[L0 + 6] = 1; U32(m, L0 + 32, 5 * 4 * 4 * 1875);
+                }), "accumulator bound KH*KW*C*2^(2^(m-1)-1)*(2^k-1) reaches 2^30" },
             { "weight words not what the shape implies", () => Patch(f => U32(f.Section(1), L0 + 32, uint.MaxValue)), "weight words, the shape implies 20" },
             { "shapes of consecutive layers differ", () => Patch(f => U16(f.Section(1), L2 + 12, 6)), "differs from the previous layer's output" },
             { "LAYER section of the wrong length", () => Patch(f => f.Sections[1] = (2, [.. f.Sections[1].Bytes, 0, 0, 0, 0])), "LAYER section has 148 bytes, the record implies 144" },
@@ -178,7 +187,7 @@ public class ReaderRejectsTests
 
         var back = ModelFile.Parse(newer, "newer.qnn");
         Assert.Equal((1, 3), (back.VersionMajor, back.VersionMinor));
-        Assert.Equal(Small, ModelWriter.Write(back));   // the same model, written again as v1.0
+        Assert.Equal(Small, ModelWriter.Write(back));   // the same model, written again as this writer's version (1.1)
     }
 
     [Fact]

@@ -120,7 +120,10 @@ public static class SpecOracle
                     uint word = l.Weights![(((f * l.WeightBits + i) * l.KernelH + ky) * l.KernelW + kx) * cw + c / 32];
                     qw |= (int)((word >> (c % 32)) & 1u) << i;
                 }
-                int wv = 2 * qw - ((1 << l.WeightBits) - 1);
+                // SPEC 1.1 odd level, or 1.3 log weight: plane 0 the sign, planes 1 … m − 1 the exponent e, w = ±2^e.
+                int wv = l.WeightCode == WeightCode.Log
+                    ? ((qw & 1) == 1 ? 1 : -1) * (int)Math.Pow(2, qw >> 1)
+                    : 2 * qw - ((1 << l.WeightBits) - 1);
                 sum += wv * a;
             }
         }

@@ -12,7 +12,17 @@ public static class RandomModels
     /// <summary>Options that bound a random model, so that slow paths (ILGPU's CPU accelerator) get small ones.</summary>
     /// <remarks>Input channels are drawn from 1 to <see cref="MaxInputChannels"/>: grey, two, RGB and RGBA-like inputs (issue 14).</remarks>
     public sealed record Limits(int MaxSide = 12, int MaxChannels = 70, int MaxDense = 150, int MaxLayers = 5, int MaxBits = 3, int MaxClasses = 12,
-        int MaxInputChannels = 4);
+        int MaxInputChannels = 4, bool LogWeights = true);
+
+    /// <summary>
+    /// The weight code and bits of one weighted layer: a third of them log weights (SPEC 1.3, signed powers of two)
+    /// of 2 … 4 bits, whatever <see cref="Limits.MaxBits"/> says, so that every runtime meets every exponent range.
+    /// </summary>
+    private static (WeightCode Code, int Bits) WeightsOf(Random rng, Limits limits)
+    {
+        if (limits.LogWeights && rng.Next(3) == 0) return (WeightCode.Log, rng.Next(FormatConstants.MinLogBits, FormatConstants.MaxLogBits + 1));
+        return (WeightCode.Odd, rng.Next(1, limits.MaxBits + 1));
+    }
 
     public static QnnModel Create(Random rng, Limits? limits = null)
     {
@@ -31,7 +41,7 @@ public static class RandomModels
         for (int i = 0; i < hidden; i++)
         {
             int outBits = rng.Next(1, limits.MaxBits + 1);
-            int m = rng.Next(1, limits.MaxBits + 1);
+            var (code, m) = WeightsOf(rng, limits);
             LayerSpec l;
             int choice = rng.Next(3);
             if (choice == 2 && signed && h >= 2 && w >= 2)
@@ -45,9 +55,9 @@ public static class RandomModels
                 k = Math.Max(1, Math.Min(k, Math.Min(h, w)));
                 int pad = rng.Next(0, k);
                 int stride = rng.Next(1, 3);
-                l = LayerFactory.Conv2D(h, w, c, rng.Next(1, limits.MaxChannels + 1), k, k, stride, pad, m, bits, signed, OutputKind.Thresholds, outBits);
+                l = LayerFactory.Conv2D(h, w, c, rng.Next(1, limits.MaxChannels + 1), k, k, stride, pad, m, bits, signed, OutputKind.Thresholds, outBits, weightCode: code);
                 if (l.OutH >= 2 && l.OutW >= 2 && rng.Next(2) == 0)
-                    l = LayerFactory.Conv2D(h, w, c, l.OutC, k, k, stride, pad, m, bits, signed, OutputKind.Thresholds, outBits, 2, rng.Next(1, 3));
+                    l = LayerFactory.Conv2D(h, w, c, l.OutC, k, k, stride, pad, m, bits, signed, OutputKind.Thresholds, outBits, 2, rng.Next(1, 3), code);
                 if (rng.Next(3) == 0)
                 {   // asymmetric padding and strides
                     l.PadBottom = rng.Next(0, k);
@@ -60,13 +70,14 @@ public static class RandomModels
             }
             else
             {
-                l = LayerFactory.Dense(h, w, c, rng.Next(1, limits.MaxDense + 1), m, bits, signed, OutputKind.Thresholds, outBits);
+                l = LayerFactory.Dense(h, w, c, rng.Next(1, limits.MaxDense + 1), m, bits, signed, OutputKind.Thresholds, outBits, code);
             }
             if (RandomLayers.AccumulatorBound(l) >= FormatConstants.MaxAccumulatorBound) break;
             layers.Add(l);
             h = l.OutH; w = l.OutW; c = l.OutC; bits = l.OutputBits; signed = true;
         }
-        var last = LayerFactory.Dense(h, w, c, model.ClassCount, rng.Next(1, limits.MaxBits + 1), bits, signed, OutputKind.Scores, 0);
+        var (lastCode, lastBits) = WeightsOf(rng, limits);
+        var last = LayerFactory.Dense(h, w, c, model.ClassCount, lastBits, bits, signed, OutputKind.Scores, 0, lastCode);
         layers.Add(last);
         model.Layers = layers.ToArray();
         foreach (var l in model.Layers) RandomLayers.Fill(rng, l);

@@ -111,6 +111,34 @@ public sealed class KernelParityTests(CpuAccelerator accelerator)
     }
 
     [Fact]
+    public void WeightQuantizersMatch_LogAtItsBoundaries_StochasticDrawForDraw()
+    {
+        Sample(r =>
+        {
+            var quantizer = new[] { WeightQuantizer.Odd, WeightQuantizer.Log, WeightQuantizer.Stochastic }[r.Next(3)];
+            int bits = quantizer == WeightQuantizer.Stochastic ? 1 : quantizer == WeightQuantizer.Log ? r.Next(2, 5) : r.Next(1, 5);
+            var x = Values(r, 500, 1.3f);
+            if (quantizer == WeightQuantizer.Log)
+                for (int i = 0; i < 40; i++)
+                {
+                    float b = LogLevels.Boundary(r.Next(1, LogLevels.Exponents(bits)), bits);
+                    x[r.Next(x.Length)] = r.Next(2) == 0 ? b : -MathF.BitDecrement(b);
+                }
+            x[0] = 0f;
+            x[1] = -1f;
+            x[2] = 1f;
+            x[3] = float.NaN;
+            ulong seed = (ulong)r.NextInt64();
+            using var p = Pair();
+            var xs = p.Of(x);
+            var y = p.Zeros(x.Length);
+            p.Cpu.QuantizeWeights(xs.C, y.C, x.Length, bits, quantizer, seed);
+            p.Gpu.QuantizeWeights(xs.G, y.G, x.Length, bits, quantizer, seed);
+            p.AssertSame(y, $"{quantizer} {bits} bits");
+        });
+    }
+
+    [Fact]
     public void BatchNormForwardBackwardAndInferenceMatch()
     {
         Sample(r =>

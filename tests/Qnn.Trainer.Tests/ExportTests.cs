@@ -112,6 +112,39 @@ public class ExportTests
         AssertAgreement(trainer.Network, data.Test, 300);
     }
 
+    /// <summary>
+    /// Log weights (QNN LogQuant, SPEC 1.3: every product a shift) of 2–4 bits in dense and conv layers, with odd and
+    /// linear activations, and stochastic weights (BNN Eq. 2–3, the sign when deployed) export exactly: the
+    /// trainer's integers equal both interpreters' on every image.
+    /// </summary>
+    public static TheoryData<string, int, int, int, string, string> WeightQuantizerConfigs => new()
+    {
+        { "mlp", 2, 1, 40, "log", "odd" },
+        { "mlp-micro", 3, 2, 33, "log", "odd" },
+        { "mlp", 4, 2, 24, "log", "linear" },
+        { "conv", 2, 1, 4, "log", "odd" },
+        { "conv", 4, 2, 4, "log", "odd" },
+        { "mlp", 1, 1, 48, "stochastic", "odd" },
+        { "conv", 1, 1, 4, "stochastic", "odd" },
+    };
+
+    [Theory]
+    [MemberData(nameof(WeightQuantizerConfigs))]
+    public void Log_and_stochastic_weights_export_exactly(string arch, int weightBits, int actBits, int width, string weightQuant, string actQuant)
+    {
+        var data = TestData.Mnist;
+        var options = new TrainOptions
+        {
+            Arch = arch, Width = width, WeightBits = weightBits, ActBits = actBits, WeightQuant = weightQuant, ActQuant = actQuant,
+            Epochs = 1, Batch = 50, TrainLimit = 600, Validation = 100, Seed = 3,
+        };
+        using var trainer = new Training.TrainingLoop(options, data.Train);
+        trainer.Run();
+        var model = AssertAgreement(trainer.Network, data.Test, 300);
+        var expected = weightQuant == "log" ? WeightCode.Log : WeightCode.Odd;
+        Assert.All(model.Layers.Where(l => l.Kind != LayerKind.MaxPool2D), l => Assert.Equal(expected, l.WeightCode));
+    }
+
     [Fact]
     public void A_standalone_max_pool_over_levels_exports()
     {
@@ -141,7 +174,7 @@ public class ExportTests
         AssertAgreement(net, data.Test, 200);
     }
 
-    private static void AssertAgreement(Network net, Datasets.Dataset test, int count, string? dataset = "mnist")
+    private static QnnModel AssertAgreement(Network net, Datasets.Dataset test, int count, string? dataset = "mnist")
     {
         var exported = ModelExporter.Export(net, dataset, test.ClassNames);
         var model = ModelFile.Parse(ModelWriter.Write(exported.Model), "exported");
@@ -168,5 +201,6 @@ public class ExportTests
         }
         // Hidden layers are exact by construction; only a near-tie in the head's float arithmetic may differ.
         Assert.True(floatDiffers <= count / 500, $"{floatDiffers} of {count} float predictions differ from the integer model");
+        return model;
     }
 }

@@ -150,6 +150,11 @@ public sealed class IlgpuBackend : IBackend, ILowPrecisionBackend
         if (count > 0) k.QuantizeActivation(count, V(x), V(y), bits, (int)quantizer, seed);
     }
 
+    public void QuantizeWeights(Tensor x, Tensor y, int count, int bits, WeightQuantizer quantizer, ulong seed)
+    {
+        if (count > 0) k.QuantizeWeights(count, V(x), V(y), bits, (int)quantizer, seed);
+    }
+
     public void QuantizeBackward(Tensor x, Tensor dy, Tensor dx, int count, float scale, StraightThrough estimator)
     {
         if (count > 0) k.QuantizeBackward(count, V(x), V(dy), V(dx), scale, (int)estimator);

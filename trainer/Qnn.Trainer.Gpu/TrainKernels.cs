@@ -14,6 +14,7 @@ public sealed class TrainKernels
     public readonly Action<Index1D, ArrayView<float>, float> Fill;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> Quantize;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, ulong> QuantizeActivation;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, ulong> QuantizeWeights;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int> QuantizeBackward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> ScaleShift;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, float, float, ulong> Dropout;
@@ -44,6 +45,7 @@ public sealed class TrainKernels
         Fill = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, float>(Elementwise.Fill);
         Quantize = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(Elementwise.Quantize);
         QuantizeActivation = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, ulong>(Elementwise.QuantizeActivation);
+        QuantizeWeights = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, ulong>(Elementwise.QuantizeWeights);
         QuantizeBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int>(Elementwise.QuantizeBackward);
         ScaleShift = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Elementwise.ScaleShift);
         Dropout = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, float, float, ulong>(Elementwise.Dropout);

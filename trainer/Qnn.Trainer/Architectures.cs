@@ -4,7 +4,8 @@ namespace Qnn.Trainer;
 
 /// <summary>Options an architecture is built from.</summary>
 public sealed record ArchOptions(int WeightBits = 1, int ActBits = 1, int Width = 0, float InputDropout = -1f, float HiddenDropout = -1f,
-    Quantization.ActivationQuantizer ActQuant = Quantization.ActivationQuantizer.Odd);
+    Quantization.ActivationQuantizer ActQuant = Quantization.ActivationQuantizer.Odd,
+    Quantization.WeightQuantizer WeightQuant = Quantization.WeightQuantizer.Odd);
 
 /// <summary>
 /// An architecture: its default width and dropout, how it builds its layers for a class count, and the batch size its
@@ -61,7 +62,7 @@ public static class Architectures
 
     private static void Head(List<Layer> layers, int classes, ArchOptions o)
     {
-        layers.Add(new BinaryDense(classes, o.WeightBits));
+        layers.Add(new BinaryDense(classes, o.WeightBits, o.WeightQuant));
         layers.Add(new BatchNorm(sharedScale: true));
     }
 
@@ -69,7 +70,7 @@ public static class Architectures
     {
         var layers = new List<Layer>();
         if (o.InputDropout > 0) layers.Add(new Dropout(o.InputDropout));
-        for (int i = 0; i < hidden; i++) Block(layers, new BinaryDense(width, o.WeightBits), o);
+        for (int i = 0; i < hidden; i++) Block(layers, new BinaryDense(width, o.WeightBits, o.WeightQuant), o);
         Head(layers, classes, o);
         return layers;
     }
@@ -86,11 +87,11 @@ public static class Architectures
         if (o.InputDropout > 0) layers.Add(new Dropout(o.InputDropout));
         foreach (int filters in new[] { o.Width, 2 * o.Width, 4 * o.Width })
         {
-            Block(layers, new BinaryConv2D(filters, 3, 1, 1, o.WeightBits), conv);
-            Block(layers, new BinaryConv2D(filters, 3, 1, 1, o.WeightBits), conv, pool: true);
+            Block(layers, new BinaryConv2D(filters, 3, 1, 1, o.WeightBits, o.WeightQuant), conv);
+            Block(layers, new BinaryConv2D(filters, 3, 1, 1, o.WeightBits, o.WeightQuant), conv, pool: true);
         }
-        Block(layers, new BinaryDense(denseUnits, o.WeightBits), o);
-        Block(layers, new BinaryDense(denseUnits, o.WeightBits), o);
+        Block(layers, new BinaryDense(denseUnits, o.WeightBits, o.WeightQuant), o);
+        Block(layers, new BinaryDense(denseUnits, o.WeightBits, o.WeightQuant), o);
         Head(layers, classes, o);
         return layers;
     }
@@ -100,9 +101,9 @@ public static class Architectures
         int w = o.Width;
         var layers = new List<Layer>();
         if (o.InputDropout > 0) layers.Add(new Dropout(o.InputDropout));
-        Block(layers, new BinaryConv2D(w, 3, 1, 1, o.WeightBits), o with { HiddenDropout = 0 }, pool: true);
-        Block(layers, new BinaryConv2D(2 * w, 3, 1, 1, o.WeightBits), o with { HiddenDropout = 0 }, pool: true);
-        Block(layers, new BinaryDense(8 * w, o.WeightBits), o);
+        Block(layers, new BinaryConv2D(w, 3, 1, 1, o.WeightBits, o.WeightQuant), o with { HiddenDropout = 0 }, pool: true);
+        Block(layers, new BinaryConv2D(2 * w, 3, 1, 1, o.WeightBits, o.WeightQuant), o with { HiddenDropout = 0 }, pool: true);
+        Block(layers, new BinaryDense(8 * w, o.WeightBits, o.WeightQuant), o);
         Head(layers, classes, o);
         return layers;
     }

@@ -40,6 +40,13 @@ public sealed class Network : IDisposable
                 a.Index = i;
             }
             layers[i].Build(backend, current, maxBatch, rng);
+            var product = layers[i] is LowPrecision.QuantizedBackward wrapped ? wrapped.Inner : layers[i];
+            var weights = product is BinaryDense bd ? bd.Weights : product is BinaryConv2D bc ? bc.Weights : null;
+            if (weights is not null)
+            {
+                weights.RunSeed = seed;
+                weights.Index = i;
+            }
             current = layers[i].Output;
         }
         if (current.Shape.Size != classCount)

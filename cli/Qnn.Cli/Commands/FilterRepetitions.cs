@@ -6,8 +6,8 @@ namespace Qnn.Cli.Commands;
 /// The BNN paper's observation (section 5): a binary ConvNet repeats most of its filters (42 % unique in its
 /// CIFAR-10 net), so an XNOR-popcount per unique filter, copied to its repeats, would do the work of the whole layer.
 /// Counted on the stored bit-planes (format/SPEC.md 1.3): two filters repeat when their words are equal; "up to sign"
-/// also pairs a filter with its negation (every level v → −v, i.e. every valid bit complemented), whose accumulator
-/// is the negated one. Inspection only: no runtime uses it yet.
+/// also pairs a filter with its negation (every level v → −v, i.e. every valid bit complemented; for log weights,
+/// SPEC 1.3, only the sign plane's), whose accumulator is the negated one. Inspection only: no runtime uses it yet.
 /// </summary>
 public static class FilterRepetitions
 {
@@ -22,6 +22,9 @@ public static class FilterRepetitions
     {
         if (l.Kind == LayerKind.MaxPool2D || l.Weights is null) return null;
         int fw = l.FilterWords, cw = l.InChannelWords, tail = l.InC & 31;
+        // Words (and 2D positions) that negation complements: all planes of odd levels, the sign plane of log weights.
+        bool log = l.WeightCode == WeightCode.Log;
+        int negatedWords = log ? l.KernelH * l.KernelW * cw : fw, negatedPositions = log ? l.KernelH * l.KernelW : l.WeightBits * l.KernelH * l.KernelW;
         var exact = new HashSet<string>(StringComparer.Ordinal);
         var signed = new HashSet<string>(StringComparer.Ordinal);
         var words = new uint[fw];
@@ -33,7 +36,7 @@ public static class FilterRepetitions
             {
                 // Bits past C in each position's last channel word are 0 (SPEC 1.3) and stay 0.
                 uint valid = j % cw == cw - 1 && tail != 0 ? (1u << tail) - 1 : uint.MaxValue;
-                negated[j] = ~words[j] & valid;
+                negated[j] = j < negatedWords ? ~words[j] & valid : words[j];
             }
             string key = Key(words), neg = Key(negated);
             exact.Add(key);
@@ -53,7 +56,7 @@ public static class FilterRepetitions
                     uint word = l.Weights[(long)f * fw + (long)p * cw + (c >> 5)];
                     bool one = ((word >> (c & 31)) & 1) != 0;
                     bits[p] = one ? '1' : '0';
-                    flipped[p] = one ? '0' : '1';
+                    flipped[p] = (p < negatedPositions) == one ? '0' : '1';
                 }
                 string key = new(bits), neg = new(flipped);
                 exact2.Add(key);

@@ -37,7 +37,8 @@ public static class InspectCommand
         int Index, string Kind, int[] Input, int[] Output, int[]? Kernel, int[]? Stride, int[]? Padding, int[]? Pool,
         int WeightBits, int InputBits, bool InputSigned, string OutputKind, int OutputBits,
         long Weights, long WeightBytes, int Thresholds, int FlippedChannels, int Scores, long SectionBytes, long Macs, bool Binary,
-        int? UniqueFilters = null, int? UniqueFiltersUpToSign = null, int? Kernels2D = null, int? UniqueKernels2D = null, int? UniqueKernels2DUpToSign = null);
+        int? UniqueFilters = null, int? UniqueFiltersUpToSign = null, int? Kernels2D = null, int? UniqueKernels2D = null, int? UniqueKernels2DUpToSign = null,
+        string WeightCode = "odd");
 
     public sealed record Totals(long Weights, long WeightBytes, long Float32Bytes, double CompressionRatio, double WeightCompressionRatio,
         long Macs, long BinaryMacs, double BinaryMacShare);
@@ -81,7 +82,8 @@ public static class InspectCommand
             l.Output == OutputKind.Thresholds ? l.OutC * l.Levels : 0, flipped,
             l.Output == OutputKind.Scores ? l.OutC : 0, l.DataLength, macs,
             weighted && l.WeightBits == 1 && l.InputBits == 1 && l.InputSigned,
-            repeats?.Unique, repeats?.UniqueUpToSign, repeats?.Kernels2D, repeats?.UniqueKernels2D, repeats?.UniqueKernels2DUpToSign);
+            repeats?.Unique, repeats?.UniqueUpToSign, repeats?.Kernels2D, repeats?.UniqueKernels2D, repeats?.UniqueKernels2DUpToSign,
+            l.WeightCode == WeightCode.Log ? "log" : "odd");
     }
 
     private static string Shape(int[] s) => string.Join("x", s);
@@ -102,7 +104,7 @@ public static class InspectCommand
                 + (l.Padding is { } p && p.Any(x => x != 0) ? " pad " + string.Join(",", p) : "")
                 + (l.Pool is { } pool ? $" pool {pool[0]}x{pool[1]}" + (pool[2] != pool[0] || pool[3] != pool[1] ? $"/{pool[2]}x{pool[3]}" : "") : "");
             string bits = l.Kind == "MaxPool2D" ? $"{l.InputBits}→{l.OutputBits}"
-                : $"{l.WeightBits}·{l.InputBits}{(l.InputSigned ? "" : "u")}→{(l.OutputKind == "scores" ? "scores" : l.OutputBits.ToString())}";
+                : $"{l.WeightBits}{(l.WeightCode == "log" ? "L" : "")}·{l.InputBits}{(l.InputSigned ? "" : "u")}→{(l.OutputKind == "scores" ? "scores" : l.OutputBits.ToString())}";
             string outputs = l.OutputKind switch
             {
                 "thresholds" => $"{l.Thresholds:N0}" + (l.FlippedChannels > 0 ? $" ({l.FlippedChannels} flipped)" : ""),
@@ -118,7 +120,8 @@ public static class InspectCommand
         console.Write(table);
         console.MarkupLine(Markup.Escape($"float-32 equivalent of the weights: {Bytes.Format(t.Float32Bytes)}; packed weights {Bytes.Format(t.WeightBytes)} " +
             $"({t.WeightCompressionRatio:0.##}x smaller); whole file {Bytes.Format(s.FileBytes)} ({t.CompressionRatio:0.##}x smaller)"));
-        console.MarkupLine(Markup.Escape($"binary (1-bit x 1-bit) MACs: {t.BinaryMacs:N0} of {t.Macs:N0} ({t.BinaryMacShare:P1}); 'u' marks the unsigned 8-bit input read through bit-planes"));
+        console.MarkupLine(Markup.Escape($"binary (1-bit x 1-bit) MACs: {t.BinaryMacs:N0} of {t.Macs:N0} ({t.BinaryMacShare:P1}); 'u' marks the unsigned 8-bit input read through bit-planes" +
+            (s.Layers.Any(l => l.WeightCode == "log") ? "; 'L' marks log weights ±2^e (SPEC 1.3)" : "")));
         foreach (var l in s.Layers.Where(l => l.Kind == "Conv2D" && l.UniqueFilters is not null))
         {
             int filters = l.Output[2];

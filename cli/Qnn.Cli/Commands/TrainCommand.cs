@@ -53,6 +53,14 @@ public static class TrainCommand
                           "training only: the deployed model takes the sign)",
             DefaultValueFactory = _ => "odd",
         };
+        var weightQuant = new Option<string>("--weight-quant")
+        {
+            Description = "weight quantizer: odd (default: 2^m odd levels without 0; sign at 1 bit), sign (1 bit), " +
+                          "log (the QNN paper's LogQuant: signed powers of two +-2^e, e in 0..2^(m-1)-1, so every product is a shift; " +
+                          "2-4 bits; SPEC 1.3), stochastic (BNN Eq. 2-3, 1 bit, training only: the deployed model takes the sign); " +
+                          "linear is refused: its grid holds 0, which a .qnn weight cannot be",
+            DefaultValueFactory = _ => "odd",
+        };
         var minutes = new Option<double>("--minutes") { Description = $"time budget: stop at the first epoch boundary after N minutes of training, keeping the best-validation epoch ({TrainOptions.Ranges.Minutes.Text})" };
         var preset = new Option<string?>("--preset")
         {
@@ -63,7 +71,7 @@ public static class TrainCommand
 
         var command = new Command("train", "Train a binarized/quantized network on the CPU and export it as .qnn.");
         foreach (Option o in new Option[] { dataset, imageSize, channels, arch, epochs, output, width, weightBits, actBits, batch, lr, lrEnd, seed, loss, optimizer,
-                     validation, dropIn, dropHidden, shift, limit, checkpoint, resume, log, plot, json, backend, accelerator, gradBits, bn, actQuant, minutes, preset })
+                     validation, dropIn, dropHidden, shift, limit, checkpoint, resume, log, plot, json, backend, accelerator, gradBits, bn, actQuant, weightQuant, minutes, preset })
             command.Options.Add(o);
         command.SetAction(parse => Cli.Run("train", () =>
         {
@@ -83,6 +91,7 @@ public static class TrainCommand
                     Shift = parse.GetValue(shift), TrainLimit = parse.GetValue(limit),
                     Backend = Qnn.Trainer.Gpu.IlgpuBackend.BackendName(parse.GetValue(backend)!, parse.GetValue(accelerator)),
                     GradBits = parse.GetValue(gradBits), BatchNorm = parse.GetValue(bn)!, ActQuant = parse.GetValue(actQuant)!,
+                    WeightQuant = parse.GetValue(weightQuant)!,
                     Minutes = parse.GetValue(minutes),
                 };
                 // AdaMax's steps are smaller than Adam's at the same rate (it divides by max |g|, not the RMS): its own default.
@@ -93,7 +102,7 @@ public static class TrainCommand
                     if (!Presets.All.ContainsKey(presetName))
                         throw new ArgumentException($"--preset: unknown preset \"{presetName}\" (known: {string.Join(", ", Presets.All.Keys)})");
                     // A preset sets every hyper-parameter: an option that would change one is refused, not silently ignored.
-                    Option[] hyper = [arch, width, weightBits, actBits, batch, lr, lrEnd, loss, optimizer, validation, dropIn, dropHidden, shift, gradBits, bn, actQuant];
+                    Option[] hyper = [arch, width, weightBits, actBits, batch, lr, lrEnd, loss, optimizer, validation, dropIn, dropHidden, shift, gradBits, bn, actQuant, weightQuant];
                     if (hyper.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } given)
                         throw new ArgumentException($"{given.Name}: --preset {presetName} sets it (only --epochs and --minutes shorten a preset)");
                     options = Presets.Apply(presetName, options, parse.GetResult(epochs) is { Implicit: false } ? options.Epochs : null, options.Minutes);

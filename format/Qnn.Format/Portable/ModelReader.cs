@@ -290,6 +290,12 @@ namespace Qnn.Format
                 throw new QnnFormatException("layer " + index.ToString() + ": unknown output kind " + output.ToString() + " (newer format?)");
             l.Output = (OutputKind)output;
             l.OutputBits = b[o + 5];
+            int code = b[o + 6];
+            if (code > 1)
+                throw new QnnFormatException("layer " + index.ToString() + ": unknown weight code " + code.ToString() + " in record byte 6 (0 odd levels, 1 powers of two; newer format?)");
+            l.WeightCode = (WeightCode)code;
+            if (b[o + 7] != 0)
+                throw new QnnFormatException("layer " + index.ToString() + ": record byte 7 is reserved and must be 0, not " + b[o + 7].ToString() + " (newer format?)");
             l.InH = U16(b, o + 8); l.InW = U16(b, o + 10); l.InC = U16(b, o + 12);
             l.OutH = U16(b, o + 14); l.OutW = U16(b, o + 16); l.OutC = U16(b, o + 18);
             l.KernelH = b[o + 20]; l.KernelW = b[o + 21];

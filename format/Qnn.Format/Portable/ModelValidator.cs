@@ -63,6 +63,7 @@ namespace Qnn.Format
             if (l.Kind == LayerKind.MaxPool2D)
             {
                 if (l.WeightBits != 0) throw new QnnFormatException(at + "a max-pool has no weights (weight bits must be 0)");
+                if (l.WeightCode != WeightCode.Odd) throw new QnnFormatException(at + "a max-pool has no weights (weight code must be 0)");
                 if (l.Output != OutputKind.PooledActivations) throw new QnnFormatException(at + "a max-pool outputs pooled activations (output kind 3)");
                 if (!l.InputSigned) throw new QnnFormatException(at + "a max-pool reads signed activations");
                 if (l.OutputBits != l.InputBits) throw new QnnFormatException(at + "output bits must equal input bits");
@@ -78,6 +79,8 @@ namespace Qnn.Format
                 return;
             }
             Range(at, "weight bits", l.WeightBits, 1, FormatConstants.MaxBits);
+            if (l.WeightCode == WeightCode.Log)
+                Range(at, "weight bits of a log (power-of-two) layer", l.WeightBits, FormatConstants.MinLogBits, FormatConstants.MaxLogBits);
             if (l.Output == OutputKind.PooledActivations) throw new QnnFormatException(at + "output kind 3 is only for max-pool layers");
             if (l.Output == OutputKind.Thresholds) Range(at, "output bits", l.OutputBits, 1, FormatConstants.MaxBits);
             else if (l.OutputBits != 0) throw new QnnFormatException(at + "a scores layer has output bits 0");
@@ -118,7 +121,7 @@ namespace Qnn.Format
                 throw new QnnFormatException(at + "record declares " + l.DeclaredWeightWords.ToString() + " weight words, the shape implies " + weightWords.ToString());
             int bound = l.AccumulatorBound;
             if (bound < 0 || bound >= FormatConstants.MaxAccumulatorBound)
-                throw new QnnFormatException(at + "accumulator bound KH*KW*C*(2^m-1)*(2^k-1) reaches 2^30");
+                throw new QnnFormatException(at + (l.WeightCode == WeightCode.Log ? "accumulator bound KH*KW*C*2^(2^(m-1)-1)*(2^k-1) reaches 2^30" : "accumulator bound KH*KW*C*(2^m-1)*(2^k-1) reaches 2^30"));
             if (l.Output == OutputKind.Scores && (l.OutH != 1 || l.OutW != 1))
                 throw new QnnFormatException(at + "a scores layer must have a 1x1 output");
             CheckActivation(l, at);

@@ -50,6 +50,11 @@ namespace Qnn.Format
     {
         public LayerKind Kind;
         public int WeightBits;
+        /// <summary>
+        /// How the m weight bits encode a weight (SPEC 2.3 byte 6, 1.3): <see cref="WeightCode.Odd"/> (odd levels, 1.1)
+        /// or <see cref="WeightCode.Log"/> (signed powers of two, 1.3); 0 for MaxPool2D.
+        /// </summary>
+        public WeightCode WeightCode;
         public int InputBits;
         public bool InputSigned = true;
         public OutputKind Output;
@@ -108,8 +113,34 @@ namespace Qnn.Format
         /// </summary>
         public int AccumulatorBound
         {
-            get { return FormatMath.Mul(FormatMath.Mul(FormatMath.Mul(KernelH, KernelW), InC), FormatMath.Mul((1 << WeightBits) - 1, (1 << InputBits) - 1)); }
+            get { return FormatMath.Mul(FormatMath.Mul(FormatMath.Mul(KernelH, KernelW), InC), FormatMath.Mul(LargestWeight, (1 << InputBits) - 1)); }
         }
+
+        /// <summary>
+        /// The largest |weight|: 2^m − 1 for odd levels, 2^(2^(m−1) − 1) for log weights (SPEC 4); -1 when a log
+        /// layer's m is outside 1 … 5 (the validator rejects it first).
+        /// </summary>
+        public int LargestWeight
+        {
+            get
+            {
+                if (WeightCode != WeightCode.Log) return (1 << WeightBits) - 1;
+                return WeightBits < 1 || WeightBits > 5 ? -1 : 1 << (LogExponents - 1);
+            }
+        }
+
+        /// <summary>
+        /// The value of weight code <paramref name="q"/> (bit i of q from plane i): the odd level 2q − (2^m − 1)
+        /// (SPEC 1.1), or for log weights ±2^e with the sign from bit 0 (1 = +) and e = q &gt;&gt; 1 (SPEC 1.3).
+        /// </summary>
+        public int WeightValue(int q)
+        {
+            if (WeightCode == WeightCode.Log) return (q & 1) != 0 ? 1 << (q >> 1) : -(1 << (q >> 1));
+            return (q << 1) - ((1 << WeightBits) - 1);
+        }
+
+        /// <summary>Exponents of a log layer, E = 2^(m−1) (e ∈ 0 … E − 1, SPEC 1.3).</summary>
+        public int LogExponents { get { return WeightBits < 1 || WeightBits > 5 ? 0 : 1 << (WeightBits - 1); } }
 
         /// <summary>Words of the whole weight block.</summary>
         public int WeightWords { get { return FormatMath.Mul(OutC, FilterWords); } }
@@ -167,10 +198,22 @@ namespace Qnn.Format
         }
     }
 
+    /// <summary>SPEC 2.3 byte 6: how a layer's m weight bits encode one weight.</summary>
+    public enum WeightCode
+    {
+        /// <summary>Odd levels v = Σ_i 2^i · s_i (SPEC 1.1), the code of every v1.0 file.</summary>
+        Odd = 0,
+        /// <summary>Signed powers of two w = ±2^e: plane 0 the sign, planes 1 … m − 1 the exponent e (SPEC 1.3, v1.1).</summary>
+        Log = 1,
+    }
+
     public static class FormatConstants
     {
         public const int VersionMajor = 1;
-        public const int VersionMinor = 0;
+        public const int VersionMinor = 1;
+        /// <summary>Weight bits of a log layer: 2 … 4 (exponents up to 7; 1 bit is the sign, written as odd levels).</summary>
+        public const int MinLogBits = 2;
+        public const int MaxLogBits = 4;
         public const int HeaderBytes = 32;
         public const int SectionEntryBytes = 16;
         public const int LayerRecordBytes = 64;

@@ -32,6 +32,8 @@ public struct GemmShape
     public int Signed;
     /// <summary>KH · KW · C, the ±1 dot product's length: a signed D = Kc − 2 · popcount(A XOR W).</summary>
     public int Kc;
+    /// <summary>Log weights (SPEC 1.3): E = 2^(m−1) exponents, for <see cref="LogGemm"/>; 0 for odd levels.</summary>
+    public int Exponents;
 }
 
 /// <summary>Thresholds and packing of accumulators into k-bit levels (SPEC 1.6).</summary>

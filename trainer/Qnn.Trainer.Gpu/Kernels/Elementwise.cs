@@ -21,6 +21,10 @@ public static class Elementwise
     public static void QuantizeActivation(Index1D i, ArrayView<float> x, ArrayView<float> y, int bits, int quantizer, ulong seed) =>
         y[i] = ActivationQuantizers.Training(quantizer, x[i], bits, seed, i);
 
+    /// <summary><see cref="WeightQuantizers.Training"/>: odd, log or stochastic weights (<paramref name="quantizer"/>).</summary>
+    public static void QuantizeWeights(Index1D i, ArrayView<float> x, ArrayView<float> y, int bits, int quantizer, ulong seed) =>
+        y[i] = WeightQuantizers.Training(quantizer, x[i], bits, seed, i);
+
     /// <summary><see cref="StraightThroughEstimator.Gradient"/>; <paramref name="estimator"/> is a <see cref="StraightThrough"/>.</summary>
     public static void QuantizeBackward(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, float scale, int estimator) =>
         dx[i] = StraightThroughEstimator.Gradient((StraightThrough)estimator, x[i], dy[i], scale);

@@ -100,6 +100,15 @@ public sealed class CpuBackend : IBackend
         });
     }
 
+    public void QuantizeWeights(Tensor x, Tensor y, int count, int bits, WeightQuantizer quantizer, ulong seed)
+    {
+        float[] xs = D(x), ys = D(y);
+        Chunks(count, (s, e) =>
+        {
+            for (int i = s; i < e; i++) ys[i] = WeightQuantizers.Training((int)quantizer, xs[i], bits, seed, i);
+        });
+    }
+
     public void QuantizeBackward(Tensor x, Tensor dy, Tensor dx, int count, float scale, StraightThrough estimator)
     {
         float[] xs = D(x), dys = D(dy), dxs = D(dx);

@@ -70,6 +70,12 @@ public interface IBackend : IDisposable
     void QuantizeActivation(Tensor x, Tensor y, int count, int bits, ActivationQuantizer quantizer, ulong seed);
 
     /// <summary>
+    /// y = the training-time value of latent weights x, <see cref="WeightQuantizers.Training"/> per element (log: ±2^e;
+    /// stochastic: +1 with probability hard_sigmoid(x), drawn from (seed, element); odd: <see cref="Quantize"/>).
+    /// </summary>
+    void QuantizeWeights(Tensor x, Tensor y, int count, int bits, WeightQuantizer quantizer, ulong seed);
+
+    /// <summary>
     /// The straight-through estimator's backward, <see cref="StraightThroughEstimator.Gradient"/> per element:
     /// dx = scale · dy, and 0 where |x| &gt; 1 for <see cref="StraightThrough.HardTanh"/>.
     /// </summary>

@@ -96,16 +96,20 @@ public static class ModelExporter
                 throw new NotSupportedException($"cannot export {block.Product!.Kind}");
         }
         int m = weights.Bits, mMax = Levels.Max(m), patch = weights.Cols;
+        var quantizer = weights.Quantizer;
+        bool log = quantizer == WeightQuantizer.Log;
         var latent = new float[weights.Rows * patch];
         backend.Download(weights.Latent, latent);
+        // Weight codes (SPEC 1.3): odd levels q, or a log weight's sign bit and exponent; stochastic weights deploy
+        // their deterministic sign, the value the eval graph multiplies by.
         var q = new int[latent.Length];
-        for (int i = 0; i < q.Length; i++) q[i] = Levels.Index(latent[i], m);
+        for (int i = 0; i < q.Length; i++) q[i] = WeightQuantizers.Deployed(quantizer, latent[i], m);
 
         var (scale, shift) = block.Norm!.InferenceAffine();
         bool negate = block.IsHead && scale[0] < 0f;
         if (negate)
         {
-            for (int i = 0; i < q.Length; i++) q[i] = mMax - q[i];   // v → −v
+            for (int i = 0; i < q.Length; i++) q[i] = log ? q[i] ^ 1 : mMax - q[i];   // v → −v (a log weight's sign bit)
             scale = scale.Select(a => -a).ToArray();
         }
         // The first layer sees centered pixels 2p − 255 (Network.InputLevel) where the runtime sees p: x = 2·acc − 255·Σ_k v_k.
@@ -118,16 +122,17 @@ public static class ModelExporter
             for (int f = 0; f < outC; f++)
             {
                 long s = 0;
-                for (int k = 0; k < patch; k++) s += 2 * q[f * patch + k] - mMax;
+                for (int k = 0; k < patch; k++) s += WeightQuantizers.Stored(quantizer, q[f * patch + k], m);
                 delta[f] = linearInput ? -s : -Network.InputOffset * s;
             }
 
         OutputKind output = block.IsHead ? OutputKind.Scores : OutputKind.Thresholds;
         int outBits = block.Activation?.Bits ?? 0;
+        var code = WeightQuantizers.Code(quantizer);
         LayerSpec spec = block.Product is BinaryConv2D
             ? LayerFactory.Conv2D(inShape.H, inShape.W, inShape.C, outC, kh, kw, stride, pad, m, inBits, inSigned, output, outBits,
-                block.Pool?.Pool ?? 0, block.Pool?.Stride ?? 0)
-            : LayerFactory.Dense(inShape.H, inShape.W, inShape.C, outC, m, inBits, inSigned, output, outBits);
+                block.Pool?.Pool ?? 0, block.Pool?.Stride ?? 0, code)
+            : LayerFactory.Dense(inShape.H, inShape.W, inShape.C, outC, m, inBits, inSigned, output, outBits, code);
         spec.Weights = WeightPacking.Pack(q, outC, kh, kw, inShape.C, m);
         long bound = spec.AccumulatorBound;
         if (bound < 0) throw new InvalidOperationException($"layer {spec.Kind} {inShape.H}x{inShape.W}x{inShape.C} -> {outC}: the accumulator bound passes 31 bits (SPEC 4)");

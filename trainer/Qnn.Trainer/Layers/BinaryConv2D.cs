@@ -8,7 +8,8 @@ namespace Qnn.Trainer.Layers;
 /// level of the input (−1 for a 1-bit input, the pixel 0 for the image), exactly as format/SPEC.md 1.4, so that the
 /// exported model computes the same accumulators.
 /// </summary>
-public sealed class BinaryConv2D(int filters, int kernel, int stride = 1, int pad = 0, int weightBits = 1) : Layer
+public sealed class BinaryConv2D(int filters, int kernel, int stride = 1, int pad = 0, int weightBits = 1,
+    WeightQuantizer weightQuantizer = WeightQuantizer.Odd) : Layer
 {
     private Tensor x = null!, cols = null!, y = null!, dcols = null!, dx = null!;
 
@@ -18,6 +19,7 @@ public sealed class BinaryConv2D(int filters, int kernel, int stride = 1, int pa
     public int Stride { get; } = stride;
     public int Pad { get; } = pad;
     public int WeightBits { get; } = weightBits;
+    public WeightQuantizer WeightQuantizer { get; } = weightQuantizer;
     public LatentWeights Weights { get; private set; } = null!;
     public ConvGeometry Geometry { get; private set; }
 
@@ -36,7 +38,7 @@ public sealed class BinaryConv2D(int filters, int kernel, int stride = 1, int pa
         if (oh < 1 || ow < 1) throw new ArgumentException($"kernel {KernelSize} does not fit the {s} input");
         Geometry = new ConvGeometry(s.H, s.W, s.C, KernelSize, KernelSize, Stride, Stride, Pad, Pad, oh, ow);
         int patch = Geometry.Patch;
-        Weights = new LatentWeights(Backend, "conv.w", Filters, patch, WeightBits, patch, Filters * KernelSize * KernelSize, rng);
+        Weights = new LatentWeights(Backend, "conv.w", Filters, patch, WeightBits, patch, Filters * KernelSize * KernelSize, rng, WeightQuantizer);
         cols = Backend.Allocate(MaxBatch * oh * ow, patch);
         dcols = Backend.Allocate(MaxBatch * oh * ow, patch);
         y = Buffer(OutputShape);
@@ -46,7 +48,7 @@ public sealed class BinaryConv2D(int filters, int kernel, int stride = 1, int pa
     public override Tensor Forward(Tensor input, int batch, bool training, long step)
     {
         x = input;
-        Weights.Quantize(Backend);
+        Weights.Quantize(Backend, training, step);
         Backend.Im2Col(x, Geometry, batch, PadValue, cols);
         int rows = batch * Geometry.OutH * Geometry.OutW;
         Backend.Gemm(cols, false, Weights.Quantized, true, y, rows, Filters, Geometry.Patch);

@@ -77,7 +77,9 @@ public sealed class QuantizedBackward(Layer inner, int gradientBits, ProductPath
             dx = Buffer(Input.Shape);
             // Binary (or k-bit) activations in: the paper's first layer, whose input is the 8-bit image, keeps the
             // float path, where 8 input planes times k gradient planes would cost more popcounts than multiply-adds.
-            bitwise = Path == ProductPath.Bitwise && Backend is CpuBackend && Input.Bits is >= 1 and <= 4 && !Input.LinearGrid;
+            // Odd-level weights only: the weight planes are SPEC 1.1's (log and stochastic weights keep the float path).
+            bitwise = Path == ProductPath.Bitwise && Backend is CpuBackend && Input.Bits is >= 1 and <= 4 && !Input.LinearGrid
+                && ((BinaryDense)Inner).Weights.Quantizer == WeightQuantizer.Odd;
         }
     }
 

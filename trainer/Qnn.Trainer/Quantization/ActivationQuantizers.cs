@@ -68,6 +68,9 @@ public static class StochasticBinarization
 
     /// <summary>The layer's seed stream, apart from dropout's (whose layer indices are below 2^16).</summary>
     public static ulong Seed(int runSeed, int layer, long step) => DropoutMask.Seed(runSeed, layer | 0x4000, step);
+
+    /// <summary>A weight layer's seed stream (stochastic weights), apart from its activations' and dropout's.</summary>
+    public static ulong WeightSeed(int runSeed, int layer, long step) => DropoutMask.Seed(runSeed, layer | 0x2000, step);
 }
 
 /// <summary>One rule for every activation quantizer: what the CPU loops and the ILGPU kernel compute per element.</summary>

@@ -5,14 +5,17 @@ namespace Qnn.Trainer.Quantization;
 
 /// <summary>
 /// The latent real weights of a binary (or m-bit) layer: initialized uniform in [−1, 1] and clipped there by the
-/// optimizer (BinaryConnect), quantized to odd levels for the forward and backward passes, the gradient passed
-/// straight through to the latent weights (times L, since the levels are stored unscaled).
+/// optimizer (BinaryConnect), quantized by <see cref="Quantizer"/> (odd levels, log weights ±2^e, or stochastic ±1)
+/// for the forward and backward passes, the gradient passed straight through to the latent weights (times the
+/// quantizer's scale, since the values are stored unscaled: L for odd levels, 2^(E−1) for log weights).
 /// </summary>
 public sealed class LatentWeights
 {
-    public LatentWeights(IBackend backend, string name, int rows, int cols, int bits, float glorotFanIn, float glorotFanOut, Random rng)
+    public LatentWeights(IBackend backend, string name, int rows, int cols, int bits, float glorotFanIn, float glorotFanOut, Random rng,
+        WeightQuantizer quantizer = WeightQuantizer.Odd)
     {
         Bits = bits;
+        Quantizer = quantizer;
         Rows = rows;
         Cols = cols;
         var init = new float[rows * cols];
@@ -28,6 +31,10 @@ public sealed class LatentWeights
     }
 
     public int Bits { get; }
+    public WeightQuantizer Quantizer { get; }
+    /// <summary>Set by the network: the run's seed and the layer's index, for stochastic weights' draws.</summary>
+    public int RunSeed { get; set; }
+    public int Index { get; set; }
     public int Rows { get; }
     public int Cols { get; }
     public Tensor Latent { get; }
@@ -36,12 +43,22 @@ public sealed class LatentWeights
     public Tensor Gradient { get; }
     public Parameter Parameter { get; }
 
-    public void Quantize(IBackend backend) => backend.Quantize(Latent, Quantized, Rows * Cols, Bits);
+    /// <summary>
+    /// The stored values of the weights for this step: stochastic weights draw new signs while training and take the
+    /// deterministic sign otherwise (BNN: deployment is deterministic).
+    /// </summary>
+    public void Quantize(IBackend backend, bool training = false, long step = 0)
+    {
+        var q = Quantizer == WeightQuantizer.Stochastic && !training ? WeightQuantizer.Odd : Quantizer;
+        if (q == WeightQuantizer.Odd) backend.Quantize(Latent, Quantized, Rows * Cols, Bits);
+        else backend.QuantizeWeights(Latent, Quantized, Rows * Cols, Bits, q,
+            q == WeightQuantizer.Stochastic ? StochasticBinarization.WeightSeed(RunSeed, Index, step) : 0);
+    }
 
     /// <summary>
-    /// dLatent = L · dQuantized: <see cref="StraightThrough.Identity"/> (no cancellation, since the latent
-    /// weights are clipped to [−1, 1] by the optimizer).
+    /// dLatent = scale · dQuantized: <see cref="StraightThrough.Identity"/> (no cancellation, since the latent
+    /// weights are clipped to [−1, 1] by the optimizer), scale L for odd levels and ±1, 2^(E−1) for log weights.
     /// </summary>
     public void PassGradient(IBackend backend) =>
-        backend.QuantizeBackward(Latent, QuantizedGradient, Gradient, Rows * Cols, Levels.Max(Bits), StraightThrough.Identity);
+        backend.QuantizeBackward(Latent, QuantizedGradient, Gradient, Rows * Cols, WeightQuantizers.Scale(Quantizer, Bits), StraightThrough.Identity);
 }

@@ -11,7 +11,7 @@ public sealed record Preset(string Name, string Description, TrainOptions Option
     public string Settings => Describe(Options);
 
     public static string Describe(TrainOptions o) => string.Create(CultureInfo.InvariantCulture,
-        $"arch={o.Arch} width={o.Width} w{o.WeightBits}a{o.ActBits} act_quant={o.ActQuant} batch={o.Batch} epochs={o.Epochs} " +
+        $"arch={o.Arch} width={o.Width} w{o.WeightBits}a{o.ActBits} act_quant={o.ActQuant} weight_quant={o.WeightQuant} batch={o.Batch} epochs={o.Epochs} " +
         $"lr={o.Lr}..{o.LrEnd} over {(o.ScheduleEpochs > 0 ? o.ScheduleEpochs : o.Epochs)} epochs loss={o.Loss} optimizer={o.Optimizer} " +
         $"bn={o.BatchNorm} grad_bits={o.GradBits} dropout={o.InputDropout}/{o.HiddenDropout} shift={o.Shift} validation={o.Validation} (best-validation model)");
 }

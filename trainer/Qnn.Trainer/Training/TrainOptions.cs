@@ -13,6 +13,8 @@ public sealed record TrainOptions
     public int ActBits { get; init; } = 1;
     /// <summary>The activation quantizer by name: odd (default), sign, linear, stochastic (Quantization.ActivationQuantizers).</summary>
     public string ActQuant { get; init; } = "odd";
+    /// <summary>The weight quantizer by name: odd (default), sign, log, stochastic (Quantization.WeightQuantizers).</summary>
+    public string WeightQuant { get; init; } = "odd";
     /// <summary>The preset these options came from (Presets), "" when none; named in the model's metadata.</summary>
     public string Preset { get; init; } = "";
     /// <summary>-1: the architecture's default.</summary>
@@ -83,6 +85,8 @@ public sealed record TrainOptions
         if (problem is not null) throw new ArgumentException(problem);
         Architectures.Get(Arch);
         Quantization.ActivationQuantizers.Parse(ActQuant, ActBits);
+        if (Quantization.WeightQuantizers.Parse(WeightQuant, WeightBits) != Quantization.WeightQuantizer.Odd && GradBits != 32)
+            throw new ArgumentException($"--weight-quant {WeightQuant} with --grad-bits {GradBits}: k-bit gradients are implemented for odd-level weights only");
         if (Preset != "") Presets.Get(Preset);
         Registry.Get(Registry.Losses, Loss, "loss");
         Registry.Get(Registry.Optimizers, Optimizer, "optimizer");

@@ -56,7 +56,8 @@ public sealed class TrainingLoop : IDisposable
         lossKind = Registry.Get(Registry.Losses, options.Loss, "loss");
         var shape = new Shape(trainingSet.Height, trainingSet.Width, trainingSet.Channels);
         var layers = Architectures.Build(options.Arch, new ArchOptions(options.WeightBits, options.ActBits, options.Width,
-            options.InputDropout, options.HiddenDropout, Quantization.ActivationQuantizers.Parse(options.ActQuant, options.ActBits)),
+            options.InputDropout, options.HiddenDropout, Quantization.ActivationQuantizers.Parse(options.ActQuant, options.ActBits),
+            Quantization.WeightQuantizers.Parse(options.WeightQuant, options.WeightBits)),
             shape, trainingSet.ClassCount, out var resolved);
         layers = LowPrecision.LowPrecisionTraining.Apply(layers, options.GradBits, options.BatchNorm, options.Seed);
         Arch = resolved;
