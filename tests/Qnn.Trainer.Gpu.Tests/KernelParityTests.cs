@@ -231,6 +231,23 @@ public sealed class KernelParityTests(CpuAccelerator accelerator)
             gpuK.QuantizeGradient(g.G, n, bits, seed, levels.G, scale.G, q.G);
             foreach (var (t, name) in new[] { (levels, "levels"), (scale, "scale"), (q, "quantized") }) p.AssertSame(t, $"gradient {name}");
 
+            // Per-sample scales (DoReFa-Net eq. 12): one max-norm per row, the same draws.
+            var rowScale = p.Zeros(rows);
+            cpuK.QuantizeGradient(g.C, n, bits, seed, levels.C, rowScale.C, q.C, rows);
+            gpuK.QuantizeGradient(g.G, n, bits, seed, levels.G, rowScale.G, q.G, rows);
+            foreach (var (t, name) in new[] { (levels, "levels"), (rowScale, "scales"), (q, "quantized") }) p.AssertSame(t, $"per-sample gradient {rows}x{channels} {name}");
+            var scaled = p.Of(Values(r, n, 5f));
+            cpuK.ScaleRows(scaled.C, rows, channels, rowScale.C);
+            gpuK.ScaleRows(scaled.G, rows, channels, rowScale.G);
+            p.AssertSame(scaled, "rows scaled");
+            int units = r.Next(1, 12), inputs = r.Next(1, 70);
+            var xs = p.Of(Enumerable.Range(0, rows * inputs).Select(_ => (float)(2 * r.Next(4) - 3)).ToArray());
+            var vs = p.Of(Enumerable.Range(0, rows * units).Select(_ => (float)(2 * r.Next(1 << bits) - ((1 << bits) - 1))).ToArray());
+            var dw = p.Zeros(units * inputs);
+            cpuK.SampleWeightGradient(vs.C, rowScale.C, xs.C, dw.C, rows, units, inputs);
+            gpuK.SampleWeightGradient(vs.G, rowScale.G, xs.G, dw.G, rows, units, inputs);
+            p.AssertSame(dw, $"per-sample weight gradient {rows}x{units}x{inputs}");
+
             var x = p.Of(Values(r, n, 4f));
             var gamma = p.Of(Values(r, scales));
             var beta = p.Of(Values(r, channels));

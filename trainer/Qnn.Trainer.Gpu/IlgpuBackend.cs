@@ -211,15 +211,30 @@ public sealed class IlgpuBackend : IBackend, ILowPrecisionBackend
 
     // ---- ILowPrecisionBackend ----
 
-    public void QuantizeGradient(Tensor gradient, int count, int bits, ulong seed, Tensor levels, Tensor scale, Tensor quantized)
+    public void QuantizeGradient(Tensor gradient, int count, int bits, ulong seed, Tensor levels, Tensor scale, Tensor quantized, int groups = 1)
     {
+        if (groups < 1 || count % groups != 0) throw new ArgumentException($"{count} gradients do not split into {groups} equal groups");
         if (count == 0) return;
-        var maxView = Scratch(ref maxBits, 1);
-        maxView.MemSetToZero();
-        const int Threads = 1 << 16;          // a grid-stride loop: one atomic per thread, not per element
-        int threads = Math.Min(count, Threads);
-        k.MaxAbs(threads, V(gradient), maxView, count, threads);
-        k.QuantizeGradient(count, V(gradient), maxView, V(levels), V(scale), V(quantized), (1 << bits) - 1, seed);
+        var maxView = Scratch(ref maxBits, groups);
+        if (groups == 1)
+        {
+            maxView.MemSetToZero();
+            const int Threads = 1 << 16;          // a grid-stride loop: one atomic per thread, not per element
+            int threads = Math.Min(count, Threads);
+            k.MaxAbs(threads, V(gradient), maxView, count, threads);
+        }
+        else k.GroupMaxAbs(groups, V(gradient), maxView, count / groups);
+        k.QuantizeGradient(count, V(gradient), maxView, V(levels), V(scale), V(quantized), (1 << bits) - 1, seed, count / groups);
+    }
+
+    public void ScaleRows(Tensor t, int rows, int cols, Tensor scales)
+    {
+        if (rows * cols > 0) k.ScaleRows(rows * cols, V(t), V(scales), cols);
+    }
+
+    public void SampleWeightGradient(Tensor levels, Tensor scales, Tensor x, Tensor gradient, int batch, int positions, int units, int k)
+    {
+        if (units * k > 0) this.k.SampleWeightGradient(units * k, V(levels), V(scales), V(x), V(gradient), batch, positions, units, k);
     }
 
     public void ShiftBatchNormTrain(Tensor x, int rows, int channels, Tensor gamma, Tensor beta, Tensor y, Tensor mean, Tensor invStd,

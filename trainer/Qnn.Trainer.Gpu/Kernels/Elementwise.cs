@@ -67,16 +67,61 @@ public static class Elementwise
         Atomic.Max(ref result[0], best);
     }
 
-    /// <summary>Levels and scaled levels of <see cref="GradientQuantization"/>, given the maximum from <see cref="MaxAbs"/>.</summary>
-    public static void QuantizeGradient(Index1D i, ArrayView<float> g, ArrayView<int> maxBits, ArrayView<float> levels,
-        ArrayView<float> scale, ArrayView<float> quantized, int max, ulong seed)
+    /// <summary>
+    /// Max |g| of group n (elements [n·size, (n+1)·size)) as the int bits of a non-negative float, one thread per
+    /// group: the per-sample scales of <see cref="GradientScale.Sample"/>.
+    /// </summary>
+    public static void GroupMaxAbs(Index1D n, ArrayView<float> g, ArrayView<int> result, int size)
     {
-        float maxAbs = Interop.IntAsFloat((uint)maxBits[0]);
+        int best = 0;
+        for (int e = n * size, end = e + size; e < end; e++)
+        {
+            int bits = (int)Interop.FloatAsInt(MathF.Abs(g[e]));
+            best = bits > best ? bits : best;
+        }
+        result[n] = best;
+    }
+
+    /// <summary>
+    /// Levels and scaled levels of <see cref="GradientQuantization"/>, given the maximum of each group of
+    /// <paramref name="size"/> elements from <see cref="MaxAbs"/> or <see cref="GroupMaxAbs"/>.
+    /// </summary>
+    public static void QuantizeGradient(Index1D i, ArrayView<float> g, ArrayView<int> maxBits, ArrayView<float> levels,
+        ArrayView<float> scale, ArrayView<float> quantized, int max, ulong seed, int size)
+    {
+        int n = i / size;
+        float maxAbs = Interop.IntAsFloat((uint)maxBits[n]);
         float s = GradientQuantization.Scale(maxAbs, max);
         float level = GradientQuantization.Level(g[i], maxAbs, max, seed, i);
         levels[i] = level;
         quantized[i] = s * level;
-        if (i == 0) scale[0] = s;
+        if (i == n * size) scale[n] = s;
+    }
+
+    /// <summary>t[i] · scales[row of i]: <see cref="ILowPrecisionBackend.ScaleRows"/>.</summary>
+    public static void ScaleRows(Index1D i, ArrayView<float> t, ArrayView<float> scales, int cols) => t[i] = t[i] * scales[i / cols];
+
+    /// <summary>
+    /// One weight-gradient element under per-sample scales, the CPU's sum in the CPU's order
+    /// (<see cref="ILowPrecisionBackend.SampleWeightGradient"/>): Σ_n s_n · I_n[u, f], I_n the integer product over
+    /// the sample's positions.
+    /// </summary>
+    public static void SampleWeightGradient(Index1D i, ArrayView<float> levels, ArrayView<float> scales, ArrayView<float> x,
+        ArrayView<float> gradient, int batch, int positions, int units, int k)
+    {
+        int u = i / k, f = i - u * k;
+        float acc = 0f;
+        for (int n = 0; n < batch; n++)
+        {
+            float product = 0f;
+            for (int p = 0; p < positions; p++)
+            {
+                int r = n * positions + p;
+                product += levels[r * units + u] * x[r * k + f];
+            }
+            acc += scales[n] * product;
+        }
+        gradient[i] = acc;
     }
 }
 
