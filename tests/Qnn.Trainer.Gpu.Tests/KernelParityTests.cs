@@ -240,13 +240,14 @@ public sealed class KernelParityTests(CpuAccelerator accelerator)
             cpuK.ScaleRows(scaled.C, rows, channels, rowScale.C);
             gpuK.ScaleRows(scaled.G, rows, channels, rowScale.G);
             p.AssertSame(scaled, "rows scaled");
-            int units = r.Next(1, 12), inputs = r.Next(1, 70);
-            var xs = p.Of(Enumerable.Range(0, rows * inputs).Select(_ => (float)(2 * r.Next(4) - 3)).ToArray());
-            var vs = p.Of(Enumerable.Range(0, rows * units).Select(_ => (float)(2 * r.Next(1 << bits) - ((1 << bits) - 1))).ToArray());
+            // rows samples of 1 (dense) or several (conv) positions each
+            int units = r.Next(1, 12), inputs = r.Next(1, 70), positions = r.Next(2) == 0 ? 1 : r.Next(2, 10);
+            var xs = p.Of(Enumerable.Range(0, rows * positions * inputs).Select(_ => (float)(2 * r.Next(4) - 3)).ToArray());
+            var vs = p.Of(Enumerable.Range(0, rows * positions * units).Select(_ => (float)(2 * r.Next(1 << bits) - ((1 << bits) - 1))).ToArray());
             var dw = p.Zeros(units * inputs);
-            cpuK.SampleWeightGradient(vs.C, rowScale.C, xs.C, dw.C, rows, units, inputs);
-            gpuK.SampleWeightGradient(vs.G, rowScale.G, xs.G, dw.G, rows, units, inputs);
-            p.AssertSame(dw, $"per-sample weight gradient {rows}x{units}x{inputs}");
+            cpuK.SampleWeightGradient(vs.C, rowScale.C, xs.C, dw.C, rows, positions, units, inputs);
+            gpuK.SampleWeightGradient(vs.G, rowScale.G, xs.G, dw.G, rows, positions, units, inputs);
+            p.AssertSame(dw, $"per-sample weight gradient {rows}x{positions}x{units}x{inputs}");
 
             var x = p.Of(Values(r, n, 4f));
             var gamma = p.Of(Values(r, scales));
