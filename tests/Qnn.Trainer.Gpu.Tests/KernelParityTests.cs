@@ -249,6 +249,16 @@ public sealed class KernelParityTests(CpuAccelerator accelerator)
             gpuK.SampleWeightGradient(vs.G, rowScale.G, xs.G, dw.G, rows, positions, units, inputs);
             p.AssertSame(dw, $"per-sample weight gradient {rows}x{positions}x{units}x{inputs}");
 
+            // The bitwise product over bit-planes (the ILGPU form of BitwiseGemm), every transpose.
+            int m2 = r.Next(1, 9), n2 = r.Next(1, 9), k2 = r.Next(1, 150), ba = r.Next(1, 7), bb = r.Next(1, 4);
+            bool ta = r.Next(2) == 0, tb = r.Next(2) == 0;
+            var la = p.Of(Enumerable.Range(0, m2 * k2).Select(_ => (float)(2 * r.Next(1 << ba) - ((1 << ba) - 1))).ToArray());
+            var lb = p.Of(Enumerable.Range(0, n2 * k2).Select(_ => (float)(2 * r.Next(1 << bb) - ((1 << bb) - 1))).ToArray());
+            var lc = p.Zeros(m2 * n2);
+            cpuK.LevelProduct(la.C, m2, ba, ta, lb.C, n2, bb, tb, k2, lc.C);
+            gpuK.LevelProduct(la.G, m2, ba, ta, lb.G, n2, bb, tb, k2, lc.G);
+            p.AssertSame(lc, $"level product {m2}x{n2}x{k2} planes {ba},{bb} ta={ta} tb={tb}");
+
             var x = p.Of(Values(r, n, 4f));
             var gamma = p.Of(Values(r, scales));
             var beta = p.Of(Values(r, channels));

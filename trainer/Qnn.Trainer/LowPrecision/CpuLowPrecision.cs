@@ -47,6 +47,15 @@ public sealed class CpuLowPrecision : ILowPrecisionBackend
         });
     }
 
+    public void LevelProduct(Tensor a, int rowsA, int bitsA, bool transposedA, Tensor b, int rowsB, int bitsB, bool transposedB, int k, Tensor c)
+    {
+        var pa = new LevelPlanes(rowsA, k, bitsA);
+        var pb = new LevelPlanes(rowsB, k, bitsB);
+        pa.Pack(D(a), transposedA);
+        pb.Pack(D(b), transposedB);
+        BitwiseGemm.Multiply(pa, pb, D(c));
+    }
+
     public void ScaleRows(Tensor t, int rows, int cols, Tensor scales)
     {
         float[] a = D(t), s = D(scales);

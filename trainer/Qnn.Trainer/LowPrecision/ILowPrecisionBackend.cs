@@ -19,6 +19,13 @@ public interface ILowPrecisionBackend
     /// </summary>
     void QuantizeGradient(Tensor gradient, int count, int bits, ulong seed, Tensor levels, Tensor scale, Tensor quantized, int groups = 1);
 
+    /// <summary>
+    /// c[i·rowsB + j] = Σ_p A[i, p] · B[j, p] over odd levels of <paramref name="bitsA"/> and <paramref name="bitsB"/>
+    /// bits (A[i, p] = a[i·k + p], or a[p·rowsA + i] when <paramref name="transposedA"/>; B likewise), by XOR-popcount
+    /// over ±1 bit-planes as <see cref="BitwiseGemm"/>: exact integers, the bitwise path of <see cref="QuantizedBackward"/>.
+    /// </summary>
+    void LevelProduct(Tensor a, int rowsA, int bitsA, bool transposedA, Tensor b, int rowsB, int bitsB, bool transposedB, int k, Tensor c);
+
     /// <summary>t[r·cols + c] = t[r·cols + c] · scales[r] for r &lt; <paramref name="rows"/>: a per-sample scale after an integer product.</summary>
     void ScaleRows(Tensor t, int rows, int cols, Tensor scales);
 

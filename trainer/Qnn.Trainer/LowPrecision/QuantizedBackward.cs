@@ -64,7 +64,7 @@ public sealed class QuantizedBackward(Layer inner, int gradientBits, ProductPath
     public override IReadOnlyList<Parameter> Parameters => Inner.Parameters;
     public override IReadOnlyList<Tensor> State => Inner.State;
 
-    /// <summary>True when this layer's products are the bitwise ones (a dense or conv layer on the CPU backend with a ≤ 4-bit odd-level input).</summary>
+    /// <summary>True when this layer's products are the bitwise ones (a dense or conv layer with a ≤ 4-bit odd-level input, on the CPU or ILGPU backend).</summary>
     public bool IsBitwise => bitwise;
 
     protected override void OnBuild(Random rng)
@@ -76,14 +76,14 @@ public sealed class QuantizedBackward(Layer inner, int gradientBits, ProductPath
         quantized = Buffer(OutputShape);
         scale = Backend.Allocate(ScaleMode == GradientScale.Sample ? MaxBatch : 1);
         if (Inner is BinaryConv2D)
-            bitwise = Path == ProductPath.Bitwise && Backend is CpuBackend && Input.Bits is >= 1 and <= 4 && !Input.LinearGrid;
+            bitwise = Path == ProductPath.Bitwise && Input.Bits is >= 1 and <= 4 && !Input.LinearGrid;
         if (Inner is BinaryDense)
         {
             y = Buffer(OutputShape);
             dx = Buffer(Input.Shape);
             // Binary (or k-bit) activations in: the paper's first layer, whose input is the 8-bit image, keeps the
             // float path, where 8 input planes times k gradient planes would cost more popcounts than multiply-adds.
-            bitwise = Path == ProductPath.Bitwise && Backend is CpuBackend && Input.Bits is >= 1 and <= 4 && !Input.LinearGrid;
+            bitwise = Path == ProductPath.Bitwise && Input.Bits is >= 1 and <= 4 && !Input.LinearGrid;
         }
     }
 
@@ -95,9 +95,7 @@ public sealed class QuantizedBackward(Layer inner, int gradientBits, ProductPath
         {
             dense.Weights.Quantize(Backend);
             int k = Input.Shape.Size;
-            var product = Planes(Role.Input, Data(input), batch, k, Input.Bits, false);
-            var weights = Planes(Role.Weights, Data(dense.Weights.Quantized), dense.Units, k, dense.WeightBits, false);
-            BitwiseGemm.Multiply(product, weights, Data(y));
+            Product(Role.Input, input, batch, Input.Bits, false, Role.Weights, dense.Weights.Quantized, dense.Units, dense.WeightBits, false, k, y);
             return y;
         }
         return Inner.Forward(input, batch, training, step);
@@ -129,9 +127,8 @@ public sealed class QuantizedBackward(Layer inner, int gradientBits, ProductPath
         Backend.Download(scale, s);
         if (bitwise && LevelInput(training: true))
         {
-            var v = Planes(Role.LevelsByUnit, Data(levels), units, batch, GradientBits, true);   // vᵀ: a row per unit, along the batch
-            var xt = Planes(Role.InputByFeature, Data(x), k, batch, Input.Bits, true);         // xᵀ: a row per input, along the batch
-            BitwiseGemm.Multiply(v, xt, Data(w.QuantizedGradient));
+            // vᵀ: a row per unit, along the batch; xᵀ: a row per input, along the batch
+            Product(Role.LevelsByUnit, levels, units, GradientBits, true, Role.InputByFeature, x, k, Input.Bits, true, batch, w.QuantizedGradient);
         }
         else Backend.Gemm(levels, true, x, false, w.QuantizedGradient, units, k, batch);
         // QuantizeBackward with the identity estimator is exactly dx = scale · dy: here the one multiplication by s.
@@ -140,9 +137,8 @@ public sealed class QuantizedBackward(Layer inner, int gradientBits, ProductPath
         if (!NeedsInputGradient) return null;
         if (bitwise)
         {
-            var v = Planes(Role.Levels, Data(levels), batch, units, GradientBits, false);          // v: a row per sample, along the units
-            var wt = Planes(Role.WeightsByFeature, Data(w.Quantized), k, units, dense.WeightBits, true); // W_bᵀ: a row per input, along the units
-            BitwiseGemm.Multiply(v, wt, Data(dx));
+            // v: a row per sample, along the units; W_bᵀ: a row per input, along the units
+            Product(Role.Levels, levels, batch, GradientBits, false, Role.WeightsByFeature, w.Quantized, k, dense.WeightBits, true, units, dx);
         }
         else Backend.Gemm(levels, false, w.Quantized, false, dx, batch, k, units);
         Backend.QuantizeBackward(dx, dx, dx, batch * k, s[0], StraightThrough.Identity);
@@ -164,9 +160,7 @@ public sealed class QuantizedBackward(Layer inner, int gradientBits, ProductPath
         if (!NeedsInputGradient) return null;
         if (bitwise)
         {
-            var v = Planes(Role.Levels, Data(levels), batch, units, GradientBits, false);
-            var wt = Planes(Role.WeightsByFeature, Data(w.Quantized), k, units, dense.WeightBits, true);
-            BitwiseGemm.Multiply(v, wt, Data(dx));
+            Product(Role.Levels, levels, batch, GradientBits, false, Role.WeightsByFeature, w.Quantized, k, dense.WeightBits, true, units, dx);
         }
         else Backend.Gemm(levels, false, w.Quantized, false, dx, batch, k, units);
         kernels.ScaleRows(dx, batch, k, scale);
@@ -189,7 +183,7 @@ public sealed class QuantizedBackward(Layer inner, int gradientBits, ProductPath
         var w = conv.Weights;
         Tensor cols = conv.Columns, dcols = conv.ColumnGradient, dxs = conv.InputGradient;
         bool sample = ScaleMode == GradientScale.Sample;
-        if (sample && bitwise)
+        if (sample && bitwise && Backend is CpuBackend)
         {
             // I_n = v_nᵀ·cols_n by popcounts over each sample's positions, then the shared scaled sum.
             float[] v = Data(levels), c = Data(cols);
@@ -210,9 +204,7 @@ public sealed class QuantizedBackward(Layer inner, int gradientBits, ProductPath
         {
             if (bitwise)
             {
-                var vt = Planes(Role.LevelsByUnit, Data(levels), filters, rows, GradientBits, true);
-                var ct = Planes(Role.InputByFeature, Data(cols), patch, rows, Input.Bits, true);
-                BitwiseGemm.Multiply(vt, ct, Data(w.QuantizedGradient));
+                Product(Role.LevelsByUnit, levels, filters, GradientBits, true, Role.InputByFeature, cols, patch, Input.Bits, true, rows, w.QuantizedGradient);
             }
             else Backend.Gemm(levels, true, cols, false, w.QuantizedGradient, filters, patch, rows);
             Backend.QuantizeBackward(w.QuantizedGradient, w.QuantizedGradient, w.QuantizedGradient, filters * patch, TensorScale(), StraightThrough.Identity);
@@ -221,9 +213,7 @@ public sealed class QuantizedBackward(Layer inner, int gradientBits, ProductPath
         if (!NeedsInputGradient) return null;
         if (bitwise)
         {
-            var v = Planes(Role.Levels, Data(levels), rows, filters, GradientBits, false);
-            var wt = Planes(Role.WeightsByFeature, Data(w.Quantized), patch, filters, conv.WeightBits, true);
-            BitwiseGemm.Multiply(v, wt, Data(dcols));
+            Product(Role.Levels, levels, rows, GradientBits, false, Role.WeightsByFeature, w.Quantized, patch, conv.WeightBits, true, filters, dcols);
         }
         else Backend.Gemm(levels, false, w.Quantized, false, dcols, rows, patch, filters);
         Backend.Col2Im(dcols, g, batch, dxs);
@@ -249,6 +239,18 @@ public sealed class QuantizedBackward(Layer inner, int gradientBits, ProductPath
     private enum Role { Input, Weights, LevelsByUnit, InputByFeature, Levels, WeightsByFeature }
 
     private readonly LevelPlanes?[] planes = new LevelPlanes?[6];
+
+    /// <summary>
+    /// c = A·Bᵀ by XOR-popcount over bit-planes, A rowsA × k and B rowsB × k odd levels (stored k × rows when
+    /// transposed): on the CPU through this layer's plane buffers and <see cref="BitwiseGemm"/>, elsewhere the
+    /// backend's <see cref="ILowPrecisionBackend.LevelProduct"/>.
+    /// </summary>
+    private void Product(Role roleA, Tensor a, int rowsA, int bitsA, bool transposedA, Role roleB, Tensor b, int rowsB, int bitsB, bool transposedB, int k, Tensor c)
+    {
+        if (Backend is CpuBackend)
+            BitwiseGemm.Multiply(Planes(roleA, Data(a), rowsA, k, bitsA, transposedA), Planes(roleB, Data(b), rowsB, k, bitsB, transposedB), Data(c));
+        else kernels.LevelProduct(a, rowsA, bitsA, transposedA, b, rowsB, bitsB, transposedB, k, c);
+    }
 
     /// <summary>The buffer of <paramref name="role"/> (remade when the shape changes, e.g. a last smaller batch), packed from <paramref name="source"/>.</summary>
     private LevelPlanes Planes(Role role, float[] source, int rows, int k, int bits, bool transposed, int offset = 0)
