@@ -11,9 +11,10 @@ public enum ProductPath
     Float,
 
     /// <summary>
-    /// XOR-popcount over bit-planes (<see cref="BitwiseGemm"/>) for every product whose operands are levels: the
-    /// forward, the input gradient and the weight gradient of a dense layer whose input is an activation (binary or
-    /// k-bit); CPU backend only (elsewhere, and for the 8-bit image input, it is <see cref="Float"/>).
+    /// XOR-popcount over bit-planes for every product whose operands are levels: the forward, the input gradient
+    /// and the weight gradient of a dense layer, and the two backward products of a convolution, whose input is an
+    /// activation (binary or k-bit, odd grid): <see cref="BitwiseGemm"/> on the CPU,
+    /// <see cref="ILowPrecisionBackend.LevelProduct"/> on ILGPU (for the 8-bit image input it is <see cref="Float"/>).
     /// </summary>
     Bitwise,
 }
@@ -27,10 +28,12 @@ public enum ProductPath
 /// inference this layer is <see cref="Inner"/>.
 /// </summary>
 /// <remarks>
-/// For a dense layer the products run on the levels v (integers) and are scaled once: dW = s·(vᵀ·x) and
-/// dX = s·(v·W_b); with <see cref="ProductPath.Bitwise"/> on the CPU, the integer products (and the forward) are
-/// XOR-popcounts over bit-planes, and the updates are bit for bit those of <see cref="ProductPath.Float"/>. A
-/// convolution gets the scaled gradient s·v and runs its own backward.
+/// The products run on the levels v (integers) and are scaled once: dW = s·(vᵀ·x) and dX = s·(v·W_b) (a
+/// convolution over its im2col rows, its input image aside); with <see cref="ProductPath.Bitwise"/> the integer
+/// products (and a dense forward) are XOR-popcounts over bit-planes, and the updates are bit for bit those of
+/// <see cref="ProductPath.Float"/>. With per-sample scales (<see cref="GradientScale.Sample"/>) each sample's rows
+/// are scaled after the integer product, and the weight gradient is the scaled sum of per-sample integer products in
+/// sample order.
 /// </remarks>
 public sealed class QuantizedBackward(Layer inner, int gradientBits, ProductPath path = ProductPath.Bitwise,
     GradientScale scaleMode = GradientScale.Tensor) : Layer
