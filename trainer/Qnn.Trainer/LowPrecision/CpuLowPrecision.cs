@@ -79,6 +79,18 @@ public sealed class CpuLowPrecision : ILowPrecisionBackend
             row.Clear();
             for (int n = 0; n < batch; n++)
             {
+                if (positions == 1)
+                {
+                    // A dense layer: I_n[u, f] = v·x, one exact product; row += s_n·I_n in one pass.
+                    float level = v[n * units + u];
+                    var xr = xs.AsSpan(n * k, k);
+                    var vl = new Vector<float>(level);
+                    var vs = new Vector<float>(s[n]);
+                    int g = 0;
+                    for (; g + width <= k; g += width) (new Vector<float>(row[g..]) + new Vector<float>(xr[g..]) * vl * vs).CopyTo(row[g..]);
+                    for (; g < k; g++) row[g] += s[n] * (level * xr[g]);
+                    continue;
+                }
                 // I_n[u, ·]: a sum of integers, exact in any order.
                 Array.Clear(product);
                 for (int p = 0; p < positions; p++)
