@@ -30,14 +30,18 @@ public sealed class BitwiseTrainingTests
     [InlineData(2, 2, 6, "shift", "adamax-shift")]
     [InlineData(1, 3, 4, "exact", "adamax-shift")]
     [InlineData(1, 1, 2, "shift", "adam")]
-    public void BitwiseUpdatesAreTheFloatPathsBitForBit(int weightBits, int actBits, int gradBits, string bn, string optimizer)
+    [InlineData(1, 1, 6, "exact", "adam", GradientScale.Sample)]
+    [InlineData(2, 3, 5, "shift", "adamax-shift", GradientScale.Sample)]
+    [InlineData(3, 2, 2, "exact", "adam", GradientScale.Sample)]
+    public void BitwiseUpdatesAreTheFloatPathsBitForBit(int weightBits, int actBits, int gradBits, string bn, string optimizer,
+        GradientScale scale = GradientScale.Tensor)
     {
         var rng = new Random(weightBits * 100 + actBits * 10 + gradBits);
         var pixels = new byte[Batch * Steps * Image.Size];
         rng.NextBytes(pixels);
         var labels = Enumerable.Range(0, Batch * Steps).Select(_ => (byte)rng.Next(Classes)).ToArray();
-        var (floatNet, floatTrace) = Train(ProductPath.Float, weightBits, actBits, gradBits, bn, optimizer, pixels, labels);
-        var (bitNet, bitTrace) = Train(ProductPath.Bitwise, weightBits, actBits, gradBits, bn, optimizer, pixels, labels);
+        var (floatNet, floatTrace) = Train(ProductPath.Float, weightBits, actBits, gradBits, bn, optimizer, pixels, labels, scale);
+        var (bitNet, bitTrace) = Train(ProductPath.Bitwise, weightBits, actBits, gradBits, bn, optimizer, pixels, labels, scale);
         Assert.All(bitNet.Layers.OfType<QuantizedBackward>(), q => Assert.Equal(q.Input.Bits != Network.InputBits, q.IsBitwise));
         Assert.All(floatNet.Layers.OfType<QuantizedBackward>(), q => Assert.False(q.IsBitwise));
         Assert.Equal(floatTrace.Count, bitTrace.Count);
@@ -49,10 +53,11 @@ public sealed class BitwiseTrainingTests
 
     /// <summary>Trains a few steps; the trace holds every layer's output and every parameter after each step.</summary>
     private static (Network Net, List<(string What, float[] Values)> Trace) Train(ProductPath path, int weightBits, int actBits, int gradBits,
-        string bn, string optimizerName, byte[] pixels, byte[] labels)
+        string bn, string optimizerName, byte[] pixels, byte[] labels, GradientScale scale = GradientScale.Tensor,
+        Func<int, int, List<Layer>>? architecture = null)
     {
         var backend = new CpuBackend();
-        var layers = LowPrecisionTraining.Apply(Layers(weightBits, actBits), gradBits, bn, runSeed: 3, path);
+        var layers = LowPrecisionTraining.Apply((architecture ?? Layers)(weightBits, actBits), gradBits, bn, runSeed: 3, path, scale);
         var net = new Network(backend, Image, Classes, layers, Batch, seed: 3);
         var optimizer = Registry.Get(Registry.Optimizers, optimizerName, "optimizer")(backend);
         var parameters = net.Parameters.ToArray();
@@ -76,6 +81,63 @@ public sealed class BitwiseTrainingTests
             for (int p = 0; p < parameters.Length; p++) trace.Add(($"step {s} parameter {p}", BackendPair.Read(backend, parameters[p].Value)));
         }
         return (net, trace);
+    }
+
+    /// <summary>
+    /// Convolutions: a first conv on the image (float path: its input is the 8-bit image), then convs with padding and
+    /// strides whose backward is XOR-popcount over the im2col of the ±1 input planes.
+    /// </summary>
+    private static List<Layer> ConvLayers(int weightBits, int actBits) =>
+    [
+        new BinaryConv2D(6, 3, 1, 1), new BatchNorm(), new QuantizedActivation(actBits),
+        new BinaryConv2D(5, 3, 2, 1, weightBits), new BatchNorm(), new QuantizedActivation(actBits),
+        new BinaryConv2D(7, 2, 1, 0, weightBits), new BatchNorm(), new QuantizedActivation(1),
+        new BinaryDense(Classes, weightBits), new BatchNorm(sharedScale: true),
+    ];
+
+    [Theory]
+    [InlineData(1, 1, 6, GradientScale.Tensor)]
+    [InlineData(2, 3, 2, GradientScale.Tensor)]
+    [InlineData(3, 2, 4, GradientScale.Tensor)]
+    [InlineData(1, 1, 6, GradientScale.Sample)]
+    [InlineData(2, 2, 3, GradientScale.Sample)]
+    [InlineData(3, 3, 5, GradientScale.Sample)]
+    public void BitwiseConvBackwardIsTheFloatPathsBitForBit(int weightBits, int actBits, int gradBits, GradientScale scale)
+    {
+        var rng = new Random(weightBits * 100 + actBits * 10 + gradBits + (int)scale);
+        var pixels = new byte[Batch * Steps * Image.Size];
+        rng.NextBytes(pixels);
+        var labels = Enumerable.Range(0, Batch * Steps).Select(_ => (byte)rng.Next(Classes)).ToArray();
+        var (floatNet, floatTrace) = Train(ProductPath.Float, weightBits, actBits, gradBits, "exact", "adam", pixels, labels, scale, ConvLayers);
+        var (bitNet, bitTrace) = Train(ProductPath.Bitwise, weightBits, actBits, gradBits, "exact", "adam", pixels, labels, scale, ConvLayers);
+        var bitConvs = bitNet.Layers.OfType<QuantizedBackward>().Where(q => q.Inner is BinaryConv2D).ToList();
+        Assert.Equal([false, true, true], bitConvs.Select(q => q.IsBitwise));
+        Assert.Equal(floatTrace.Count, bitTrace.Count);
+        for (int i = 0; i < floatTrace.Count; i++)
+            Assert.True(floatTrace[i].Values.AsSpan().SequenceEqual(bitTrace[i].Values), $"{floatTrace[i].What} differs");
+        floatNet.Dispose();
+        bitNet.Dispose();
+    }
+
+    [Fact]
+    public void PerSampleScalesChangeTheUpdates_AndHiddenOnlyLeavesTheFirstAndLastLayersFloat()
+    {
+        var rng = new Random(11);
+        var pixels = new byte[Batch * Steps * Image.Size];
+        rng.NextBytes(pixels);
+        var labels = Enumerable.Range(0, Batch * Steps).Select(_ => (byte)rng.Next(Classes)).ToArray();
+        var (tensorNet, tensorTrace) = Train(ProductPath.Bitwise, 1, 1, 4, "exact", "adam", pixels, labels);
+        var (sampleNet, sampleTrace) = Train(ProductPath.Bitwise, 1, 1, 4, "exact", "adam", pixels, labels, GradientScale.Sample);
+        Assert.Contains(tensorTrace.Zip(sampleTrace), t => !t.First.Values.AsSpan().SequenceEqual(t.Second.Values));
+        Assert.All(sampleNet.Layers.OfType<QuantizedBackward>(), q => Assert.Equal(GradientScale.Sample, q.ScaleMode));
+        var hidden = LowPrecisionTraining.Apply(Layers(1, 1), 6, "exact", runSeed: 3, hiddenOnly: true);
+        Assert.IsType<BinaryDense>(hidden[0]);
+        Assert.IsType<QuantizedBackward>(hidden[3]);
+        Assert.IsType<BinaryDense>(hidden[6]);
+        Assert.Throws<ArgumentException>(() => GradientQuantization.ParseScale("row"));
+        Assert.Throws<ArgumentException>(() => GradientQuantization.ParseHiddenOnly("middle"));
+        tensorNet.Dispose();
+        sampleNet.Dispose();
     }
 
     [Fact]

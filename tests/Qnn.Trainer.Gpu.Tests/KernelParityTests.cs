@@ -259,6 +259,34 @@ public sealed class KernelParityTests(CpuAccelerator accelerator)
             gpuK.QuantizeGradient(g.G, n, bits, seed, levels.G, scale.G, q.G);
             foreach (var (t, name) in new[] { (levels, "levels"), (scale, "scale"), (q, "quantized") }) p.AssertSame(t, $"gradient {name}");
 
+            // Per-sample scales (DoReFa-Net eq. 12): one max-norm per row, the same draws.
+            var rowScale = p.Zeros(rows);
+            cpuK.QuantizeGradient(g.C, n, bits, seed, levels.C, rowScale.C, q.C, rows);
+            gpuK.QuantizeGradient(g.G, n, bits, seed, levels.G, rowScale.G, q.G, rows);
+            foreach (var (t, name) in new[] { (levels, "levels"), (rowScale, "scales"), (q, "quantized") }) p.AssertSame(t, $"per-sample gradient {rows}x{channels} {name}");
+            var scaled = p.Of(Values(r, n, 5f));
+            cpuK.ScaleRows(scaled.C, rows, channels, rowScale.C);
+            gpuK.ScaleRows(scaled.G, rows, channels, rowScale.G);
+            p.AssertSame(scaled, "rows scaled");
+            // rows samples of 1 (dense) or several (conv) positions each
+            int units = r.Next(1, 12), inputs = r.Next(1, 70), positions = r.Next(2) == 0 ? 1 : r.Next(2, 10);
+            var xs = p.Of(Enumerable.Range(0, rows * positions * inputs).Select(_ => (float)(2 * r.Next(4) - 3)).ToArray());
+            var vs = p.Of(Enumerable.Range(0, rows * positions * units).Select(_ => (float)(2 * r.Next(1 << bits) - ((1 << bits) - 1))).ToArray());
+            var dw = p.Zeros(units * inputs);
+            cpuK.SampleWeightGradient(vs.C, rowScale.C, xs.C, dw.C, rows, positions, units, inputs);
+            gpuK.SampleWeightGradient(vs.G, rowScale.G, xs.G, dw.G, rows, positions, units, inputs);
+            p.AssertSame(dw, $"per-sample weight gradient {rows}x{positions}x{units}x{inputs}");
+
+            // The bitwise product over bit-planes (the ILGPU form of BitwiseGemm), every transpose.
+            int m2 = r.Next(1, 9), n2 = r.Next(1, 9), k2 = r.Next(1, 150), ba = r.Next(1, 7), bb = r.Next(1, 4);
+            bool ta = r.Next(2) == 0, tb = r.Next(2) == 0;
+            var la = p.Of(Enumerable.Range(0, m2 * k2).Select(_ => (float)(2 * r.Next(1 << ba) - ((1 << ba) - 1))).ToArray());
+            var lb = p.Of(Enumerable.Range(0, n2 * k2).Select(_ => (float)(2 * r.Next(1 << bb) - ((1 << bb) - 1))).ToArray());
+            var lc = p.Zeros(m2 * n2);
+            cpuK.LevelProduct(la.C, m2, ba, ta, lb.C, n2, bb, tb, k2, lc.C);
+            gpuK.LevelProduct(la.G, m2, ba, ta, lb.G, n2, bb, tb, k2, lc.G);
+            p.AssertSame(lc, $"level product {m2}x{n2}x{k2} planes {ba},{bb} ta={ta} tb={tb}");
+
             var x = p.Of(Values(r, n, 4f));
             var gamma = p.Of(Values(r, scales));
             var beta = p.Of(Values(r, channels));

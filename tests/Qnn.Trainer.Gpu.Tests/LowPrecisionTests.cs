@@ -72,6 +72,34 @@ public sealed class LowPrecisionTests
             Assert.True(Math.Abs(sums[i] / draws - g[i]) < 5 * s / Math.Sqrt(draws), $"mean of GQ({g[i]}) is {sums[i] / draws}");
     }
 
+    [Fact]
+    public void PerSampleScaleIsEachRowsMaxNorm_WithTheTensorRulesDraws()
+    {
+        // DoReFa-Net eq. 12 (M = max |r| per sample): each row quantized alone, with the draw of its place in the tensor.
+        var r = new Random(4);
+        const int rows = 5, cols = 13, bits = 4, max = (1 << bits) - 1;
+        var g = Enumerable.Range(0, rows * cols).Select(i => (float)(r.NextDouble() - 0.5) * (i / cols + 1) * (i / cols == 2 ? 0 : 1)).ToArray();
+        const ulong seed = 99;
+        var b = new CpuBackend();
+        var (gt, lt, st, qt) = (b.Allocate(g.Length), b.Allocate(g.Length), b.Allocate(rows), b.Allocate(g.Length));
+        b.Upload(g, gt);
+        CpuLowPrecision.Instance.QuantizeGradient(gt, g.Length, bits, seed, lt, st, qt, rows);
+        float[] levels = BackendPair.Read(b, lt), scales = BackendPair.Read(b, st), q = BackendPair.Read(b, qt);
+        for (int n = 0; n < rows; n++)
+        {
+            float m = 0f;
+            for (int c = 0; c < cols; c++) m = MathF.Max(m, MathF.Abs(g[n * cols + c]));
+            Assert.Equal(m / max, scales[n]);
+            for (int c = 0; c < cols; c++)
+            {
+                int i = n * cols + c;
+                Assert.Equal(GradientQuantization.Level(g[i], m, max, seed, i), levels[i]);
+                Assert.Equal(scales[n] * levels[i], q[i]);
+            }
+        }
+        Assert.Equal(0f, scales[2]);   // an all-zero sample: scale 0, gradient 0
+    }
+
     private static (float[] Levels, float Scale, float[] Quantized) Quantize(float[] g, int bits, ulong seed)
     {
         var b = new CpuBackend();

@@ -37,25 +37,29 @@ public sealed class TrainingParityTests(CpuAccelerator accelerator)
         new BinaryDense(Classes), new BatchNorm(sharedScale: true),
     ];
 
-    public static TheoryData<string, string, string, string, int> Cases => new()
+    public static TheoryData<string, string, string, string, int, string, bool> Cases => new()
     {
-        { "mlp", "squared_hinge", "adam", "exact", 32 },
-        { "conv", "softmax_cross_entropy", "adam", "exact", 32 },
-        { "mlp", "squared_hinge", "adamax-shift", "shift", 6 },
-        { "conv", "softmax_cross_entropy", "adamax-shift", "shift", 4 },
-        { "mlp2", "softmax_cross_entropy", "adam", "exact", 6 },
+        { "mlp", "squared_hinge", "adam", "exact", 32, "tensor", false },
+        { "conv", "softmax_cross_entropy", "adam", "exact", 32, "tensor", false },
+        { "mlp", "squared_hinge", "adamax-shift", "shift", 6, "tensor", false },
+        { "conv", "softmax_cross_entropy", "adamax-shift", "shift", 4, "tensor", false },
+        { "mlp2", "softmax_cross_entropy", "adam", "exact", 6, "tensor", false },
+        { "mlp", "squared_hinge", "adam", "exact", 6, "sample", false },
+        { "conv", "softmax_cross_entropy", "adam", "exact", 4, "sample", false },
+        { "mlp2", "squared_hinge", "adam", "exact", 6, "tensor", true },
+        { "conv", "softmax_cross_entropy", "adam", "exact", 3, "sample", true },
     };
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void SameForwardIntegersAndUpdatesAsTheCpuBackend(string arch, string loss, string optimizer, string bn, int gradBits)
+    public void SameForwardIntegersAndUpdatesAsTheCpuBackend(string arch, string loss, string optimizer, string bn, int gradBits, string scale, bool bitwise)
     {
         var rng = new Random(arch.Length * 31 + gradBits);
         var pixels = new byte[Batch * Steps * Image.Size];
         rng.NextBytes(pixels);
         var labels = Enumerable.Range(0, Batch * Steps).Select(_ => (float)rng.Next(Classes)).ToArray();
-        var cpu = Run(new CpuBackend(), arch, loss, optimizer, bn, gradBits, pixels, labels);
-        var gpu = Run(accelerator.Backend(), arch, loss, optimizer, bn, gradBits, pixels, labels);
+        var cpu = Run(new CpuBackend(), arch, loss, optimizer, bn, gradBits, pixels, labels, scale, bitwise);
+        var gpu = Run(accelerator.Backend(), arch, loss, optimizer, bn, gradBits, pixels, labels, scale, bitwise);
         for (int s = 0; s < Steps; s++)
         {
             for (int l = 0; l < cpu[s].Outputs.Count; l++)
@@ -82,10 +86,10 @@ public sealed class TrainingParityTests(CpuAccelerator accelerator)
     private sealed record StepRecord(List<(string Kind, float[] Values)> Outputs, List<float[]> Parameters);
 
     /// <summary>Trains <see cref="Steps"/> steps, keeping every layer's training-mode output and every parameter after each step.</summary>
-    private static List<StepRecord> Run(IBackend backend, string arch, string loss, string optimizerName, string bn, int gradBits, byte[] pixels, float[] labels)
+    private static List<StepRecord> Run(IBackend backend, string arch, string loss, string optimizerName, string bn, int gradBits, byte[] pixels, float[] labels, string scale, bool bitwise)
     {
         var layers = arch switch { "conv" => Conv(), "mlp2" => Mlp(2), _ => Mlp(1) };
-        layers = LowPrecisionTraining.Apply(layers, gradBits, bn, runSeed: 7);
+        layers = LowPrecisionTraining.Apply(layers, gradBits, bn, runSeed: 7, bitwise ? ProductPath.Bitwise : ProductPath.Float, GradientQuantization.ParseScale(scale));
         using var net = new Network(backend, Image, Classes, layers, Batch, seed: 7);
         var optimizer = Registry.Get(Registry.Optimizers, optimizerName, "optimizer")(backend);
         var kind = Registry.Losses[loss];

@@ -164,6 +164,9 @@ public sealed class ReliabilityTests : TempFolderTest
         { o => o with { WeightBits = 5 }, "--weight-bits must be 1 to 4 (not 5)" },
         { o => o with { ActBits = 0 }, "--act-bits must be 1 to 4 (not 0)" },
         { o => o with { GradBits = 20 }, "--grad-bits must be 2 to 16, or 32 for float gradients (not 20)" },
+        { o => o with { GradBits = 6, GradScale = "row" }, "--grad-scale: unknown scale \"row\" (known: tensor, sample)" },
+        { o => o with { GradBits = 6, GradLayers = "middle" }, "--grad-layers: unknown choice \"middle\" (known: all, hidden)" },
+        { o => o with { GradScale = "sample" }, "--grad-scale and --grad-layers apply to quantized gradients" },
         { o => o with { Optimizer = "sgd9" }, "unknown optimizer \"sgd9\"" },
         { o => o with { BatchNorm = "fancy" }, "unknown batch norm \"fancy\"" },
     };

@@ -25,7 +25,7 @@ public sealed class IlgpuBackend : IBackend, ILowPrecisionBackend
     private readonly TrainKernels k;
     private MemoryBuffer1D<double, Stride1D.Dense>? doubles1, doubles2;
     private MemoryBuffer1D<float, Stride1D.Dense>? floats1, floats2;
-    private MemoryBuffer1D<ulong, Stride1D.Dense>? packA, packB;
+    private MemoryBuffer1D<ulong, Stride1D.Dense>? packA, packB, levelPlanesA, levelPlanesB;
     private MemoryBuffer1D<int, Stride1D.Dense>? maxBits;
 
     /// <summary>A backend on <paramref name="device"/>; <paramref name="ownsDevice"/>: dispose the device with the backend.</summary>
@@ -216,15 +216,41 @@ public sealed class IlgpuBackend : IBackend, ILowPrecisionBackend
 
     // ---- ILowPrecisionBackend ----
 
-    public void QuantizeGradient(Tensor gradient, int count, int bits, ulong seed, Tensor levels, Tensor scale, Tensor quantized)
+    public void QuantizeGradient(Tensor gradient, int count, int bits, ulong seed, Tensor levels, Tensor scale, Tensor quantized, int groups = 1)
     {
+        if (groups < 1 || count % groups != 0) throw new ArgumentException($"{count} gradients do not split into {groups} equal groups");
         if (count == 0) return;
-        var maxView = Scratch(ref maxBits, 1);
-        maxView.MemSetToZero();
-        const int Threads = 1 << 16;          // a grid-stride loop: one atomic per thread, not per element
-        int threads = Math.Min(count, Threads);
-        k.MaxAbs(threads, V(gradient), maxView, count, threads);
-        k.QuantizeGradient(count, V(gradient), maxView, V(levels), V(scale), V(quantized), (1 << bits) - 1, seed);
+        var maxView = Scratch(ref maxBits, groups);
+        if (groups == 1)
+        {
+            maxView.MemSetToZero();
+            const int Threads = 1 << 16;          // a grid-stride loop: one atomic per thread, not per element
+            int threads = Math.Min(count, Threads);
+            k.MaxAbs(threads, V(gradient), maxView, count, threads);
+        }
+        else k.GroupMaxAbs(groups, V(gradient), maxView, count / groups);
+        k.QuantizeGradient(count, V(gradient), maxView, V(levels), V(scale), V(quantized), (1 << bits) - 1, seed, count / groups);
+    }
+
+    public void LevelProduct(Tensor a, int rowsA, int bitsA, bool transposedA, Tensor b, int rowsB, int bitsB, bool transposedB, int kk, Tensor c)
+    {
+        if (rowsA == 0 || rowsB == 0) return;
+        int words = (kk + 63) >> 6;
+        var pa = Scratch(ref levelPlanesA, (long)rowsA * bitsA * words);
+        var pb = Scratch(ref levelPlanesB, (long)rowsB * bitsB * words);
+        k.PackLevelPlanes(rowsA * bitsA * words, V(a), pa, rowsA, kk, bitsA, words, transposedA ? 1 : 0);
+        k.PackLevelPlanes(rowsB * bitsB * words, V(b), pb, rowsB, kk, bitsB, words, transposedB ? 1 : 0);
+        k.LevelProduct(new Index2D(rowsB, rowsA), pa, pb, V(c), rowsB, kk, words, bitsA, bitsB);
+    }
+
+    public void ScaleRows(Tensor t, int rows, int cols, Tensor scales)
+    {
+        if (rows * cols > 0) k.ScaleRows(rows * cols, V(t), V(scales), cols);
+    }
+
+    public void SampleWeightGradient(Tensor levels, Tensor scales, Tensor x, Tensor gradient, int batch, int positions, int units, int k)
+    {
+        if (units * k > 0) this.k.SampleWeightGradient(units * k, V(levels), V(scales), V(x), V(gradient), batch, positions, units, k);
     }
 
     public void ShiftBatchNormTrain(Tensor x, int rows, int channels, Tensor gamma, Tensor beta, Tensor y, Tensor mean, Tensor invStd,
@@ -266,6 +292,8 @@ public sealed class IlgpuBackend : IBackend, ILowPrecisionBackend
         floats1?.Dispose();
         floats2?.Dispose();
         packA?.Dispose();
+        levelPlanesA?.Dispose();
+        levelPlanesB?.Dispose();
         packB?.Dispose();
         maxBits?.Dispose();
         if (ownsDevice) device.Dispose();

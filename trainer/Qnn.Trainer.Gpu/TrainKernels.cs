@@ -21,7 +21,12 @@ public sealed class TrainKernels
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamArgs> Adam;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamArgs> AdaMaxShift;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<int>, int, int> MaxAbs;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ulong> QuantizeGradient;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<int>, int> GroupMaxAbs;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ulong, int> QuantizeGradient;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> ScaleRows;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<ulong>, int, int, int, int, int> PackLevelPlanes;
+    public readonly Action<Index2D, ArrayView<ulong>, ArrayView<ulong>, ArrayView<float>, int, int, int, int, int> LevelProduct;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int> SampleWeightGradient;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<double>, NormArgs> NormStatistics;
     public readonly Action<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormArgs> NormFinish;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormArgs> Normalize;
@@ -52,7 +57,12 @@ public sealed class TrainKernels
         Adam = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamArgs>(Elementwise.Adam);
         AdaMaxShift = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamArgs>(Elementwise.AdaMaxShift);
         MaxAbs = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, int, int>(Elementwise.MaxAbs);
-        QuantizeGradient = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ulong>(Elementwise.QuantizeGradient);
+        GroupMaxAbs = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, int>(Elementwise.GroupMaxAbs);
+        QuantizeGradient = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ulong, int>(Elementwise.QuantizeGradient);
+        PackLevelPlanes = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<ulong>, int, int, int, int, int>(Elementwise.PackLevelPlanes);
+        LevelProduct = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<ulong>, ArrayView<ulong>, ArrayView<float>, int, int, int, int, int>(Elementwise.LevelProduct);
+        ScaleRows = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(Elementwise.ScaleRows);
+        SampleWeightGradient = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(Elementwise.SampleWeightGradient);
         NormStatistics = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<double>, NormArgs>(BatchNormKernels.Statistics);
         NormFinish = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormArgs>(BatchNormKernels.Finish);
         Normalize = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormArgs>(BatchNormKernels.Normalize);

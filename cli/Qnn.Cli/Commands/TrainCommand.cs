@@ -45,6 +45,18 @@ public static class TrainCommand
         var backend = new Option<string>("--backend") { Description = "cpu or ilgpu (trainer/Qnn.Trainer.Gpu)", DefaultValueFactory = _ => "cpu" };
         var accelerator = new Option<string>("--accelerator") { Description = "with --backend ilgpu: cuda, opencl, cpu or auto", DefaultValueFactory = _ => "auto" };
         var gradBits = new Option<int>("--grad-bits") { Description = $"bits of the quantized gradients, QNN paper: 6 ({TrainOptions.Ranges.GradBits.Text})", DefaultValueFactory = _ => 32 };
+        var gradScale = new Option<string>("--grad-scale")
+        {
+            Description = "with --grad-bits: the gradient quantizer's max-norm, tensor (one per layer output, the default) or sample " +
+                          "(one per sample: DoReFa-Net eq. 12, which the QNN paper cites)",
+            DefaultValueFactory = _ => "tensor",
+        };
+        var gradLayers = new Option<string>("--grad-layers")
+        {
+            Description = "with --grad-bits: all (every product layer, the default) or hidden (the first and last keep float gradients, " +
+                          "as the DoReFa-Net authors' code)",
+            DefaultValueFactory = _ => "all",
+        };
         var bn = new Option<string>("--bn") { Description = "batch norm: exact or shift (BNN paper, Algorithm 3)", DefaultValueFactory = _ => "exact" };
         var actQuant = new Option<string>("--act-quant")
         {
@@ -71,7 +83,7 @@ public static class TrainCommand
 
         var command = new Command("train", "Train a binarized/quantized network on the CPU and export it as .qnn.");
         foreach (Option o in new Option[] { dataset, imageSize, channels, arch, epochs, output, width, weightBits, actBits, batch, lr, lrEnd, seed, loss, optimizer,
-                     validation, dropIn, dropHidden, shift, limit, checkpoint, resume, log, plot, json, backend, accelerator, gradBits, bn, actQuant, weightQuant, minutes, preset })
+                     validation, dropIn, dropHidden, shift, limit, checkpoint, resume, log, plot, json, backend, accelerator, gradBits, gradScale, gradLayers, bn, actQuant, weightQuant, minutes, preset })
             command.Options.Add(o);
         command.SetAction(parse => Cli.Run("train", () =>
         {
@@ -90,7 +102,7 @@ public static class TrainCommand
                     Validation = parse.GetValue(validation), InputDropout = parse.GetValue(dropIn), HiddenDropout = parse.GetValue(dropHidden),
                     Shift = parse.GetValue(shift), TrainLimit = parse.GetValue(limit),
                     Backend = Qnn.Trainer.Gpu.IlgpuBackend.BackendName(parse.GetValue(backend)!, parse.GetValue(accelerator)),
-                    GradBits = parse.GetValue(gradBits), BatchNorm = parse.GetValue(bn)!, ActQuant = parse.GetValue(actQuant)!,
+                    GradBits = parse.GetValue(gradBits), GradScale = parse.GetValue(gradScale)!.ToLowerInvariant(), GradLayers = parse.GetValue(gradLayers)!.ToLowerInvariant(), BatchNorm = parse.GetValue(bn)!, ActQuant = parse.GetValue(actQuant)!,
                     WeightQuant = parse.GetValue(weightQuant)!,
                     Minutes = parse.GetValue(minutes),
                 };
@@ -102,7 +114,7 @@ public static class TrainCommand
                     if (!Presets.All.ContainsKey(presetName))
                         throw new ArgumentException($"--preset: unknown preset \"{presetName}\" (known: {string.Join(", ", Presets.All.Keys)})");
                     // A preset sets every hyper-parameter: an option that would change one is refused, not silently ignored.
-                    Option[] hyper = [arch, width, weightBits, actBits, batch, lr, lrEnd, loss, optimizer, validation, dropIn, dropHidden, shift, gradBits, bn, actQuant, weightQuant];
+                    Option[] hyper = [arch, width, weightBits, actBits, batch, lr, lrEnd, loss, optimizer, validation, dropIn, dropHidden, shift, gradBits, gradScale, gradLayers, bn, actQuant, weightQuant];
                     if (hyper.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } given)
                         throw new ArgumentException($"{given.Name}: --preset {presetName} sets it (only --epochs and --minutes shorten a preset)");
                     options = Presets.Apply(presetName, options, parse.GetResult(epochs) is { Implicit: false } ? options.Epochs : null, options.Minutes);

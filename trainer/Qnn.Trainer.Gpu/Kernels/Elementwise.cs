@@ -71,16 +71,100 @@ public static class Elementwise
         Atomic.Max(ref result[0], best);
     }
 
-    /// <summary>Levels and scaled levels of <see cref="GradientQuantization"/>, given the maximum from <see cref="MaxAbs"/>.</summary>
-    public static void QuantizeGradient(Index1D i, ArrayView<float> g, ArrayView<int> maxBits, ArrayView<float> levels,
-        ArrayView<float> scale, ArrayView<float> quantized, int max, ulong seed)
+    /// <summary>
+    /// Max |g| of group n (elements [n·size, (n+1)·size)) as the int bits of a non-negative float, one thread per
+    /// group: the per-sample scales of <see cref="GradientScale.Sample"/>.
+    /// </summary>
+    public static void GroupMaxAbs(Index1D n, ArrayView<float> g, ArrayView<int> result, int size)
     {
-        float maxAbs = Interop.IntAsFloat((uint)maxBits[0]);
+        int best = 0;
+        for (int e = n * size, end = e + size; e < end; e++)
+        {
+            int bits = (int)Interop.FloatAsInt(MathF.Abs(g[e]));
+            best = bits > best ? bits : best;
+        }
+        result[n] = best;
+    }
+
+    /// <summary>
+    /// Levels and scaled levels of <see cref="GradientQuantization"/>, given the maximum of each group of
+    /// <paramref name="size"/> elements from <see cref="MaxAbs"/> or <see cref="GroupMaxAbs"/>.
+    /// </summary>
+    public static void QuantizeGradient(Index1D i, ArrayView<float> g, ArrayView<int> maxBits, ArrayView<float> levels,
+        ArrayView<float> scale, ArrayView<float> quantized, int max, ulong seed, int size)
+    {
+        int n = i / size;
+        float maxAbs = Interop.IntAsFloat((uint)maxBits[n]);
         float s = GradientQuantization.Scale(maxAbs, max);
         float level = GradientQuantization.Level(g[i], maxAbs, max, seed, i);
         levels[i] = level;
         quantized[i] = s * level;
-        if (i == 0) scale[0] = s;
+        if (i == n * size) scale[n] = s;
+    }
+
+    /// <summary>
+    /// Word w of plane j of row r of a <see cref="LevelPlanes"/> matrix (layout [row][plane][word]; bit p set when
+    /// bit j of q = (v + L)/2 is set, v the level at (r, 64w + p)), from row-major levels or, when
+    /// <paramref name="transposed"/> ≠ 0, from a k × rows source. Bits past k stay 0.
+    /// </summary>
+    public static void PackLevelPlanes(Index1D index, ArrayView<float> source, ArrayView<ulong> planes, int rows, int k, int bits, int words, int transposed)
+    {
+        int w = index % words, rest = index / words, j = rest % bits, r = rest / bits, max = (1 << bits) - 1;
+        ulong word = 0;
+        int p0 = w * 64, p1 = p0 + 64 < k ? p0 + 64 : k;
+        for (int p = p0; p < p1; p++)
+        {
+            float v = transposed != 0 ? source[(long)p * rows + r] : source[(long)r * k + p];
+            int q = ((int)v + max) >> 1;
+            if (((q >> j) & 1) != 0) word |= 1UL << (p - p0);
+        }
+        planes[index] = word;
+    }
+
+    /// <summary>
+    /// One output of <see cref="BitwiseGemm.Multiply"/>: L_a·L_b·k − 2·Σ_(s,t) 2^(s+t)·popcount(a_s XOR b_t);
+    /// index.X is the row j of B, index.Y the row i of A.
+    /// </summary>
+    public static void LevelProduct(Index2D index, ArrayView<ulong> a, ArrayView<ulong> b, ArrayView<float> c, int n, int k, int words, int bitsA, int bitsB)
+    {
+        int j = index.X, i = index.Y;
+        long weighted = 0;
+        for (int s = 0; s < bitsA; s++)
+            for (int t = 0; t < bitsB; t++)
+            {
+                int diff = 0;
+                long oa = ((long)i * bitsA + s) * words, ob = ((long)j * bitsB + t) * words;
+                for (int w = 0; w < words; w++) diff += IntrinsicMath.PopCount(a[oa + w] ^ b[ob + w]);
+                weighted += (long)diff << (s + t);
+            }
+        long full = (long)((1 << bitsA) - 1) * ((1 << bitsB) - 1) * k;
+        c[(long)i * n + j] = full - 2 * weighted;
+    }
+
+    /// <summary>t[i] · scales[row of i]: <see cref="ILowPrecisionBackend.ScaleRows"/>.</summary>
+    public static void ScaleRows(Index1D i, ArrayView<float> t, ArrayView<float> scales, int cols) => t[i] = t[i] * scales[i / cols];
+
+    /// <summary>
+    /// One weight-gradient element under per-sample scales, the CPU's sum in the CPU's order
+    /// (<see cref="ILowPrecisionBackend.SampleWeightGradient"/>): Σ_n s_n · I_n[u, f], I_n the integer product over
+    /// the sample's positions.
+    /// </summary>
+    public static void SampleWeightGradient(Index1D i, ArrayView<float> levels, ArrayView<float> scales, ArrayView<float> x,
+        ArrayView<float> gradient, int batch, int positions, int units, int k)
+    {
+        int u = i / k, f = i - u * k;
+        float acc = 0f;
+        for (int n = 0; n < batch; n++)
+        {
+            float product = 0f;
+            for (int p = 0; p < positions; p++)
+            {
+                int r = n * positions + p;
+                product += levels[r * units + u] * x[r * k + f];
+            }
+            acc += scales[n] * product;
+        }
+        gradient[i] = acc;
     }
 }
 

@@ -66,6 +66,15 @@ public sealed class BinaryConv2D(int filters, int kernel, int stride = 1, int pa
         return dx;
     }
 
+    /// <summary>The im2col of the last forward's input (rows = batch · OutH · OutW, a patch each), for a backward done outside (k-bit gradients).</summary>
+    public Tensor Columns => cols;
+
+    /// <summary>The column-gradient buffer (same shape as <see cref="Columns"/>), free between a backward's GEMM and its col2im.</summary>
+    public Tensor ColumnGradient => dcols;
+
+    /// <summary>The input gradient buffer.</summary>
+    public Tensor InputGradient => dx;
+
     public override IReadOnlyList<Parameter> Parameters => [Weights.Parameter];
 
     public override string Describe() =>

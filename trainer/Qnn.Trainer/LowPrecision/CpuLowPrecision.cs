@@ -1,3 +1,4 @@
+using System.Numerics;
 using Qnn.Trainer.Backends;
 
 namespace Qnn.Trainer.LowPrecision;
@@ -21,22 +22,112 @@ public sealed class CpuLowPrecision : ILowPrecisionBackend
         else Parallel.For(0, n, i => body(i * chunk, Math.Min(count, i * chunk + chunk)));
     }
 
-    public void QuantizeGradient(Tensor gradient, int count, int bits, ulong seed, Tensor levels, Tensor scale, Tensor quantized)
+    public void QuantizeGradient(Tensor gradient, int count, int bits, ulong seed, Tensor levels, Tensor scale, Tensor quantized, int groups = 1)
     {
-        float[] g = D(gradient), v = D(levels), q = D(quantized);
-        float maxAbs = 0f;
-        for (int i = 0; i < count; i++) maxAbs = MathF.Max(maxAbs, MathF.Abs(g[i]));
-        int max = (1 << bits) - 1;
-        float s = GradientQuantization.Scale(maxAbs, max);
-        D(scale)[0] = s;
+        if (groups < 1 || count % groups != 0) throw new ArgumentException($"{count} gradients do not split into {groups} equal groups");
+        float[] g = D(gradient), v = D(levels), q = D(quantized), sc = D(scale);
+        int size = count / groups, max = (1 << bits) - 1;
+        var maxAbs = new float[groups];
+        for (int n = 0; n < groups; n++)
+        {
+            float m = 0f;
+            for (int i = n * size, end = i + size; i < end; i++) m = MathF.Max(m, MathF.Abs(g[i]));
+            maxAbs[n] = m;
+            sc[n] = GradientQuantization.Scale(m, max);
+        }
         Chunks(count, (a, b) =>
         {
             for (int i = a; i < b; i++)
             {
-                float level = GradientQuantization.Level(g[i], maxAbs, max, seed, i);
+                int n = size == 0 ? 0 : i / size;
+                float level = GradientQuantization.Level(g[i], maxAbs[n], max, seed, i);
                 v[i] = level;
-                q[i] = s * level;
+                q[i] = sc[n] * level;
             }
+        });
+    }
+
+    public void LevelProduct(Tensor a, int rowsA, int bitsA, bool transposedA, Tensor b, int rowsB, int bitsB, bool transposedB, int k, Tensor c)
+    {
+        var pa = new LevelPlanes(rowsA, k, bitsA);
+        var pb = new LevelPlanes(rowsB, k, bitsB);
+        pa.Pack(D(a), transposedA);
+        pb.Pack(D(b), transposedB);
+        BitwiseGemm.Multiply(pa, pb, D(c));
+    }
+
+    public void ScaleRows(Tensor t, int rows, int cols, Tensor scales)
+    {
+        float[] a = D(t), s = D(scales);
+        Chunks(rows, (r0, r1) =>
+        {
+            for (int r = r0; r < r1; r++)
+            {
+                float f = s[r];
+                for (int i = r * cols, end = i + cols; i < end; i++) a[i] *= f;
+            }
+        }, Math.Max(1, (1 << 15) / Math.Max(1, cols)));
+    }
+
+    public void SampleWeightGradient(Tensor levels, Tensor scales, Tensor x, Tensor gradient, int batch, int positions, int units, int k)
+    {
+        float[] v = D(levels), s = D(scales), xs = D(x), dw = D(gradient);
+        int width = Vector<float>.Count;
+        Parallel.For(0, units, () => new float[k], (u, _, product) =>
+        {
+            var row = dw.AsSpan(u * k, k);
+            row.Clear();
+            for (int n = 0; n < batch; n++)
+            {
+                if (positions == 1)
+                {
+                    // A dense layer: I_n[u, f] = v·x, one exact product; row += s_n·I_n in one pass.
+                    float level = v[n * units + u];
+                    var xr = xs.AsSpan(n * k, k);
+                    var vl = new Vector<float>(level);
+                    var vs = new Vector<float>(s[n]);
+                    int g = 0;
+                    for (; g + width <= k; g += width) (new Vector<float>(row[g..]) + new Vector<float>(xr[g..]) * vl * vs).CopyTo(row[g..]);
+                    for (; g < k; g++) row[g] += s[n] * (level * xr[g]);
+                    continue;
+                }
+                // I_n[u, ·]: a sum of integers, exact in any order.
+                Array.Clear(product);
+                for (int p = 0; p < positions; p++)
+                {
+                    long r = (long)n * positions + p;
+                    var vl = new Vector<float>(v[r * units + u]);
+                    var xr = xs.AsSpan((int)(r * k), k);
+                    int f = 0;
+                    for (; f + width <= k; f += width) (new Vector<float>(product.AsSpan(f)) + new Vector<float>(xr[f..]) * vl).CopyTo(product.AsSpan(f));
+                    for (; f < k; f++) product[f] += v[r * units + u] * xr[f];
+                }
+                AddScaled(row, product, s[n]);
+            }
+            return product;
+        }, _ => { });
+    }
+
+    /// <summary>row += scale · product, element by element (one rounding per product, then the add): the one accumulation step of <see cref="SampleWeightGradient"/>.</summary>
+    public static void AddScaled(Span<float> row, ReadOnlySpan<float> product, float scale)
+    {
+        int width = Vector<float>.Count, f = 0, k = row.Length;
+        var vs = new Vector<float>(scale);
+        for (; f + width <= k; f += width) (new Vector<float>(row[f..]) + new Vector<float>(product[f..]) * vs).CopyTo(row[f..]);
+        for (; f < k; f++) row[f] += scale * product[f];
+    }
+
+    /// <summary>
+    /// dW = Σ_n scales[n] · products[n] in sample order, from per-sample integer products already computed
+    /// (batch × units × k, e.g. by <see cref="BitwiseGemm"/>): the same operations as <see cref="SampleWeightGradient"/>.
+    /// </summary>
+    public static void SumScaled(float[] products, float[] scales, float[] dw, int batch, int units, int k)
+    {
+        Parallel.For(0, units, u =>
+        {
+            var row = dw.AsSpan(u * k, k);
+            row.Clear();
+            for (int n = 0; n < batch; n++) AddScaled(row, products.AsSpan((n * units + u) * k, k), scales[n]);
         });
     }
 

@@ -16,13 +16,36 @@ namespace Qnn.Trainer.LowPrecision;
 /// with binary weights or activations is k XNOR-popcounts (<see cref="BitwiseGemm"/>).
 /// </summary>
 /// <remarks>
-/// The scale is per tensor, as this project asks (DoReFa-Net takes the maximum per sample); when M = 0 the scale is 0
-/// and the levels are those of r = 0. The uniform u of element i is <see cref="DropoutMask.Uniform"/>(seed, i), a
+/// The scale M is per tensor (<see cref="GradientScale.Tensor"/>, the default) or per sample
+/// (<see cref="GradientScale.Sample"/>: DoReFa-Net's eq. 12 and its authors' code take max |r| over every axis but the
+/// batch); when M = 0 the scale is 0 and the levels are those of r = 0. The uniform u of element i is <see cref="DropoutMask.Uniform"/>(seed, i), a
 /// function of (seed, i) only, so every backend and a resumed run draw the same roundings. This method is the one
 /// definition: the CPU loops and the ILGPU kernels call it.
 /// </remarks>
 public static class GradientQuantization
 {
+    /// <summary>The names of <c>--grad-scale</c>, in the order of <see cref="GradientScale"/>.</summary>
+    public static readonly string[] ScaleNames = ["tensor", "sample"];
+
+    /// <summary>Parses a <c>--grad-scale</c> value; one line naming the known values otherwise.</summary>
+    public static GradientScale ParseScale(string? name) => (name ?? "tensor").ToLowerInvariant() switch
+    {
+        "tensor" or "" => GradientScale.Tensor,
+        "sample" => GradientScale.Sample,
+        _ => throw new ArgumentException($"--grad-scale: unknown scale \"{name}\" (known: {string.Join(", ", ScaleNames)})"),
+    };
+
+    /// <summary>The names of <c>--grad-layers</c>.</summary>
+    public static readonly string[] LayerNames = ["all", "hidden"];
+
+    /// <summary>Parses a <c>--grad-layers</c> value: true for "hidden" (the first and last product layers keep float gradients).</summary>
+    public static bool ParseHiddenOnly(string? name) => (name ?? "all").ToLowerInvariant() switch
+    {
+        "all" or "" => false,
+        "hidden" => true,
+        _ => throw new ArgumentException($"--grad-layers: unknown choice \"{name}\" (known: {string.Join(", ", LayerNames)})"),
+    };
+
     /// <summary>Bits meaning "not quantized" (float32 gradients).</summary>
     public const int Off = 32;
 
@@ -48,4 +71,14 @@ public static class GradientQuantization
     /// </summary>
     public static ulong Seed(int runSeed, int layer, long step, int tensor) =>
         DropoutMask.Seed(runSeed, 0x4000 + 2 * layer + tensor, step);
+}
+
+/// <summary>Over what the max-norm M of <see cref="GradientQuantization"/> is taken.</summary>
+public enum GradientScale
+{
+    /// <summary>One M for the whole gradient tensor of a layer's output (batch included).</summary>
+    Tensor,
+
+    /// <summary>One M per sample (each row of the batch): DoReFa-Net's eq. 12, which the QNN paper cites.</summary>
+    Sample,
 }

@@ -11,10 +11,32 @@ public interface ILowPrecisionBackend
 {
     /// <summary>
     /// <see cref="GradientQuantization"/> of the first <paramref name="count"/> elements of
-    /// <paramref name="gradient"/>: <paramref name="scale"/>[0] = max|g| / L, <paramref name="levels"/> = the odd levels
-    /// v, <paramref name="quantized"/> = scale · v. <paramref name="quantized"/> may be <paramref name="gradient"/>.
+    /// <paramref name="gradient"/>, split into <paramref name="groups"/> equal contiguous groups (1: one scale for the
+    /// tensor; the batch size: one per sample), each with its own max-norm: <paramref name="scale"/>[g] = max|g| / L
+    /// over group g, <paramref name="levels"/> = the odd levels v, <paramref name="quantized"/> = scale · v.
+    /// <paramref name="quantized"/> may be <paramref name="gradient"/>. The rounding of element i draws
+    /// u(seed, i) whatever the grouping.
     /// </summary>
-    void QuantizeGradient(Tensor gradient, int count, int bits, ulong seed, Tensor levels, Tensor scale, Tensor quantized);
+    void QuantizeGradient(Tensor gradient, int count, int bits, ulong seed, Tensor levels, Tensor scale, Tensor quantized, int groups = 1);
+
+    /// <summary>
+    /// c[i·rowsB + j] = Σ_p A[i, p] · B[j, p] over odd levels of <paramref name="bitsA"/> and <paramref name="bitsB"/>
+    /// bits (A[i, p] = a[i·k + p], or a[p·rowsA + i] when <paramref name="transposedA"/>; B likewise), by XOR-popcount
+    /// over ±1 bit-planes as <see cref="BitwiseGemm"/>: exact integers, the bitwise path of <see cref="QuantizedBackward"/>.
+    /// </summary>
+    void LevelProduct(Tensor a, int rowsA, int bitsA, bool transposedA, Tensor b, int rowsB, int bitsB, bool transposedB, int k, Tensor c);
+
+    /// <summary>t[r·cols + c] = t[r·cols + c] · scales[r] for r &lt; <paramref name="rows"/>: a per-sample scale after an integer product.</summary>
+    void ScaleRows(Tensor t, int rows, int cols, Tensor scales);
+
+    /// <summary>
+    /// The weight gradient of a product layer under per-sample scales, in one fixed order: with I_n the integer
+    /// product of sample n over its <paramref name="positions"/> rows (1 for a dense layer, OutH·OutW for a conv),
+    /// I_n[u, f] = Σ_p levels[(n·P + p)·units + u] · x[(n·P + p)·k + f] (exact while it stays below 2^24),
+    /// dW[u·k + f] = Σ_{n = 0 … batch−1} scales[n] · I_n[u, f], each term one rounding, added in sample order. Every
+    /// backend and both product paths compute exactly these operations, so the bits agree.
+    /// </summary>
+    void SampleWeightGradient(Tensor levels, Tensor scales, Tensor x, Tensor gradient, int batch, int positions, int units, int k);
 
     /// <summary>
     /// Shift-based batch norm, training mode (BNN paper, Algorithm 3), over the rows of a rows × channels matrix:

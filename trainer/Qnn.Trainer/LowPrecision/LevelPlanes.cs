@@ -32,14 +32,14 @@ public sealed class LevelPlanes
     /// <summary>
     /// Packs <see cref="Rows"/> × <see cref="K"/> levels: element (r, p) is source[r·K + p], or source[p·Rows + r] when
     /// <paramref name="transposed"/> (the source is then K × Rows, as the batch-major activations are for a weight
-    /// gradient). Throws on a value that is not an odd level of this many planes.
+    /// gradient), both read from <paramref name="offset"/> on. Throws on a value that is not an odd level of this many planes.
     /// </summary>
-    public void Pack(float[] source, bool transposed)
+    public void Pack(float[] source, bool transposed, int offset = 0)
     {
         int bad = 0;
         float badValue = 0f;
-        if (transposed) PackTransposed(source, ref bad, ref badValue);
-        else PackRows(source, ref bad, ref badValue);
+        if (transposed) PackTransposed(source, offset, ref bad, ref badValue);
+        else PackRows(source, offset, ref bad, ref badValue);
         if (bad != 0) throw new ArgumentException($"{badValue} is not an odd level of {Planes} bit(s)");
     }
 
@@ -51,7 +51,7 @@ public sealed class LevelPlanes
     }
 
     /// <summary>Row by row: 64 levels make one word per plane, accumulated in registers.</summary>
-    private void PackRows(float[] source, ref int bad, ref float badValue)
+    private void PackRows(float[] source, int offset, ref int bad, ref float badValue)
     {
         int words = Words, planes = Planes, max = Max, k = K;
         ulong[] bits = Bits;
@@ -60,7 +60,7 @@ public sealed class LevelPlanes
         Parallel.For(0, Rows, () => 0, (r, _, failed) =>
         {
             Span<ulong> acc = stackalloc ulong[16];
-            long o = (long)r * planes * words, s = (long)r * k;
+            long o = (long)r * planes * words, s = (long)r * k + offset;
             for (int w = 0; w < words; w++)
             {
                 acc[..planes].Clear();
@@ -89,7 +89,7 @@ public sealed class LevelPlanes
     /// Blocks of 64 rows: for each position p of the reduction (a contiguous run of the source), bit p of each
     /// of the block's rows, so the source is read in order.
     /// </summary>
-    private void PackTransposed(float[] source, ref int bad, ref float badValue)
+    private void PackTransposed(float[] source, int offset, ref int bad, ref float badValue)
     {
         int words = Words, planes = Planes, max = Max, k = K, rows = Rows;
         ulong[] bits = Bits;
@@ -101,7 +101,7 @@ public sealed class LevelPlanes
             int r0 = block * 64, r1 = Math.Min(rows, r0 + 64);
             for (int p = 0; p < k; p++)
             {
-                long s = (long)p * rows;
+                long s = (long)p * rows + offset;
                 ulong bit = 1UL << (p & 63);
                 int w = p >> 6;
                 for (int r = r0; r < r1; r++)

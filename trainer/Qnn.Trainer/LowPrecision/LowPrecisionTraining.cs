@@ -16,8 +16,13 @@ public static class LowPrecisionTraining
     /// <summary>
     /// The rewritten layer list. <paramref name="gradientBits"/> = 32 (<see cref="GradientQuantization.Off"/>)
     /// keeps float gradients; 2-16 quantizes them. <paramref name="runSeed"/> seeds the stochastic roundings.
+    /// <paramref name="scale"/> picks the max-norm of each quantization (per tensor or per sample); with
+    /// <paramref name="hiddenOnly"/> the first and the last product layers are not wrapped and keep float gradients,
+    /// as in the code of DoReFa-Net's authors (tensorpack <c>examples/DoReFa-Net/svhn-digit-dorefa.py</c> applies the
+    /// gradient quantizer <c>fg</c> after conv1 … conv6, not after conv0 nor the last fully connected layer).
     /// </summary>
-    public static List<Layer> Apply(List<Layer> layers, int gradientBits, string batchNorm, int runSeed, ProductPath path = ProductPath.Float)
+    public static List<Layer> Apply(List<Layer> layers, int gradientBits, string batchNorm, int runSeed, ProductPath path = ProductPath.Float,
+        GradientScale scale = GradientScale.Tensor, bool hiddenOnly = false)
     {
         if (gradientBits != GradientQuantization.Off && gradientBits is < 2 or > 16)
             throw new ArgumentException($"gradient bits are 2-16, or 32 for float gradients (not {gradientBits})");
@@ -27,13 +32,15 @@ public static class LowPrecisionTraining
             "shift" => true,
             _ => throw new ArgumentException($"unknown batch norm \"{batchNorm}\" (known: {string.Join(", ", BatchNormKinds)})"),
         };
+        var products = Enumerable.Range(0, layers.Count).Where(i => layers[i] is BinaryDense or BinaryConv2D).ToList();
         var result = new List<Layer>(layers.Count);
         for (int i = 0; i < layers.Count; i++)
         {
             Layer layer = layers[i];
             if (shift && layer is BatchNorm bn and not ShiftBatchNorm) layer = new ShiftBatchNorm(bn.SharedScale, bn.Momentum, bn.Epsilon);
-            if (gradientBits != GradientQuantization.Off && layer is BinaryDense or BinaryConv2D)
-                layer = new QuantizedBackward(layer, gradientBits, path) { RunSeed = runSeed, Index = i };
+            bool end = hiddenOnly && products.Count > 0 && (i == products[0] || i == products[^1]);
+            if (gradientBits != GradientQuantization.Off && layer is BinaryDense or BinaryConv2D && !end)
+                layer = new QuantizedBackward(layer, gradientBits, path, scale) { RunSeed = runSeed, Index = i };
             result.Add(layer);
         }
         return result;

@@ -38,6 +38,10 @@ public sealed record TrainOptions
     public string Backend { get; init; } = "cpu";
     /// <summary>Bits of the quantized gradients (QNN paper), 32 = float gradients; see LowPrecision.GradientQuantization.</summary>
     public int GradBits { get; init; } = 32;
+    /// <summary>"tensor" or "sample": the max-norm of the gradient quantizer (see LowPrecision.GradientScale).</summary>
+    public string GradScale { get; init; } = "tensor";
+    /// <summary>"all" or "hidden": which product layers get k-bit gradients ("hidden": not the first and the last).</summary>
+    public string GradLayers { get; init; } = "all";
     /// <summary>"exact" or "shift" (the BNN paper's shift-based batch norm); see LowPrecision.ShiftBatchNorm.</summary>
     public string BatchNorm { get; init; } = "exact";
     /// <summary>Data augmentation: training images moved by up to this many pixels (see ShiftAugmentation); 0 = none.</summary>
@@ -91,6 +95,10 @@ public sealed record TrainOptions
         Registry.Get(Registry.Losses, Loss, "loss");
         Registry.Get(Registry.Optimizers, Optimizer, "optimizer");
         Registry.Get(Registry.Backends, Backend, "backend");
+        LowPrecision.GradientQuantization.ParseScale(GradScale);
+        LowPrecision.GradientQuantization.ParseHiddenOnly(GradLayers);
+        if (GradBits == LowPrecision.GradientQuantization.Off && (!GradScale.Equals("tensor", StringComparison.OrdinalIgnoreCase) || !GradLayers.Equals("all", StringComparison.OrdinalIgnoreCase)))
+            throw new ArgumentException("--grad-scale and --grad-layers apply to quantized gradients: give --grad-bits 2-16 as well");
         if (!LowPrecision.LowPrecisionTraining.BatchNormKinds.Contains(BatchNorm, StringComparer.OrdinalIgnoreCase))
             throw new ArgumentException($"unknown batch norm \"{BatchNorm}\" (known: {string.Join(", ", LowPrecision.LowPrecisionTraining.BatchNormKinds)})");
     }

@@ -67,7 +67,8 @@ public static class TrainPipeline
                 $"lr={o.Lr}..{o.LrEnd} batch={o.Batch} shift={o.Shift} dropout={trainer.Arch.InputDropout}/{trainer.Arch.HiddenDropout} " +
                 $"loss={o.Loss} optimizer={o.Optimizer} grad_bits={o.GradBits} bn={o.BatchNorm} validation={o.Validation} " +
                 $"act_quant={o.ActQuant} weight_quant={o.WeightQuant} lr_schedule_epochs={(o.ScheduleEpochs > 0 ? o.ScheduleEpochs : o.Epochs)} epochs_run={outcome.History.Count}" +
-                $"{(o.Minutes > 0 ? " minutes=" + o.Minutes.ToString(CultureInfo.InvariantCulture) : "")}")),
+                $"{(o.Minutes > 0 ? " minutes=" + o.Minutes.ToString(CultureInfo.InvariantCulture) : "")}" +
+                $"{(o.GradScale != "tensor" ? " grad_scale=" + o.GradScale : "")}{(o.GradLayers != "all" ? " grad_layers=" + o.GradLayers : "")}")),
             ("preset", o.Preset == "" ? "none" : $"{o.Preset}: {Presets.Get(o.Preset).Settings}"),
             ("tool_version", "qnn " + ToolVersion), ("created_utc", DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture)),
         };

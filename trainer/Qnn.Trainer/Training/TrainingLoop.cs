@@ -59,7 +59,9 @@ public sealed class TrainingLoop : IDisposable
             options.InputDropout, options.HiddenDropout, Quantization.ActivationQuantizers.Parse(options.ActQuant, options.ActBits),
             Quantization.WeightQuantizers.Parse(options.WeightQuant, options.WeightBits)),
             shape, trainingSet.ClassCount, out var resolved);
-        layers = LowPrecision.LowPrecisionTraining.Apply(layers, options.GradBits, options.BatchNorm, options.Seed);
+        layers = LowPrecision.LowPrecisionTraining.Apply(layers, options.GradBits, options.BatchNorm, options.Seed,
+            scale: LowPrecision.GradientQuantization.ParseScale(options.GradScale),
+            hiddenOnly: LowPrecision.GradientQuantization.ParseHiddenOnly(options.GradLayers));
         Arch = resolved;
         CheckMemory(MemoryEstimate.Of(layers, shape, options.Batch));
         var backend = Registry.Get(Registry.Backends, options.Backend, "backend")();
