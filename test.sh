@@ -33,7 +33,7 @@ dotnet test Qnn.Edge.sln -c Release --no-build --nologo 2>&1 | tee "$log" || sta
 for isa in "DOTNET_EnableAVX512=0 DOTNET_EnableAVX512F=0" "DOTNET_EnableAVX2=0"; do
   echo "fast-path exactness with $isa:"
   env $isa dotnet test tests/Qnn.Runtime.Edge.Tests -c Release --no-build --nologo \
-    --filter "FullyQualifiedName~FastInterpreterTests|FullyQualifiedName~PopcountBlockTests" 2>&1 | tee -a "$log" || status=$?
+    --filter "FullyQualifiedName~FastInterpreterTests|FullyQualifiedName~PopcountBlockTests|FullyQualifiedName~FastSequenceTests" 2>&1 | tee -a "$log" || status=$?
 done
 
 # Sum the "Passed!/Failed!  - Failed: N, Passed: N, ..." line that each test project prints.

@@ -20,7 +20,7 @@ public static class FilterRepetitions
     /// <summary>Null for a layer without weights.</summary>
     public static Count? Of(LayerSpec l)
     {
-        if (l.Kind == LayerKind.MaxPool2D || l.Weights is null) return null;
+        if (l.Kind == LayerKind.MaxPool2D || l.IsSequenceLayer || l.Weights is null) return null;
         int fw = l.FilterWords, cw = l.InChannelWords, tail = l.InC & 31;
         // Words (and 2D positions) that negation complements: all planes of odd levels, the sign plane of log weights.
         bool log = l.WeightCode == WeightCode.Log;
