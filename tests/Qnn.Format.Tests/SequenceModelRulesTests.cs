@@ -90,6 +90,8 @@ public class SequenceModelRulesTests
         { "embedding weight bits", m => m.Layers[0].WeightBits = 3, "layer 0 (Embedding): an Embedding's weight bits 3 differ from its output bits 2" },
         { "embedding gate bits", m => m.Layers[0].GateBits = 1, "layer 0 (Embedding): an Embedding has gate bits and cell bits 0" },
         { "Dense gate bits", m => m.Layers[3].GateBits = 1, "layer 3 (Dense): only an LSTM or GRU has gate bits" },
+        { "log weights in a sequence model", m => m.Layers[1].WeightCode = WeightCode.Log, "layer 1 (LSTM): a sequence model's layers have odd-level weights (weight code 0)" },
+        { "log Dense in a sequence model", m => m.Layers[3].WeightCode = WeightCode.Log, "layer 3 (Dense): a sequence model's layers have odd-level weights (weight code 0)" },
         { "k differs", m => { m.Layers[2].OutputBits = 3; m.Layers[3].InputBits = 3; }, "layer 2 (GRU): output bits 3 differ from input bits 2" },
         { "gate bits 0", m => m.Layers[1].GateBits = 0, "layer 1 (LSTM): gate bits 0 is outside 1-8" },
         { "LSTM cell bits 0", m => m.Layers[1].CellBits = 0, "layer 1 (LSTM): cell bits 0 is outside 1-8" },

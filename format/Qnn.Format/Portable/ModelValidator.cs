@@ -18,6 +18,8 @@ namespace Qnn.Format
                 LayerSpec l = layers[i];
                 string at = "layer " + i.ToString() + " (" + KindName(l.Kind) + "): ";
                 CheckLayer(l, at);
+                if (sequence && l.WeightCode != WeightCode.Odd)
+                    throw new QnnFormatException(at + "a sequence model's layers have odd-level weights (weight code 0), not log weights");
                 if (i == 0)
                 {
                     if (l.InputSigned) throw new QnnFormatException(at + "the first layer must read the unsigned input image (input signed = 0)");
