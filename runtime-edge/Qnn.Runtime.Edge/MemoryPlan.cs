@@ -11,9 +11,11 @@ namespace Qnn.Runtime.Edge
     /// <item>Weights: resident = every LAYER section (weights, thresholds and flips, or offsets and shifts);
     /// streamed = one filter's weights and its thresholds/flip word (or offset/shift) of the largest layer,
     /// plus the byte chunk the file is read through.</item>
-    /// <item>Activations: two ping-pong buffers: A holds the input bit-planes and the outputs of odd layers,
-    /// B the outputs of even layers; the last layer's "output" is its class scores as words (for the observer).</item>
-    /// <item>Scratch: the accumulator map of one filter for fused pools, and one zero pixel read for signed padding.</item>
+    /// <item>Activations: two ping-pong buffers: A holds the outputs of odd layers, B the outputs of even layers (the
+    /// first layer reads the caller's image bytes); the last layer's "output" is its class scores as words (for the
+    /// observer).</item>
+    /// <item>Scratch: the accumulator map of one filter for fused pools, and the first layer's lit pixels when it has
+    /// one window (<see cref="ImageLayer"/>).</item>
     /// </list>
     /// </summary>
     public sealed class MemoryPlan
@@ -31,13 +33,13 @@ namespace Qnn.Runtime.Edge
         /// <summary>Per layer: its input and output tensors (scores count one word per class).</summary>
         public int[] LayerActivationBytes { get; private set; }
 
-        /// <summary>Words of ping-pong buffer A (input planes, outputs of odd layers) and B (outputs of even layers).</summary>
+        /// <summary>Words of ping-pong buffer A (outputs of odd layers) and B (outputs of even layers).</summary>
         public int BufferAWords { get; private set; }
         public int BufferBWords { get; private set; }
         /// <summary>Largest accumulator map of a fused-pool layer, in ints.</summary>
         public int AccumulatorWords { get; private set; }
-        /// <summary>Words of the zero pixel read in place of padding (largest k · CW of a padded layer with signed input).</summary>
-        public int PaddingWords { get; private set; }
+        /// <summary>Ints of the first layer's lit-pixel list (<see cref="ImageLayer.LitCapacity"/>).</summary>
+        public int LitWords { get; private set; }
         /// <summary>Streamed only: largest filter in words, largest per-filter parameter words (thresholds + flip, or offset + shift).</summary>
         public int FilterBufferWords { get; private set; }
         public int ParameterWords { get; private set; }
@@ -56,8 +58,8 @@ namespace Qnn.Runtime.Edge
             plan.Streamed = streamWeights;
             plan.LayerWeightBytes = new int[n];
             plan.LayerActivationBytes = new int[n];
-            int bufferA = layers[0].InputWords, bufferB = 0;
-            int resident = 0, filterWords = 0, parameterWords = 0, accumulators = 0, padding = 0;
+            int bufferA = 0, bufferB = 0;
+            int resident = 0, filterWords = 0, parameterWords = 0, accumulators = 0;
             for (int i = 0; i < n; i++)
             {
                 LayerSpec l = layers[i];
@@ -81,16 +83,12 @@ namespace Qnn.Runtime.Edge
                     int map = FormatMath.Mul(l.ConvOutH, l.ConvOutW);
                     if (map > accumulators) accumulators = map;
                 }
-                // Only signed inputs read padding (as all-zero bits); unsigned padding adds nothing and is skipped.
-                bool padded = l.PadTop != 0 || l.PadLeft != 0 || l.PadBottom != 0 || l.PadRight != 0;
-                int pixel = l.InputSigned && padded ? FormatMath.Mul(l.InputBits, l.InChannelWords) : 0;
-                if (pixel > padding) padding = pixel;
             }
             if (bufferB < 1) bufferB = 1;
             plan.BufferAWords = bufferA;
             plan.BufferBWords = bufferB;
             plan.AccumulatorWords = accumulators;
-            plan.PaddingWords = padding;
+            plan.LitWords = ImageLayer.LitCapacity(layers[0]);
             if (streamWeights)
             {
                 plan.FilterBufferWords = filterWords;
@@ -100,7 +98,7 @@ namespace Qnn.Runtime.Edge
             }
             else plan.WeightBytes = resident;
             plan.ActivationBytes = (bufferA + bufferB) << 2;
-            plan.ScratchBytes = (accumulators + padding) << 2;
+            plan.ScratchBytes = (accumulators + plan.LitWords) << 2;
             plan.TotalBytes = plan.WeightBytes + plan.ActivationBytes + plan.ScratchBytes;
             return plan;
         }

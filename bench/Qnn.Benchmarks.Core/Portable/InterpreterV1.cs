@@ -67,7 +67,7 @@ namespace Qnn.Benchmarks.Portable.V1
             _bufferA = new uint[Math.Max(_plan.BufferAWords, layers[0].InputWords)];
             _bufferB = new uint[_plan.BufferBWords];
             _accumulators = new int[_plan.AccumulatorWords];
-            _zeroPixel = new uint[_plan.PaddingWords];
+            _zeroPixel = new uint[PaddingWords(layers)];
             _filter = new uint[_plan.FilterBufferWords];
             _parameters = new uint[_plan.ParameterWords];
             _thresholds = new int[streamed ? _plan.ParameterWords - 1 : 0];
@@ -417,6 +417,20 @@ namespace Qnn.Benchmarks.Portable.V1
                 at += planeWords;
             }
         }
+        /// <summary>Version 1's zero pixel: the largest k · CW of a padded layer with signed input.</summary>
+        private static int PaddingWords(LayerSpec[] layers)
+        {
+            int padding = 0;
+            foreach (LayerSpec l in layers)
+            {
+                if (l.Kind == LayerKind.MaxPool2D) continue;
+                bool padded = l.PadTop != 0 || l.PadLeft != 0 || l.PadBottom != 0 || l.PadRight != 0;
+                int pixel = l.InputSigned && padded ? FormatMath.Mul(l.InputBits, l.InChannelWords) : 0;
+                if (pixel > padding) padding = pixel;
+            }
+            return padding;
+        }
+
         private static int Popcount(uint x)
         {
             x = x - ((x >> 1) & 0x55555555u);
