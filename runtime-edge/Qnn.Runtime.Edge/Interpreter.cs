@@ -250,6 +250,7 @@ namespace Qnn.Runtime.Edge
         {
             bool thresholds = l.Output == OutputKind.Thresholds;
             int outH = l.OutH, outW = l.OutW, strideH = l.StrideH, strideW = l.StrideW;
+            bool signed = l.InputSigned;
             int outPixelWords = g.OutPixelWords, outChannelWords = g.OutChannelWords, levels = g.Levels;
             int columnStep = g.WindowColumnStep, rowStep = g.WindowRowStep;
             int byteColumnStep = g.ImageWindowColumnStep, byteRowStep = g.ImageWindowRowStep;
@@ -262,7 +263,8 @@ namespace Qnn.Runtime.Edge
                 int ix0 = -l.PadLeft;
                 for (int ox = 0; ox < outW; ox++)
                 {
-                    int acc = Accumulate(l, g, image, input, window, windowByte, iy0, ix0, weights, wBase);
+                    int acc = signed ? AccumulateSigned(l, g, input, window, iy0, ix0, weights, wBase)
+                        : Accumulate(l, g, image, input, window, windowByte, iy0, ix0, weights, wBase);
                     if (thresholds) WriteLevel(output, outPixel, bit, outChannelWords, Level(acc, t, tBase, levels, flip));
                     else scores[f] = (acc << shift) + offset;
                     outPixel += outPixelWords;
@@ -280,6 +282,7 @@ namespace Qnn.Runtime.Edge
         private void ConvolveMap(LayerSpec l, LayerGeometry g, byte[] image, uint[] input, uint[] weights, int wBase, int[] map)
         {
             int convH = g.ConvOutH, convW = g.ConvOutW, strideH = l.StrideH, strideW = l.StrideW;
+            bool signed = l.InputSigned;
             int columnStep = g.WindowColumnStep, rowStep = g.WindowRowStep;
             int byteColumnStep = g.ImageWindowColumnStep, byteRowStep = g.ImageWindowRowStep;
             int at = 0;
@@ -291,7 +294,8 @@ namespace Qnn.Runtime.Edge
                 int ix0 = -l.PadLeft;
                 for (int ox = 0; ox < convW; ox++)
                 {
-                    map[at++] = Accumulate(l, g, image, input, window, windowByte, iy0, ix0, weights, wBase);
+                    map[at++] = signed ? AccumulateSigned(l, g, input, window, iy0, ix0, weights, wBase)
+                        : Accumulate(l, g, image, input, window, windowByte, iy0, ix0, weights, wBase);
                     window += columnStep;
                     windowByte += byteColumnStep;
                     ix0 += strideW;
@@ -369,20 +373,23 @@ namespace Qnn.Runtime.Edge
                 return DenseAccumulator(input, window, weights, wBase, l.InC, k, m);
             int cw = g.InChannelWords, pixelWords = g.InPixelWords, planeWords = g.WeightPlaneWords, rowWords = g.WeightRowWords;
             int inRowWords = g.InRowWords;
+            int disagree = 0;
+            if (k == 1 && iy0 >= 0 && ix0 >= 0 && iy0 + kh <= l.InH && ix0 + kw <= l.InW)
+            {
+                // A window inside the input, 1-bit input: KH rows of KW · CW words per weight plane.
+                int plane = wBase;
+                for (int i = 0; i < m; i++, plane += planeWords)
+                    disagree += (inRowWords == rowWords
+                        ? Popcount.Xor(input, window, weights, plane, planeWords)
+                        : Popcount.XorRows(input, window, inRowWords, weights, plane, kh, rowWords)) << i;
+                return g.AgreeAll - (disagree << 1);
+            }
             int ky0 = iy0 < 0 ? -iy0 : 0, ky1 = l.InH - iy0;
             if (ky1 > kh) ky1 = kh;
             int kx0 = ix0 < 0 ? -ix0 : 0, kx1 = l.InW - ix0;
             if (kx1 > kw) kx1 = kw;
+            if (kx0 > kw) kx0 = kw;
             if (kx1 < kx0) kx1 = kx0;
-            int disagree = 0;
-            if (k == 1 && ky0 == 0 && ky1 == kh && kx0 == 0 && kx1 == kw && inRowWords == rowWords)
-            {
-                // The window's rows are whole input rows: one run of KH · KW · CW words per weight plane.
-                int plane = wBase;
-                for (int i = 0; i < m; i++, plane += planeWords)
-                    disagree += Popcount.Xor(input, window, weights, plane, planeWords) << i;
-                return g.AgreeAll - (disagree << 1);
-            }
             // Per window: the words left of, inside and right of the input (all inside for interior windows).
             int leftWords = 0, leftInput = 0, insideWords = rowWords, rightAt = rowWords, rightWords = 0;
             if (kx0 != 0 || kx1 != kw)

@@ -69,6 +69,47 @@ namespace Qnn.Runtime.Edge
             return total;
         }
 
+        /// <summary>
+        /// Σ popcount(a XOR w) over <paramref name="rows"/> rows of <paramref name="rowWords"/> words: the rows of
+        /// <paramref name="a"/> lie <paramref name="aRowStep"/> words apart, those of <paramref name="w"/> follow each
+        /// other (a convolution window inside the input against one weight plane).
+        /// </summary>
+        public static int XorRows(uint[] a, int aAt, int aRowStep, uint[] w, int wAt, int rows, int rowWords)
+        {
+            int total = 0;
+            if (rowWords > ByteLaneWords)
+            {
+                for (int r = 0; r < rows; r++, aAt += aRowStep, wAt += rowWords) total += Xor(a, aAt, w, wAt, rowWords);
+                return total;
+            }
+            uint bytes = 0;
+            int pending = 0;
+            for (int r = 0; r < rows; r++)
+            {
+                if (pending + rowWords > ByteLaneWords)
+                {
+                    bytes = (bytes & 0x00FF00FFu) + ((bytes >> 8) & 0x00FF00FFu);
+                    total += (int)((bytes & 0xFFFFu) + (bytes >> 16));
+                    bytes = 0;
+                    pending = 0;
+                }
+                int d = wAt - aAt;
+                int end = aAt + rowWords;
+                for (int p = aAt; p < end; p++)
+                {
+                    uint x = a[p] ^ w[p + d];
+                    x -= (x >> 1) & 0x55555555u;
+                    x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+                    bytes += (x + (x >> 4)) & 0x0F0F0F0Fu;
+                }
+                pending += rowWords;
+                aAt += aRowStep;
+                wAt += rowWords;
+            }
+            bytes = (bytes & 0x00FF00FFu) + ((bytes >> 8) & 0x00FF00FFu);
+            return total + (int)((bytes & 0xFFFFu) + (bytes >> 16));
+        }
+
         /// <summary>Σ popcount(w[at + t]) for 0 ≤ t &lt; <paramref name="words"/> (the XOR with an all-zero padding pixel).</summary>
         public static int Words(uint[] w, int at, int words)
         {
