@@ -12,7 +12,7 @@ public static class BinaryMacs
 {
     public static long Of(LayerSpec l) => l.Macs * l.WeightBits * l.InputBits;
 
-    /// <summary>The portable interpreter's binary MACs: every layer through bit-planes.</summary>
+    /// <summary>The portable interpreter's work counted as bit-plane binary MACs for every layer (its first layer adds lit pixel bytes since 2026-12-02: a bit-plane-equivalent count there).</summary>
     public static long Of(QnnModel model) => model.Layers.Sum(Of);
 
     /// <summary>The fast path's XNOR-popcount binary MACs: every weighted layer but the first.</summary>

@@ -41,6 +41,9 @@ namespace Qnn.Runtime.Edge
         public readonly int Levels;
         /// <summary>Conv accumulators of one filter before the fused pool (0 without a fused pool).</summary>
         public readonly int AccumulatorMapWords;
+        /// <summary>The first layer reads image bytes (<see cref="ImageLayer"/>): bytes per input row (W · C), the byte
+        /// offset of the window of output (0, 0) (−PT · row − PL · C), and its steps per output row and column.</summary>
+        public readonly int ImageRowBytes, ImageWindowStart, ImageWindowRowStep, ImageWindowColumnStep;
 
         public LayerGeometry(LayerSpec l)
         {
@@ -68,6 +71,10 @@ namespace Qnn.Runtime.Edge
             WindowRowStep = FormatMath.Mul(l.StrideH, InRowWords);
             WindowColumnStep = FormatMath.Mul(l.StrideW, InPixelWords);
             AgreeAll = l.AccumulatorBound;   // odd levels: Σ_ij KH·KW·C << (i + j); log layers sum their weights per filter
+            ImageRowBytes = FormatMath.Mul(l.InW, l.InC);
+            ImageWindowStart = -(FormatMath.Mul(l.PadTop, ImageRowBytes) + FormatMath.Mul(l.PadLeft, l.InC));
+            ImageWindowRowStep = FormatMath.Mul(l.StrideH, ImageRowBytes);
+            ImageWindowColumnStep = FormatMath.Mul(l.StrideW, l.InC);
             if (l.PoolH > 0)
             {
                 AccumulatorMapWords = FormatMath.Mul(ConvOutH, ConvOutW);

@@ -53,7 +53,8 @@ public sealed class DeviceModelTests : IDisposable
         var model = Mlps.Micro();
         string path = _temp.File("micro.qnn");
         ModelWriter.WriteFile(model, path);
-        int resident = MemoryPlan.Compute(model, false).TotalBytes;
+        // Loading resident weights needs the plan and the reader's buffers: LoadBytes.
+        int resident = MemoryPlan.Compute(model, false).LoadBytes;
         using var a = new FileByteSource(path);
         using var b = new FileByteSource(path);
         Assert.False(DeviceModel.Open(a, resident).Streamed);

@@ -122,4 +122,27 @@ public class InterpreterTests
         var model = ModelReader.Read(new ArraySource(bytes), false);
         Assert.Throws<ArgumentException>(() => new Interpreter(model));
     }
+
+    /// <summary>DenseAccumulator (one pixel, signed input) is SPEC 1.4's Σ w · a over odd levels, read from the planes.</summary>
+    [Fact]
+    public void DenseAccumulator_is_the_sum_of_products_of_levels()
+    {
+        var rng = new Random(17);
+        for (int trial = 0; trial < 500; trial++)
+        {
+            int channels = rng.Next(1, 130), k = rng.Next(1, 4), m = rng.Next(1, 4), cw = (channels + 31) >> 5;
+            int inputAt = rng.Next(0, 5), weightAt = rng.Next(0, 5);
+            var input = new uint[inputAt + k * cw + 3];
+            var weights = new uint[weightAt + m * cw + 3];
+            long expected = 0;
+            for (int c = 0; c < channels; c++)
+            {
+                int qa = rng.Next(1 << k), qw = rng.Next(1 << m);
+                for (int j = 0; j < k; j++) if (((qa >> j) & 1) != 0) input[inputAt + j * cw + (c >> 5)] |= 1u << (c & 31);
+                for (int i = 0; i < m; i++) if (((qw >> i) & 1) != 0) weights[weightAt + i * cw + (c >> 5)] |= 1u << (c & 31);
+                expected += (long)(2 * qa - ((1 << k) - 1)) * (2 * qw - ((1 << m) - 1));
+            }
+            Assert.Equal(expected, Interpreter.DenseAccumulator(input, inputAt, weights, weightAt, channels, k, m));
+        }
+    }
 }

@@ -13,6 +13,7 @@ public static class BenchCommand
         bench.Subcommands.Add(BenchCpuCommand.Create());
         bench.Subcommands.Add(BenchTrainCommand.Create());
         bench.Subcommands.Add(BenchCompareCommand.Create());
+        bench.Subcommands.Add(BenchPortableCommand.Create());
         return bench;
     }
 }

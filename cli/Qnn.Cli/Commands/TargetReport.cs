@@ -7,7 +7,7 @@ namespace Qnn.Cli.Commands;
 
 /// <summary>
 /// `qnn inspect MODEL --target esp32|esp32-psram|pi`: the memory plan (weights resident or streamed, activations,
-/// scratch) and the file against a device's limits from devices/Qnn.Devices/DeviceTargets.cs, and whether it fits.
+/// scratch, object and array headers) and the file against a device's limits from devices/Qnn.Devices/DeviceTargets.cs, and whether it fits.
 /// `qnn flash` prints the same report before it deploys.
 /// </summary>
 public static class TargetReport
@@ -55,7 +55,9 @@ public static class TargetReport
         weightBytes = plan.WeightBytes,
         activationBytes = plan.ActivationBytes,
         scratchBytes = plan.ScratchBytes,
+        objectBytes = plan.ObjectBytes,
         totalBytes = plan.TotalBytes,
+        loadBytes = plan.LoadBytes,
         layerWeightBytes = plan.LayerWeightBytes,
         layerActivationBytes = plan.LayerActivationBytes,
     };
@@ -66,7 +68,7 @@ public static class TargetReport
         var target = report.Target;
         console.MarkupLine($"[bold]{Markup.Escape(path)}[/] on [bold]{target.Name}[/]: {Markup.Escape(target.Board)}");
 
-        var plans = new Table().AddColumns("memory plan", "weights", "activations", "scratch", "total");
+        var plans = new Table().AddColumns("memory plan", "weights", "activations", "scratch", "objects and headers", "total");
         AddPlan(plans, "weights resident", report.ResidentPlan, report.Placement == WeightPlacement.Resident);
         if (report.StreamedPlan is not null)
             AddPlan(plans, "weights streamed layer by layer", report.StreamedPlan, report.Placement == WeightPlacement.Streamed);
@@ -82,5 +84,5 @@ public static class TargetReport
 
     private static void AddPlan(Table table, string name, MemoryPlan plan, bool chosen) =>
         table.AddRow(chosen ? $"[bold]{name}[/] (chosen)" : name, Bytes.Format(plan.WeightBytes), Bytes.Format(plan.ActivationBytes),
-            Bytes.Format(plan.ScratchBytes), Bytes.Format(plan.TotalBytes));
+            Bytes.Format(plan.ScratchBytes), Bytes.Format(plan.ObjectBytes), Bytes.Format(plan.TotalBytes));
 }

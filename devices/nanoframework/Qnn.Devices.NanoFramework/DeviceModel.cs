@@ -26,14 +26,15 @@ namespace Qnn.Devices.NanoFramework
 
         /// <summary>
         /// Reads the header and layer table of the model in <paramref name="source"/> (every CRC checked), then keeps
-        /// the weights resident when the resident plan needs at most <paramref name="heapBudgetBytes"/>, else streams
+        /// the weights resident when loading them with the resident plan (MemoryPlan.LoadBytes) needs at most <paramref name="heapBudgetBytes"/>, else streams
         /// them. An allocation that fails while loading (a fragmented heap) also falls back to streaming.
         /// </summary>
         public static DeviceModel Open(ByteSource source, int heapBudgetBytes)
         {
             QnnModel header = ModelReader.Read(source, false);
             MemoryPlan resident = MemoryPlan.Compute(header, false);
-            if (resident.TotalBytes <= heapBudgetBytes)
+            // LoadBytes: the plan (object and array headers included) plus every buffer the reader drops on the way.
+            if (resident.LoadBytes <= heapBudgetBytes)
             {
                 try
                 {
