@@ -38,7 +38,7 @@ namespace Qnn.Runtime.Edge
         /// (ExtractHeapBlocksForArray in src/CLR/Core/Execution.cpp). An array of references holds heap blocks.</summary>
         public const int ArrayHeaderBytes = 20;
         /// <summary>Instance fields of the objects the plan counts (checked against the types by a test on .NET).</summary>
-        public const int InterpreterFields = 17, MemoryPlanFields = 15, LayerGeometryFields = 23, QnnModelFields = 14, LayerSpecFields = 33;
+        public const int InterpreterFields = 17, MemoryPlanFields = 16, LayerGeometryFields = 23, QnnModelFields = 14, LayerSpecFields = 37;
         /// <summary>The reader's own buffers and objects beyond the LAYER sections' bytes (header, section table,
         /// chunk, CRC state, the MODEL section's bytes; the LABELS and METADATA sections are added by their strings),
         /// 1,250 bytes or less on .NET for the test's random models (MemoryPlanTests).</summary>
