@@ -273,7 +273,7 @@ public sealed class RecurrentLayer
                 float dzn = (quant ? L : 1f) * dvn * (1 - tn * tn);
                 dScaleRows[so + 2 * H + u] += dzn * nacc;
                 dBiasRows[so + 2 * H + u] += dzn;
-                float dN = dzn * scale[cn];
+                float dN = dzn * scale[2 * H + u];
                 dAccX[cn] = dN * G;
                 dAccH[cn] = dN * q[cr];
                 float dqr = dN * accH[cn];
