@@ -54,4 +54,30 @@ public static class LayerFactory
             KernelH = 0, KernelW = 0, StrideH = 0, StrideW = 0,
         };
     }
+
+    /// <summary>
+    /// An Embedding (SPEC 1.10, 2.4): layer 0 of a sequence model, a one-hot token of <paramref name="vocabulary"/>
+    /// bits in, a row of <paramref name="embed"/> channels of <paramref name="bits"/> (k) planes out.
+    /// </summary>
+    public static LayerSpec Embedding(int vocabulary, int embed, int bits) => new()
+    {
+        Kind = LayerKind.Embedding, WeightBits = bits, InputBits = 1, InputSigned = false,
+        Output = OutputKind.Levels, OutputBits = bits,
+        InH = 1, InW = 1, InC = vocabulary, OutH = 1, OutW = 1, OutC = embed, KernelH = 1, KernelW = 1,
+    };
+
+    /// <summary>An LSTM of <paramref name="hidden"/> units over <paramref name="inputs"/> channels of k-bit levels (SPEC 1.10).</summary>
+    public static LayerSpec Lstm(int inputs, int hidden, int weightBits, int bits, int gateBits, int cellBits) =>
+        Recurrent(LayerKind.Lstm, inputs, hidden, weightBits, bits, gateBits, cellBits);
+
+    /// <summary>A GRU of <paramref name="hidden"/> units over <paramref name="inputs"/> channels of k-bit levels (SPEC 1.10).</summary>
+    public static LayerSpec Gru(int inputs, int hidden, int weightBits, int bits, int gateBits) =>
+        Recurrent(LayerKind.Gru, inputs, hidden, weightBits, bits, gateBits, 0);
+
+    private static LayerSpec Recurrent(LayerKind kind, int inputs, int hidden, int weightBits, int bits, int gateBits, int cellBits) => new()
+    {
+        Kind = kind, WeightBits = weightBits, InputBits = bits, InputSigned = true, Output = OutputKind.Levels, OutputBits = bits,
+        GateBits = gateBits, CellBits = cellBits,
+        InH = 1, InW = 1, InC = inputs, OutH = 1, OutW = 1, OutC = hidden, KernelH = 1, KernelW = 1,
+    };
 }

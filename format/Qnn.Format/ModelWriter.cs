@@ -4,7 +4,7 @@ using System.Text;
 
 namespace Qnn.Format;
 
-/// <summary>Writes a <see cref="QnnModel"/> as a v1.0 .qnn file (format/SPEC.md section 2).</summary>
+/// <summary>Writes a <see cref="QnnModel"/> as a v1.1 .qnn file (format/SPEC.md section 2).</summary>
 public static class ModelWriter
 {
     /// <summary>Checks the model with the reader's rules and returns the file's bytes. Sets <see cref="QnnModel.ModelId"/>.</summary>
@@ -101,6 +101,8 @@ public static class ModelWriter
                 (byte)l.PadBottom, (byte)l.PadRight, (byte)l.PoolH, (byte)l.PoolW, (byte)l.PoolStrideH, (byte)l.PoolStrideW];
             small.CopyTo(r[20..]);
             BinaryPrimitives.WriteUInt32LittleEndian(r[32..], (uint)l.DeclaredWeightWords);
+            r[36] = (byte)l.GateBits;
+            r[37] = (byte)l.CellBits;
         }
         return b;
     }
@@ -112,9 +114,26 @@ public static class ModelWriter
         string at = $"layer {index} ({ModelValidator.KindName(l.Kind)})";
         var w = l.Weights ?? throw new QnnFormatException($"{at}: no weights");
         if (w.Length != l.WeightWords) throw new QnnFormatException($"{at}: {w.Length} weight words, the shape needs {l.WeightWords}");
-        ModelValidator.CheckWeightPadding(l, index, w);
         var s = b.AsSpan();
         int pos = 0;
+        if (l.IsSequenceLayer)
+        {
+            ModelValidator.CheckSequenceWeightPadding(l, index, w);
+            foreach (uint x in w) { BinaryPrimitives.WriteUInt32LittleEndian(s[pos..], x); pos += 4; }
+            if (l.Kind == LayerKind.Embedding) return b;
+            var gates = l.Thresholds ?? throw new QnnFormatException($"{at}: no gate thresholds");
+            var gateFlip = l.Flip ?? new uint[l.GateFlipWords];
+            l.Flip = gateFlip;
+            var state = l.StateThresholds ?? throw new QnnFormatException($"{at}: no cell/tanh/hidden thresholds");
+            if (gates.Length != l.GateThresholdCount || gateFlip.Length != l.GateFlipWords || state.Length != l.StateThresholdCount)
+                throw new QnnFormatException($"{at}: threshold arrays do not match {l.GateChannels} gate channels ({l.GateThresholdCount} gate thresholds, {l.GateFlipWords} flip words, {l.StateThresholdCount} per-layer thresholds)");
+            ModelValidator.CheckRecurrentThresholds(l, index);
+            foreach (int x in gates) { BinaryPrimitives.WriteInt32LittleEndian(s[pos..], x); pos += 4; }
+            foreach (uint x in gateFlip) { BinaryPrimitives.WriteUInt32LittleEndian(s[pos..], x); pos += 4; }
+            foreach (int x in state) { BinaryPrimitives.WriteInt32LittleEndian(s[pos..], x); pos += 4; }
+            return b;
+        }
+        ModelValidator.CheckWeightPadding(l, index, w);
         foreach (uint x in w) { BinaryPrimitives.WriteUInt32LittleEndian(s[pos..], x); pos += 4; }
         if (l.Output == OutputKind.Thresholds)
         {

@@ -13,6 +13,11 @@ public static class RandomLayers
     public static void Fill(Random rng, LayerSpec l)
     {
         if (l.Kind == LayerKind.MaxPool2D) return;
+        if (l.IsSequenceLayer)
+        {
+            FillSequence(rng, l);
+            return;
+        }
         var weights = new uint[l.WeightWords];
         int cw = l.InChannelWords, rem = l.InC & 31;
         for (int i = 0; i < weights.Length; i++)
@@ -55,4 +60,80 @@ public static class RandomLayers
     public static long AccumulatorBound(LayerSpec l) =>
         l.Kind == LayerKind.MaxPool2D ? 0 : l.AccumulatorBound is >= 0 and var bound ? bound : long.MaxValue;
 
+    /// <summary>
+    /// A random valid sequence model (SPEC 1.10): an Embedding of <paramref name="vocabulary"/> tokens and
+    /// <paramref name="embed"/> channels, the recurrent layers of <paramref name="recurrent"/> (LSTM or GRU) of
+    /// <paramref name="hidden"/> units each, then a Dense scores layer over the vocabulary (its labels "w0", "w1", …).
+    /// </summary>
+    public static QnnModel SequenceModel(Random rng, int vocabulary, int embed, LayerKind[] recurrent, int hidden,
+        int weightBits, int bits, int gateBits, int cellBits)
+    {
+        var layers = new List<LayerSpec> { LayerFactory.Embedding(vocabulary, embed, bits) };
+        int inputs = embed;
+        foreach (LayerKind kind in recurrent)
+        {
+            layers.Add(kind == LayerKind.Lstm
+                ? LayerFactory.Lstm(inputs, hidden, weightBits, bits, gateBits, cellBits)
+                : kind == LayerKind.Gru ? LayerFactory.Gru(inputs, hidden, weightBits, bits, gateBits)
+                : throw new ArgumentException($"{kind} is not a recurrent layer kind", nameof(recurrent)));
+            inputs = hidden;
+        }
+        layers.Add(LayerFactory.Dense(1, 1, inputs, vocabulary, weightBits, bits, true, OutputKind.Scores, 0));
+        var model = new QnnModel
+        {
+            InputHeight = 1, InputWidth = 1, InputChannels = vocabulary, InputBits = 1, ClassCount = vocabulary,
+            Layers = layers.ToArray(), Labels = Enumerable.Range(0, vocabulary).Select(i => "w" + i).ToArray(),
+        };
+        foreach (var l in model.Layers) Fill(rng, l);
+        return model;
+    }
+
+    /// <summary>
+    /// An Embedding's random rows; an LSTM's or GRU's random W and U, gate thresholds where z (or the GRU's candidate
+    /// N) falls, flips, and cell, tanh and hidden thresholds spread over the range of what they compare.
+    /// </summary>
+    private static void FillSequence(Random rng, LayerSpec l)
+    {
+        var weights = new uint[l.WeightWords];
+        int rowWords = l.Kind == LayerKind.Embedding ? l.OutChannelWords : l.InChannelWords;
+        int channels = l.Kind == LayerKind.Embedding ? l.OutC : l.InC;
+        int inputWords = l.Kind == LayerKind.Embedding ? weights.Length : l.InputWeightWords;
+        for (int i = 0; i < weights.Length; i++)
+        {
+            if (i == inputWords) { rowWords = l.OutChannelWords; channels = l.OutC; }
+            int inRow = (i < inputWords ? i : i - inputWords) % rowWords;
+            uint x = (uint)rng.NextInt64(0, 1L << 32);
+            int rem = channels & 31;
+            if (rem != 0 && inRow == rowWords - 1) x &= (1u << rem) - 1u;
+            weights[i] = x;
+        }
+        l.Weights = weights;
+        if (l.Kind == LayerKind.Embedding) return;
+        int f = l.GateChannels, h = l.OutC, gLevels = l.GateLevels, levels = l.Levels;
+        long unit = ((1L << l.WeightBits) - 1) * ((1L << l.InputBits) - 1);
+        int spread = (int)Math.Max(2, Math.Min(l.AccumulatorBound, 4 * Math.Sqrt(l.InC + h) * unit + 2));
+        var t = new int[l.GateThresholdCount];
+        var flip = new uint[l.GateFlipWords];
+        for (int c = 0; c < f; c++)
+        {
+            int n = l.GateThresholdsOf(c);
+            // The GRU's candidate compares N ≈ G · acc; the other gates compare acc_x + acc_h.
+            int range = l.Kind == LayerKind.Gru && c >= 2 * h ? spread * gLevels : spread;
+            bool flipped = rng.Next(4) == 0;
+            if (flipped) flip[c >> 5] |= 1u << (c & 31);
+            var row = Enumerable.Range(0, n).Select(_ => rng.Next(-range, range + 1)).OrderBy(x => x).ToArray();
+            if (rng.Next(20) == 0) Array.Fill(row, rng.Next(2) == 0 ? int.MinValue : int.MaxValue);
+            if (flipped) Array.Reverse(row);
+            row.CopyTo(t, l.GateThresholdStart(c));
+        }
+        l.Thresholds = t;
+        l.Flip = flip;
+        // P_c ∈ [−G(S + L), G(S + L)], c ∈ [−S, S], P_h ∈ [−G·L, G·L].
+        int cells = l.CellLevels;
+        int product = gLevels * levels;
+        int[] Ascending(int n, int range) => Enumerable.Range(0, n).Select(_ => rng.Next(-range, range + 1)).OrderBy(x => x).ToArray();
+        l.StateThresholds = l.Kind == LayerKind.Lstm
+            ? [.. Ascending(cells, gLevels * (cells + levels) + 1), .. Ascending(levels, cells + 1), .. Ascending(levels, product + 1)]
+            : Ascending(levels, product + 1);
+    }
 }

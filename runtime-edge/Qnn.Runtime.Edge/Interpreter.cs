@@ -10,7 +10,7 @@ namespace Qnn.Runtime.Edge
     /// Dense and Conv2D loop filter by filter (so that a streamed filter is read once), then over output pixels;
     /// each accumulator is the sum over kernel positions and plane pairs of popcounts shifted by i + j (SPEC 1.4).
     /// </summary>
-    public sealed class Interpreter
+    public sealed partial class Interpreter
     {
         private readonly QnnModel _model;
         private readonly ByteSource? _source;
@@ -43,6 +43,7 @@ namespace Qnn.Runtime.Edge
             if (streamed && source == null) throw new ArgumentNullException("source");
             LayerSpec[] layers = model.Layers;
             if (layers.Length == 0) throw new ArgumentException("the model has no layers");
+            if (layers[0].Kind == LayerKind.Embedding) throw new ArgumentException("a sequence model runs on SequenceInterpreter (SPEC 1.10)");
             if (!streamed)
             {
                 for (int i = 0; i < layers.Length; i++)

@@ -16,7 +16,7 @@ namespace Qnn.Runtime.Edge
     /// <item>Scratch: the accumulator map of one filter for fused pools, and one zero pixel read for signed padding.</item>
     /// </list>
     /// </summary>
-    public sealed class MemoryPlan
+    public sealed partial class MemoryPlan
     {
         /// <summary>Bytes through which streamed weights are read from the file.</summary>
         public const int ChunkBytes = 256;
@@ -51,6 +51,7 @@ namespace Qnn.Runtime.Edge
         public static MemoryPlan Compute(QnnModel model, bool streamWeights)
         {
             LayerSpec[] layers = model.Layers;
+            if (layers[0].Kind == LayerKind.Embedding) return ComputeSequence(model);
             int n = layers.Length;
             MemoryPlan plan = new MemoryPlan();
             plan.Streamed = streamWeights;

@@ -94,7 +94,7 @@ public class ReaderRejectsTests
             { "missing LAYER section", () => Patch(f => f.Sections.RemoveAt(3)), "the layer table has 3 layers but the file has 2 LAYER sections" },
             { "MODEL not first", () => Patch(f => (f.Sections[0], f.Sections[1]) = (f.Sections[1], f.Sections[0])), "the first section must be MODEL" },
             { "input height over the limit", () => Patch(f => U16(f.Section(1), 0, 5000)), "input height 5000 is outside 1-4096" },
-            { "class count over the limit", () => Patch(f => U16(f.Section(1), 8, 5000)), "class count 5000 is outside 2-4096" },
+            { "class count under the limit", () => Patch(f => U16(f.Section(1), 8, 1)), "class count 1 is outside 2-65535" },
             { "layer count over the limit", () => Patch(f => U16(f.Section(1), 10, 65)), "layer count 65 is outside 1-64" },
             { "bad record size", () => Patch(f => U16(f.Section(1), 12, 63)), "layer record size 63 is not a multiple of 4 in 64-1024" },
             { "unknown layer kind", () => Patch(f => f.Section(1)[L1] = 9), "layer 1: unknown layer kind 9 (newer format?)" },
@@ -178,7 +178,7 @@ public class ReaderRejectsTests
 
         var back = ModelFile.Parse(newer, "newer.qnn");
         Assert.Equal((1, 3), (back.VersionMajor, back.VersionMinor));
-        Assert.Equal(Small, ModelWriter.Write(back));   // the same model, written again as v1.0
+        Assert.Equal(Small, ModelWriter.Write(back));   // the same model, written again as v1.1
     }
 
     [Fact]

@@ -41,6 +41,7 @@ public class IlProofTests
         // The portable types as compiled into the desktop Qnn.Format.dll, which the desktop interpreter runs.
         Assert.Contains("Qnn.Format.ModelReader", portable);
         Assert.Contains("Qnn.Runtime.Edge.Interpreter", portable);
+        Assert.Contains("Qnn.Runtime.Edge.SequenceInterpreter", portable);   // the recurrent steps (SPEC 1.10)
         using (var format = new IlInspector(typeof(ModelReader).Assembly.Location))
             findings.AddRange(format.MultiplicationAndFloat(portable.Contains));
         Assert.Empty(findings);
@@ -81,6 +82,7 @@ public class IlProofTests
         Assert.Empty(NanoFindings(nano, _ => true, NanoLimitBytes));
         Assert.Equal(["mscorlib"], nano.AssemblyReferences());
         Assert.Contains("Qnn.Runtime.Edge.Interpreter", nano.TypeNames());
+        Assert.Contains("Qnn.Runtime.Edge.SequenceInterpreter", nano.TypeNames());
         Assert.Contains("Qnn.Format.ModelReader", nano.TypeNames());
     }
 

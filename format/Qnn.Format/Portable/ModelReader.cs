@@ -276,7 +276,7 @@ namespace Qnn.Format
         {
             LayerSpec l = new LayerSpec();
             int kind = b[o];
-            if (kind < 1 || kind > 3)
+            if (kind < 1 || kind > 6)
                 throw new QnnFormatException("layer " + index.ToString() + ": unknown layer kind " + kind.ToString() + " (newer format?)");
             l.Kind = (LayerKind)kind;
             l.WeightBits = b[o + 1];
@@ -286,7 +286,7 @@ namespace Qnn.Format
                 throw new QnnFormatException("layer " + index.ToString() + ": input signed " + signed.ToString() + " is neither 0 (unsigned) nor 1 (signed)");
             l.InputSigned = signed == 1;
             int output = b[o + 4];
-            if (output < 1 || output > 3)
+            if (output < 1 || output > 4)
                 throw new QnnFormatException("layer " + index.ToString() + ": unknown output kind " + output.ToString() + " (newer format?)");
             l.Output = (OutputKind)output;
             l.OutputBits = b[o + 5];
@@ -299,6 +299,12 @@ namespace Qnn.Format
             uint weightWords = U32(b, o + 32);
             // Checked against the shape by ModelValidator once the shape itself is checked.
             l.DeclaredWeightWords = weightWords > int.MaxValue ? -1 : (int)weightWords;
+            // Gate and cell bits (v1.1, SPEC 1.10): the validator refuses them on a layer that is not an LSTM/GRU.
+            l.GateBits = b[o + 36];
+            l.CellBits = b[o + 37];
+            for (int r = 38; r < FormatConstants.LayerRecordBytes; r++)
+                if (b[o + r] != 0)
+                    throw new QnnFormatException("layer " + index.ToString() + ": reserved record byte " + r.ToString() + " is " + b[o + r].ToString() + ", not 0");
             return l;
         }
 
@@ -306,6 +312,28 @@ namespace Qnn.Format
         {
             int words = l.WeightWords;
             int pos = 0;
+            if (l.IsSequenceLayer)
+            {
+                uint[] w = new uint[words];
+                for (int i = 0; i < words; i++) { w[i] = U32(data, pos); pos += 4; }
+                ModelValidator.CheckSequenceWeightPadding(l, index, w);
+                l.Weights = w;
+                if (l.Kind == LayerKind.Embedding) return;
+                int n = l.GateThresholdCount;
+                int[] t = new int[n];
+                for (int i = 0; i < n; i++) { t[i] = (int)U32(data, pos); pos += 4; }
+                int fw = l.GateFlipWords;
+                uint[] flip = new uint[fw];
+                for (int i = 0; i < fw; i++) { flip[i] = U32(data, pos); pos += 4; }
+                int sn = l.StateThresholdCount;
+                int[] state = new int[sn];
+                for (int i = 0; i < sn; i++) { state[i] = (int)U32(data, pos); pos += 4; }
+                l.Thresholds = t;
+                l.Flip = flip;
+                l.StateThresholds = state;
+                ModelValidator.CheckRecurrentThresholds(l, index);
+                return;
+            }
             if (l.Kind != LayerKind.MaxPool2D)
             {
                 uint[] w = new uint[words];

@@ -12,6 +12,7 @@ namespace Qnn.Format
             if (layers.Length < 1 || layers.Length > FormatConstants.MaxLayers)
                 throw new QnnFormatException("layer count " + layers.Length.ToString() + " is outside 1-64");
             long macs = 0;
+            bool sequence = layers[0].Kind == LayerKind.Embedding;
             for (int i = 0; i < layers.Length; i++)
             {
                 LayerSpec l = layers[i];
@@ -26,10 +27,13 @@ namespace Qnn.Format
                         throw new QnnFormatException(at + "input bits " + l.InputBits.ToString() + " differ from the model's " + model.InputBits.ToString());
                     if (l.Kind == LayerKind.MaxPool2D)
                         throw new QnnFormatException(at + "the first layer cannot be a max-pool");
+                    if (l.IsRecurrent)
+                        throw new QnnFormatException(at + "an LSTM or GRU must follow the Embedding or another LSTM/GRU");
                 }
                 else
                 {
                     LayerSpec p = layers[i - 1];
+                    CheckSequenceOrder(l, p, sequence, at);
                     if (!l.InputSigned) throw new QnnFormatException(at + "only the first layer reads unsigned input");
                     if (l.InH != p.OutH || l.InW != p.OutW || l.InC != p.OutC)
                         throw new QnnFormatException(at + "input " + Shape(l.InH, l.InW, l.InC) + " differs from the previous layer's output " + Shape(p.OutH, p.OutW, p.OutC));
@@ -47,8 +51,67 @@ namespace Qnn.Format
                 long layerMacs = l.Macs;
                 macs = layerMacs < 0 ? FormatConstants.MaxMacs : macs + layerMacs;
                 if (macs >= FormatConstants.MaxMacs)
-                    throw new QnnFormatException(at + "the model needs " + (layerMacs < 0 ? "over 2^31" : macs.ToString()) + " MACs per inference up to this layer, over the limit of 2^31");
+                    throw new QnnFormatException(at + "the model needs " + (layerMacs < 0 ? "over 2^31" : macs.ToString()) + (sequence ? " MACs per step" : " MACs per inference") + " up to this layer, over the limit of 2^31");
             }
+        }
+
+        /// <summary>
+        /// SPEC 1.10 and 4: an Embedding only as layer 0; an LSTM/GRU only after the Embedding or another LSTM/GRU;
+        /// after them only Dense layers (whose input is then 1 × 1, as the shapes of consecutive layers agree).
+        /// </summary>
+        private static void CheckSequenceOrder(LayerSpec l, LayerSpec previous, bool sequence, string at)
+        {
+            if (l.Kind == LayerKind.Embedding)
+                throw new QnnFormatException(at + "an Embedding can only be layer 0");
+            if (l.IsRecurrent && !previous.IsSequenceLayer)
+                throw new QnnFormatException(at + "an LSTM or GRU must follow the Embedding or another LSTM/GRU, not " + KindName(previous.Kind));
+            if (!sequence) return;
+            if (!l.IsSequenceLayer && l.Kind != LayerKind.Dense)
+                throw new QnnFormatException(at + "a sequence model has only Dense layers after its Embedding and LSTM/GRU layers");
+        }
+
+        /// <summary>The record of an Embedding, LSTM or GRU (SPEC 2.3, 2.4 "Sequence layers", 4).</summary>
+        private static void CheckSequenceLayer(LayerSpec l, string at)
+        {
+            if (l.InH != 1 || l.InW != 1 || l.OutH != 1 || l.OutW != 1)
+                throw new QnnFormatException(at + "a sequence layer has a 1x1 input and output");
+            if (l.KernelH != 1 || l.KernelW != 1 || l.StrideH != 1 || l.StrideW != 1 || l.PadTop != 0 || l.PadLeft != 0 || l.PadBottom != 0 || l.PadRight != 0)
+                throw new QnnFormatException(at + "a sequence layer has a 1x1 kernel, stride 1, no padding");
+            if (l.PoolH != 0 || l.PoolW != 0 || l.PoolStrideH != 0 || l.PoolStrideW != 0)
+                throw new QnnFormatException(at + "a sequence layer has no fused pool");
+            if (l.Output != OutputKind.Levels)
+                throw new QnnFormatException(at + "a sequence layer outputs levels (output kind 4), not output kind " + ((int)l.Output).ToString());
+            Range(at, "output bits", l.OutputBits, 1, FormatConstants.MaxBits);
+            if (l.Kind == LayerKind.Embedding)
+            {
+                if (l.InputBits != 1) throw new QnnFormatException(at + "an Embedding reads a one-hot token (input bits 1), not " + l.InputBits.ToString() + " bits");
+                if (l.WeightBits != l.OutputBits)
+                    throw new QnnFormatException(at + "an Embedding's weight bits " + l.WeightBits.ToString() + " differ from its output bits " + l.OutputBits.ToString());
+                if (l.GateBits != 0 || l.CellBits != 0) throw new QnnFormatException(at + "an Embedding has gate bits and cell bits 0");
+            }
+            else
+            {
+                if (!l.InputSigned) throw new QnnFormatException(at + "an LSTM or GRU reads signed levels (input signed = 1)");
+                Range(at, "weight bits", l.WeightBits, 1, FormatConstants.MaxBits);
+                if (l.OutputBits != l.InputBits)
+                    throw new QnnFormatException(at + "output bits " + l.OutputBits.ToString() + " differ from input bits " + l.InputBits.ToString() + " (k is one across the sequence layers)");
+                Range(at, "gate bits", l.GateBits, 1, FormatConstants.MaxBits);
+                if (l.Kind == LayerKind.Lstm) Range(at, "cell bits", l.CellBits, 1, FormatConstants.MaxBits);
+                else if (l.CellBits != 0) throw new QnnFormatException(at + "a GRU has cell bits 0, not " + l.CellBits.ToString());
+                int bound = l.AccumulatorBound;
+                if (bound < 0 || bound >= FormatConstants.MaxAccumulatorBound)
+                    throw new QnnFormatException(at + "gate bound (X+H)*(2^m-1)*(2^k-1) reaches 2^30");
+                if (l.Kind == LayerKind.Gru && ((long)bound << l.GateBits) >= FormatConstants.MaxAccumulatorBound)
+                    throw new QnnFormatException(at + "candidate bound (gate bound << g) reaches 2^30");
+            }
+            int weightWords = l.WeightWords;
+            if (weightWords < 0 || weightWords > FormatConstants.MaxWeightWords)
+                throw new QnnFormatException(at + "weight block is over the limit of 16 Mi words");
+            if (l.DeclaredWeightWords != weightWords)
+                throw new QnnFormatException(at + "record declares " + l.DeclaredWeightWords.ToString() + " weight words, the shape implies " + weightWords.ToString());
+            if (l.DataBytes < 0)
+                throw new QnnFormatException(at + "the layer's section would be over 2 GiB");
+            CheckActivation(l, at);
         }
 
         private static void CheckLayer(LayerSpec l, string at)
@@ -60,6 +123,14 @@ namespace Qnn.Format
             Range(at, "output width", l.OutW, 1, FormatConstants.MaxSpatial);
             Range(at, "output channels", l.OutC, 1, FormatConstants.MaxChannels);
             Range(at, "input bits", l.InputBits, 1, FormatConstants.MaxBits);
+            if (l.IsSequenceLayer)
+            {
+                CheckSequenceLayer(l, at);
+                return;
+            }
+            if (l.GateBits != 0 || l.CellBits != 0)
+                throw new QnnFormatException(at + "only an LSTM or GRU has gate bits, only an LSTM cell bits (must be 0)");
+            if (l.Output == OutputKind.Levels) throw new QnnFormatException(at + "output kind 4 is only for Embedding, LSTM and GRU layers");
             if (l.Kind == LayerKind.MaxPool2D)
             {
                 if (l.WeightBits != 0) throw new QnnFormatException(at + "a max-pool has no weights (weight bits must be 0)");
@@ -151,6 +222,74 @@ namespace Qnn.Format
                     throw new QnnFormatException("layer " + index.ToString() + ": weight word " + last.ToString() + " has bits set past channel " + l.InC.ToString());
         }
 
+        /// <summary>
+        /// Checks the padding bits of a sequence layer's weights (SPEC 2.4): an Embedding's rows (bits past E), an
+        /// LSTM's or GRU's W filters (bits past X) and U filters (bits past H).
+        /// </summary>
+        public static void CheckSequenceWeightPadding(LayerSpec l, int index, uint[] weights)
+        {
+            if (l.Kind == LayerKind.Embedding)
+            {
+                CheckRowPadding(index, weights, 0, weights.Length, l.OutChannelWords, l.OutC);
+                return;
+            }
+            int w = l.InputWeightWords;
+            CheckRowPadding(index, weights, 0, w, l.InChannelWords, l.InC);
+            CheckRowPadding(index, weights, w, weights.Length, l.OutChannelWords, l.OutC);
+        }
+
+        private static void CheckRowPadding(int index, uint[] weights, int start, int end, int rowWords, int channels)
+        {
+            int rem = channels & 31;
+            if (rem == 0) return;
+            uint unused = ~((1u << rem) - 1u);
+            for (int last = start + rowWords - 1; last < end; last += rowWords)
+                if ((weights[last] & unused) != 0)
+                    throw new QnnFormatException("layer " + index.ToString() + ": weight word " + last.ToString() + " has bits set past channel " + channels.ToString());
+        }
+
+        /// <summary>
+        /// Checks an LSTM's or GRU's thresholds (SPEC 1.10, 2.4): each gate channel's ascending, or descending where
+        /// flipped (1.6); no flip bit past channel F; the cell, tanh and hidden thresholds ascending.
+        /// </summary>
+        public static void CheckRecurrentThresholds(LayerSpec l, int index)
+        {
+            int[] t = l.Thresholds!;
+            int f = l.GateChannels;
+            string at = "layer " + index.ToString() + " (" + KindName(l.Kind) + "): ";
+            int c0 = 0;
+            for (int c = 0; c < f; c++)
+            {
+                bool flip = l.IsFlipped(c);
+                int n = l.GateThresholdsOf(c);
+                for (int k = 1; k < n; k++)
+                {
+                    int a = t[c0 + k - 1], b = t[c0 + k];
+                    if (flip ? a < b : a > b)
+                        throw new QnnFormatException(at + "thresholds of gate channel " + c.ToString() + " are not " + (flip ? "descending" : "ascending"));
+                }
+                c0 += n;
+            }
+            int rem = f & 31;
+            if (rem != 0 && (l.Flip![l.Flip.Length - 1] & ~((1u << rem) - 1u)) != 0)
+                throw new QnnFormatException(at + "flip bits set past gate channel " + f.ToString());
+            int[] s = l.StateThresholds!;
+            if (l.Kind == LayerKind.Lstm)
+            {
+                int cells = l.CellLevels, levels = l.Levels;
+                Ascending(s, 0, cells, at + "cell thresholds are not ascending");
+                Ascending(s, cells, levels, at + "tanh thresholds are not ascending");
+                Ascending(s, cells + levels, levels, at + "hidden thresholds are not ascending");
+            }
+            else Ascending(s, 0, l.Levels, at + "hidden thresholds are not ascending");
+        }
+
+        private static void Ascending(int[] t, int start, int count, string message)
+        {
+            for (int k = start + 1; k < start + count; k++)
+                if (t[k - 1] > t[k]) throw new QnnFormatException(message);
+        }
+
         /// <summary>Checks threshold order and unused flip bits (SPEC 1.6).</summary>
         public static void CheckThresholds(LayerSpec l, int index)
         {
@@ -195,6 +334,9 @@ namespace Qnn.Format
             if (kind == LayerKind.Dense) return "Dense";
             if (kind == LayerKind.Conv2D) return "Conv2D";
             if (kind == LayerKind.MaxPool2D) return "MaxPool2D";
+            if (kind == LayerKind.Embedding) return "Embedding";
+            if (kind == LayerKind.Lstm) return "LSTM";
+            if (kind == LayerKind.Gru) return "GRU";
             return "kind " + ((int)kind).ToString();
         }
 
