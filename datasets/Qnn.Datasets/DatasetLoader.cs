@@ -5,7 +5,8 @@ namespace Qnn.Datasets;
 /// <c>idx:PATH</c> (a folder with the four standard IDX files, plain or .gz), <c>folder:PATH</c> (one subfolder of
 /// images per class, <see cref="ImageFolder"/>), <c>cifar10[:PATH]</c> and <c>cifar100:PATH</c> (the binary versions,
 /// <see cref="CifarReader"/>; without PATH the cache filled by <c>qnn data fetch cifar10 --from</c>) and
-/// <c>svhn:PATH</c> (the MAT-files of the cropped digits, <see cref="SvhnReader"/>).
+/// <c>svhn:PATH</c> (the MAT-files of the cropped digits, <see cref="SvhnReader"/>). The text corpora
+/// (<c>brown</c>, <c>ptb:PATH</c>, <c>text:PATH</c>) are known names too, but opened by <see cref="TextCorpusLoader"/>.
 /// </summary>
 public static class DatasetLoader
 {
@@ -14,8 +15,11 @@ public static class DatasetLoader
     /// <summary>MNIST's digits 0–9: a larger label in the cache means a damaged file.</summary>
     public const int MnistClasses = 10;
 
+    /// <summary>The image forms of --dataset alone.</summary>
+    public const string ImageForms = "mnist, idx:PATH, folder:PATH, cifar10[:PATH], cifar100:PATH or svhn:PATH";
+
     /// <summary>The forms of --dataset, for help texts and errors.</summary>
-    public const string Forms = "mnist, idx:PATH, folder:PATH, cifar10[:PATH], cifar100:PATH or svhn:PATH";
+    public const string Forms = ImageForms + "; for language models " + TextCorpusLoader.Forms;
 
     /// <summary>
     /// Opens <paramref name="spec"/>; <paramref name="request"/> sets the shape an image folder is converted to (others
@@ -23,6 +27,8 @@ public static class DatasetLoader
     /// </summary>
     public static DatasetSplit Load(string spec, ImageRequest? request = null, IProgress<FetchProgress>? progress = null)
     {
+        if (TextCorpusLoader.IsText(spec))
+            throw new TextCorpusException($"--dataset {spec}: a text corpus; language-model training needs --arch lstm or gru (image data sets: {ImageForms})");
         if (spec.StartsWith("folder:", StringComparison.Ordinal)) return ImageFolder.Load(spec[7..], request ?? ImageRequest.Default, progress);
         if (spec == "cifar10") return CifarReader.Load(DataCache.Cifar10Directory, hundred: false);
         if (spec.StartsWith("cifar10:", StringComparison.Ordinal)) return CifarReader.Load(spec[8..], hundred: false);

