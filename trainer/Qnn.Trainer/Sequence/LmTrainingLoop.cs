@@ -60,27 +60,30 @@ public sealed class LmTrainingLoop
         for (int i = 0; i < parameters.Length; i++) snapshot[i].CopyTo(SequenceParameters.Data(parameters[i]), 0);
     }
 
-    /// <summary>Mean loss (nats per token) and next-token accuracy of the float graph in inference mode on <paramref name="tokens"/>.</summary>
-    public (double Loss, double Accuracy) Evaluate(int[] tokens)
+    /// <summary>
+    /// Mean loss (nats per token) and next-token accuracy of the float graph in inference mode on
+    /// <paramref name="tokens"/>, read as <see cref="TokenStreams"/> of --batch streams, each starting empty.
+    /// </summary>
+    public (double Loss, double Accuracy) Evaluate(int[] tokens) => Evaluate(tokens, out _);
+
+    /// <summary>The same, with every prediction's loss in prediction order (index step · streams + stream).</summary>
+    public (double Loss, double Accuracy) Evaluate(int[] tokens, out double[] losses)
     {
         var streams = new TokenStreams(tokens, Options.Batch);
         Model.ResetState();
         int bptt = Options.Bptt;
         var inputs = new int[bptt * streams.Streams];
         var targets = new int[bptt * streams.Streams];
-        double loss = 0;
+        losses = new double[streams.Predictions];
         long ok = 0;
         for (int s = 0; s < streams.Segments(bptt); s++)
         {
             int t = streams.Segment(s, bptt, inputs, targets);
             var logits = Model.Forward(inputs, t, streams.Streams, false, 0);
-            var (l, c) = LmLoss.Evaluate(logits, targets, t * streams.Streams, Shape.Vocab, null, 1);
-            loss += l;
-            ok += c;
+            ok += LmLoss.Evaluate(logits, targets, t * streams.Streams, Shape.Vocab, losses, s * bptt * streams.Streams, null, 1);
         }
         Model.ResetState();
-        long n = Math.Max(1, streams.Predictions);
-        return (loss / n, (double)ok / n);
+        return (LmLoss.Mean(losses), (double)ok / Math.Max(1, losses.Length));
     }
 
     private sealed class RunState(CheckpointHeader header, List<float[]> best)
@@ -99,6 +102,7 @@ public sealed class LmTrainingLoop
         var inputs = new int[bptt * streams];
         var targets = new int[bptt * streams];
         var dLogits = new float[bptt * streams * Shape.Vocab];
+        var rowLosses = new double[bptt * streams];
         var total = Stopwatch.StartNew();
         long tokensThisSession = 0;
         double budget = Options.Minutes * 60;
@@ -129,7 +133,9 @@ public sealed class LmTrainingLoop
                 int rows = t * streams;
                 Model.ZeroGradients();
                 var logits = Model.Forward(inputs, t, streams, true, Optimizer.Steps);
-                var (l, c) = LmLoss.Evaluate(logits, targets, rows, Shape.Vocab, dLogits, rows);
+                int c = LmLoss.Evaluate(logits, targets, rows, Shape.Vocab, rowLosses, 0, dLogits, rows);
+                double l = 0;
+                for (int r = 0; r < rows; r++) l += rowLosses[r];
                 if (!double.IsFinite(l)) throw NonFinite(epoch, b, $"the training loss is {l.ToString(CultureInfo.InvariantCulture)} (try a smaller --lr)");
                 Model.Backward(dLogits);
                 ClipGradients();
