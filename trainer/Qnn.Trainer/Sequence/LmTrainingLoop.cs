@@ -159,7 +159,7 @@ public sealed class LmTrainingLoop
                     break;
                 }
             }
-            EndEpoch(epoch, lr, lossSum / Math.Max(1, seen), (double)correct / Math.Max(1, seen), prior + clock.Elapsed.TotalSeconds, run);
+            EndEpoch(epoch, lr, lossSum / Math.Max(1, seen), (double)correct / Math.Max(1, seen), prior + clock.Elapsed.TotalSeconds, seen, run);
         }
         if (run.Best.Count > 0) Restore(run.Best);
         return new TrainOutcome(run.History, run.BestEpoch + 1, run.BestVal, total.Elapsed);
@@ -187,7 +187,7 @@ public sealed class LmTrainingLoop
         }
     }
 
-    private void EndEpoch(int epoch, float lr, double trainLoss, double trainAcc, double seconds, RunState run)
+    private void EndEpoch(int epoch, float lr, double trainLoss, double trainAcc, double seconds, long tokens, RunState run)
     {
         var (valLoss, valAcc) = corpus.Valid.Length > Options.Batch ? Evaluate(corpus.Valid) : (double.NaN, double.NaN);
         if (double.IsNaN(valLoss) && corpus.Valid.Length > Options.Batch) throw NonFinite(epoch, Batches - 1, "the validation loss is NaN");
@@ -199,7 +199,7 @@ public sealed class LmTrainingLoop
             run.BestEpoch = epoch;
             run.Best = Snapshot();
         }
-        run.History.Add(new EpochRecord(epoch + 1, lr, trainLoss, trainAcc, valLoss, valAcc, seconds));
+        run.History.Add(new EpochRecord(epoch + 1, lr, trainLoss, trainAcc, valLoss, valAcc, seconds) { Samples = tokens });
         if (CheckpointPath != null)
             Save(new CheckpointHeader
             {
