@@ -33,8 +33,23 @@ public sealed class LanguageModel
         for (int l = 0; l < shape.Layers; l++)
             Layers.Add(new RecurrentLayer(shape.Cell, l == 0 ? shape.Embed : shape.Hidden, shape.Hidden, bits, maxBatch, l, rng));
         OutW = SequenceParameters.Uniform("output.W", shape.Vocab, shape.Hidden, clip, rng);
-        OutScale = SequenceParameters.Of("output.scale", [1f / (bits.M * bits.L * MathF.Sqrt(shape.Hidden))]);
+        float outScale = 1f / (bits.M * bits.L * MathF.Sqrt(shape.Hidden));
+        OutScale = SequenceParameters.Of("output.scale", [outScale], outScale);
         OutBias = SequenceParameters.Of("output.bias", new float[shape.Vocab]);
+    }
+
+    /// <summary>
+    /// Starts the output biases at the log of each token's frequency in <paramref name="tokens"/> (add-one smoothed,
+    /// centered): the unigram model, which a few hundred steps of Adam at a small learning rate would not reach.
+    /// </summary>
+    public void InitializeUnigramBias(ReadOnlySpan<int> tokens)
+    {
+        var count = new double[Shape.Vocab];
+        foreach (int t in tokens) count[t]++;
+        var log = count.Select(c => Math.Log(c + 1)).ToArray();
+        double mean = log.Average();
+        var bias = SequenceParameters.Data(OutBias);
+        for (int c = 0; c < bias.Length; c++) bias[c] = (float)(log[c] - mean);
     }
 
     public LmShape Shape { get; }

@@ -35,6 +35,7 @@ public sealed class LmTrainingLoop
         if (train.Length < 2)
             throw new ArgumentException($"the training split of {corpus.Name} has {corpus.Train.Length} tokens, too few for --batch {options.Batch} streams");
         Model = new LanguageModel(Shape, options.Batch, options.Seed);
+        Model.InitializeUnigramBias(corpus.Train);
         parameters = Model.Parameters.ToArray();
         Optimizer = Registry.Get(Registry.Optimizers, options.Optimizer, "optimizer")(backend);
     }

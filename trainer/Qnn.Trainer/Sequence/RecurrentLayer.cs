@@ -56,7 +56,7 @@ public sealed class RecurrentLayer
         float s = 1f / (bits.M * bits.L * MathF.Sqrt(inputs + hidden));
         Array.Fill(scale, s);
         if (cell == RecurrentCell.Lstm) Array.Fill(bias, 1f, hidden, hidden);     // forget gate open at the start
-        Scale = SequenceParameters.Of($"rnn{index}.scale", scale);
+        Scale = SequenceParameters.Of($"rnn{index}.scale", scale, s);
         Bias = SequenceParameters.Of($"rnn{index}.bias", bias);
         StateH = new CpuTensor([maxBatch, hidden]);
         StateC = new CpuTensor([maxBatch, hidden]);

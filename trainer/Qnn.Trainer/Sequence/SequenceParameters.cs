@@ -18,8 +18,12 @@ public static class SequenceParameters
         return new Parameter(name, Tensor(init, rows, cols), new CpuTensor([rows, cols]), 1f, -clip, clip);
     }
 
-    public static Parameter Of(string name, float[] values) =>
-        new(name, Tensor(values, values.Length), new CpuTensor([values.Length]), 1f, float.NegativeInfinity, float.PositiveInfinity);
+    /// <summary>
+    /// Unclipped values (scales, biases). <paramref name="learningRateScale"/> makes Adam's steps relative to the
+    /// values' size: a per-channel scale near 1 / (M·L·√n) would otherwise change by several times its value per step.
+    /// </summary>
+    public static Parameter Of(string name, float[] values, float learningRateScale = 1f) =>
+        new(name, Tensor(values, values.Length), new CpuTensor([values.Length]), learningRateScale, float.NegativeInfinity, float.PositiveInfinity);
 
     private static CpuTensor Tensor(float[] values, params int[] shape)
     {
