@@ -198,4 +198,42 @@ public class SequenceTests
         Assert.Equal(new string('x', 62), SequenceExporter.Label(longWord));
         Assert.Equal(63, System.Text.Encoding.UTF8.GetByteCount(SequenceExporter.Label(new string('a', 70))));
     }
+
+    [Theory]
+    [InlineData("lstm")]
+    [InlineData("gru")]
+    public void A_language_model_cancelled_mid_epoch_resumes_bit_for_bit(string arch)
+    {
+        var corpus = Synthetic(trainTokens: 3000);
+        var options = SmallOptions(arch, 2) with { Epochs = 2, Layers = 2, Dropout = 0.2f };
+        string dir = Path.Combine(Path.GetTempPath(), "qnn-lm-resume-" + Guid.NewGuid().ToString("n"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var whole = new LmTrainingLoop(options, corpus);
+            var wholeOutcome = whole.Run();
+            string ckpt = Path.Combine(dir, "lm.ckpt");
+            using var cts = new CancellationTokenSource();
+            var first = new LmTrainingLoop(options, corpus) { CheckpointPath = ckpt };
+            var stopper = new Stopper(p => { if (p.Epoch == 1 && p.Batch == 7) cts.Cancel(); });
+            Assert.Throws<OperationCanceledException>(() => first.Run(stopper, cts.Token));
+            var resumed = new LmTrainingLoop(options, corpus) { CheckpointPath = ckpt };
+            var outcome = resumed.Run(resume: true);
+            foreach (var (a, b) in whole.Model.Parameters.Zip(resumed.Model.Parameters))
+                Assert.Equal(SequenceParameters.Data(a), SequenceParameters.Data(b));
+            Assert.Equal(wholeOutcome.History.Select(h => (h.TrainLoss, h.ValLoss)), outcome.History.Select(h => (h.TrainLoss, h.ValLoss)));
+            // Other options are refused by name of the checkpoint.
+            var other = new LmTrainingLoop(options with { Hidden = 20 }, corpus) { CheckpointPath = ckpt };
+            Assert.Throws<InvalidDataException>(() => other.Run(resume: true));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    private sealed class Stopper(Action<TrainProgress> report) : IProgress<TrainProgress>
+    {
+        public void Report(TrainProgress value) => report(value);
+    }
 }
