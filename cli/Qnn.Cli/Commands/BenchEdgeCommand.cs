@@ -57,6 +57,7 @@ public static class BenchEdgeCommand
             if (n < 1 || n > 100_000) throw new UserError("--batch must be 1-100000");
             if (!(budget > 0 && budget <= 600)) throw new UserError("--seconds must be above 0 and at most 600");
             QnnModel m = ModelFile.Load(path);
+            if (m.Layers[0].Kind == LayerKind.Embedding) return BenchSequences(m, path, Math.Min(n, 256), budget, parse.GetValue(json));
             var (images, inputs) = Inputs(m, n, parse.GetValue(dataset));
             var result = Cli.Err.Status().Start("measuring", ctx => Measure(m, path, images, inputs, n, budget, s => ctx.Status(Markup.Escape(s))));
             if (parse.GetValue(json)) Cli.PrintJson(result);
@@ -238,5 +239,57 @@ public static class BenchEdgeCommand
                 l.BinaryMacs == 0 ? "-" : l.BatchedBinaryGmacsPerSecond.ToString("F2"), l.BinaryMacs == 0 ? "-" : l.BatchedRatioToLimit.ToString("P0"));
         }
         console.Write(layers);
+    }
+
+    public sealed record SequencePath(string Path, string Kernel, int Sequences, long Tokens, double Seconds, double TokensPerSecond, double MicrosecondsPerToken);
+
+    public sealed record SequenceResult(string Model, string ModelId, string Machine, int LogicalCores, DateTime UtcDate, long FileBytes,
+        long MacsPerToken, string Inputs, IReadOnlyList<SequencePath> Paths);
+
+    /// <summary>
+    /// A sequence model (SPEC 1.10): tokens per second of the portable interpreter and the fast path stepping one
+    /// sequence (each token waits for the last: generation), and of the fast path stepping <paramref name="batch"/>
+    /// sequences together; random tokens, each run for about <paramref name="budget"/> seconds on one thread.
+    /// </summary>
+    private static int BenchSequences(QnnModel m, string path, int batch, double budget, bool json)
+    {
+        int vocabulary = m.Layers[0].InC;
+        var rng = new Random(1);
+        var tokens = Enumerable.Range(0, 4096).Select(_ => rng.Next(vocabulary)).ToArray();
+        var scores = new int[batch * m.ClassCount];
+        var paths = new List<SequencePath>();
+        SequencePath Measure(string name, string kernel, int sequences, Action<int> step)
+        {
+            for (int i = 0; i < 3; i++) step(i);   // warm up: JIT and caches
+            long steps = 0;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (clock.Elapsed.TotalSeconds < budget) step((int)(steps++ & 4095));
+            double seconds = clock.Elapsed.TotalSeconds, count = (double)steps * sequences;
+            return new SequencePath(name, kernel, sequences, (long)count, Math.Round(seconds, 3), Math.Round(count / seconds, 1), Math.Round(seconds * 1e6 / count, 1));
+        }
+        var portable = new SequenceInterpreter(m);
+        paths.Add(Measure("portable", "bitwise (SWAR popcount)", 1, i => portable.Step(tokens[i], scores)));
+        var fast = new FastSequenceInterpreter(m);
+        paths.Add(Measure("fast", fast.Kernel.ToString(), 1, i => fast.Step(tokens[i], scores)));
+        if (batch > 1)
+        {
+            var batched = new FastSequenceInterpreter(m, batch);
+            var step = new int[batch];
+            paths.Add(Measure("fast", batched.Kernel.ToString(), batch, i =>
+            {
+                for (int s = 0; s < batch; s++) step[s] = tokens[(i + 97 * s) & 4095];
+                batched.Step(step, scores);
+            }));
+        }
+        var result = new SequenceResult(path, $"{m.ModelId:x16}", System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture + " " + Environment.MachineName,
+            Environment.ProcessorCount, DateTime.UtcNow, new FileInfo(path).Length, m.Layers.Sum(l => l.Macs), "random tokens (seed 1)", paths);
+        if (json) { Cli.PrintJson(result); return 0; }
+        var console = Cli.Out;
+        console.MarkupLine(Markup.Escape($"{path} (model id {result.ModelId}): {result.FileBytes:N0} bytes, {result.MacsPerToken:N0} MACs per token, {result.Inputs}, one thread"));
+        var table = new Table().AddColumns("path", "kernel", "sequences", "tokens", "tokens/s", "µs/token");
+        foreach (var p in paths)
+            table.AddRow(p.Path, p.Kernel, p.Sequences.ToString(), p.Tokens.ToString("N0"), p.TokensPerSecond.ToString("N0"), p.MicrosecondsPerToken.ToString("0.#"));
+        console.Write(table);
+        return 0;
     }
 }

@@ -20,7 +20,7 @@ public static class FilterRepetitions
     /// <summary>Null for a layer without weights.</summary>
     public static Count? Of(LayerSpec l)
     {
-        if (l.Kind == LayerKind.MaxPool2D || l.Weights is null) return null;
+        if (l.Kind == LayerKind.MaxPool2D || l.IsSequenceLayer || l.Weights is null) return null;
         int fw = l.FilterWords, cw = l.InChannelWords, tail = l.InC & 31;
         var exact = new HashSet<string>(StringComparer.Ordinal);
         var signed = new HashSet<string>(StringComparer.Ordinal);

@@ -37,7 +37,8 @@ public static class InspectCommand
         int Index, string Kind, int[] Input, int[] Output, int[]? Kernel, int[]? Stride, int[]? Padding, int[]? Pool,
         int WeightBits, int InputBits, bool InputSigned, string OutputKind, int OutputBits,
         long Weights, long WeightBytes, int Thresholds, int FlippedChannels, int Scores, long SectionBytes, long Macs, bool Binary,
-        int? UniqueFilters = null, int? UniqueFiltersUpToSign = null, int? Kernels2D = null, int? UniqueKernels2D = null, int? UniqueKernels2DUpToSign = null);
+        int? UniqueFilters = null, int? UniqueFiltersUpToSign = null, int? Kernels2D = null, int? UniqueKernels2D = null, int? UniqueKernels2DUpToSign = null,
+        int GateBits = 0, int CellBits = 0);
 
     public sealed record Totals(long Weights, long WeightBytes, long Float32Bytes, double CompressionRatio, double WeightCompressionRatio,
         long Macs, long BinaryMacs, double BinaryMacShare);
@@ -45,7 +46,7 @@ public static class InspectCommand
     public sealed record Summary(
         string File, long FileBytes, string Version, string ModelId, string ModelIdComputed, bool ModelIdMatches, string Crc,
         int[] Input, int InputBits, string[] Preprocess, int Classes, string[]? Labels,
-        IReadOnlyList<LayerSummary> Layers, Totals Totals, IReadOnlyDictionary<string, string> Metadata);
+        IReadOnlyList<LayerSummary> Layers, Totals Totals, IReadOnlyDictionary<string, string> Metadata, bool Sequence = false);
 
     /// <summary>Everything the summary shows, computed from the model read from <paramref name="bytes"/>.</summary>
     public static Summary Summarize(QnnModel m, string path, byte[] bytes)
@@ -60,14 +61,19 @@ public static class InspectCommand
         return new Summary(path, bytes.Length, $"{m.VersionMajor}.{m.VersionMinor}", $"{m.ModelId:x16}", $"{computed:x16}", computed == m.ModelId,
             $"ok (header and {m.SectionCount} sections)", [m.InputHeight, m.InputWidth, m.InputChannels], m.InputBits, PreprocessNames.Of(m.PreprocessFlags),
             m.ClassCount, m.Labels, layers, totals,
-            m.MetadataKeys.Zip(m.MetadataValues).GroupBy(kv => kv.First).ToDictionary(g => g.Key, g => g.Last().Second));
+            m.MetadataKeys.Zip(m.MetadataValues).GroupBy(kv => kv.First).ToDictionary(g => g.Key, g => g.Last().Second),
+            m.Layers[0].Kind == LayerKind.Embedding);
     }
 
     private static LayerSummary Layer(LayerSpec l, int index)
     {
         bool pool = l.PoolH > 0;
         bool weighted = l.Kind != LayerKind.MaxPool2D;
-        long weights = weighted ? (long)l.OutC * l.KernelH * l.KernelW * l.InC : 0;
+        // Weights (values, not words): F·KH·KW·C; an Embedding's V·E entries; an LSTM's or GRU's F·(X + H).
+        long weights = !weighted ? 0
+            : l.Kind == LayerKind.Embedding ? (long)l.InC * l.OutC
+            : l.IsRecurrent ? (long)l.GateChannels * (l.InC + l.OutC)
+            : (long)l.OutC * l.KernelH * l.KernelW * l.InC;
         long macs = l.Macs;
         int flipped = Enumerable.Range(0, l.OutC).Count(c => l.Output == OutputKind.Thresholds && l.IsFlipped(c));
         var repeats = FilterRepetitions.Of(l);
@@ -76,12 +82,14 @@ public static class InspectCommand
             weighted ? [l.PadTop, l.PadLeft, l.PadBottom, l.PadRight] : null,
             pool ? [l.PoolH, l.PoolW, l.PoolStrideH, l.PoolStrideW] : null,
             l.WeightBits, l.InputBits, l.InputSigned,
-            l.Output switch { OutputKind.Thresholds => "thresholds", OutputKind.Scores => "scores", _ => "pooled" },
+            l.Output switch { OutputKind.Thresholds => "thresholds", OutputKind.Scores => "scores", OutputKind.Levels => "levels", _ => "pooled" },
             l.OutputBits, weights, 4L * l.WeightWords,
-            l.Output == OutputKind.Thresholds ? l.OutC * l.Levels : 0, flipped,
+            l.Output == OutputKind.Thresholds ? l.OutC * l.Levels : l.GateThresholdCount + l.StateThresholdCount,
+            l.IsRecurrent ? Enumerable.Range(0, l.GateChannels).Count(l.IsFlipped) : flipped,
             l.Output == OutputKind.Scores ? l.OutC : 0, l.DataLength, macs,
             weighted && l.WeightBits == 1 && l.InputBits == 1 && l.InputSigned,
-            repeats?.Unique, repeats?.UniqueUpToSign, repeats?.Kernels2D, repeats?.UniqueKernels2D, repeats?.UniqueKernels2DUpToSign);
+            repeats?.Unique, repeats?.UniqueUpToSign, repeats?.Kernels2D, repeats?.UniqueKernels2D, repeats?.UniqueKernels2DUpToSign,
+            l.GateBits, l.CellBits);
     }
 
     private static string Shape(int[] s) => string.Join("x", s);
@@ -90,14 +98,18 @@ public static class InspectCommand
     {
         console.MarkupLine($"[bold]{Markup.Escape(s.File)}[/]  format v{s.Version}, {s.FileBytes:N0} bytes, model id [bold]{s.ModelId}[/] " +
             (s.ModelIdMatches ? "[green](recomputed: matches)[/]" : $"[red](recomputed: {s.ModelIdComputed})[/]") + $", CRC {s.Crc}");
-        string labels = s.Labels is null ? "no labels" : "labels: " + string.Join(", ", s.Labels.Select(l => $"\"{l}\""));
+        // A language model's labels are its vocabulary: the first ten of them.
+        string labels = s.Labels is null ? "no labels" : "labels: " + string.Join(", ", s.Labels.Take(s.Labels.Length > 20 ? 10 : 20).Select(l => $"\"{l}\""))
+            + (s.Labels.Length > 20 ? $", … ({s.Labels.Length:N0} in all)" : "");
         console.MarkupLine(Markup.Escape($"input {Shape(s.Input)}, {s.InputBits}-bit unsigned; preprocess: " +
             (s.Preprocess.Length == 0 ? "none" : string.Join(", ", s.Preprocess)) + $"; {s.Classes} classes, {labels}"));
 
         var table = new Table().AddColumns("#", "layer", "input → output", "bits w·a→out", "weights", "bytes", "thresholds", "MACs", "binary");
         foreach (var l in s.Layers)
         {
-            string layer = l.Kind + (l.Kernel is null ? "" : $" {Shape(l.Kernel)}")
+            bool sequenceLayer = l.Kind is "Embedding" or "LSTM" or "GRU";
+            string layer = sequenceLayer ? l.Kind + (l.GateBits > 0 ? $" g={l.GateBits}" : "") + (l.CellBits > 0 ? $" s={l.CellBits}" : "") :
+                l.Kind + (l.Kernel is null ? "" : $" {Shape(l.Kernel)}")
                 + (l.Stride is { } st && (st[0] != 1 || st[1] != 1) ? $" stride {Shape(st)}" : "")
                 + (l.Padding is { } p && p.Any(x => x != 0) ? " pad " + string.Join(",", p) : "")
                 + (l.Pool is { } pool ? $" pool {pool[0]}x{pool[1]}" + (pool[2] != pool[0] || pool[3] != pool[1] ? $"/{pool[2]}x{pool[3]}" : "") : "");
@@ -107,6 +119,7 @@ public static class InspectCommand
             {
                 "thresholds" => $"{l.Thresholds:N0}" + (l.FlippedChannels > 0 ? $" ({l.FlippedChannels} flipped)" : ""),
                 "scores" => $"{l.Scores} scores",
+                "levels" when l.Thresholds > 0 => $"{l.Thresholds:N0}" + (l.FlippedChannels > 0 ? $" ({l.FlippedChannels} flipped)" : ""),
                 _ => "",
             };
             table.AddRow(l.Index.ToString(), layer, $"{Shape(l.Input)} → {Shape(l.Output)}", bits,
@@ -127,7 +140,9 @@ public static class InspectCommand
                 $"{l.UniqueKernels2D} of {l.Kernels2D} unique ({(double)l.UniqueKernels2D!.Value / l.Kernels2D!.Value:P0}), {l.UniqueKernels2DUpToSign} up to sign " +
                 $"({(double)l.UniqueKernels2DUpToSign!.Value / l.Kernels2D.Value:P0})"));
         }
-        console.MarkupLine(Markup.Escape($"MACs per inference: {t.Macs:N0} of the format's limit of {FormatConstants.MaxMacs:N0} (2^31, SPEC section 4)"));
+        console.MarkupLine(Markup.Escape($"MACs per {(s.Sequence ? "token (step)" : "inference")}: {t.Macs:N0} of the format's limit of {FormatConstants.MaxMacs:N0} (2^31, SPEC section 4)"));
+        if (s.Sequence)
+            console.MarkupLine(Markup.Escape("sequence model (SPEC 1.10): g = gate bits, s = cell bits; an Embedding's MACs are 0 (a row lookup), an LSTM's or GRU's are F·(X + H) per token"));
         if (s.Metadata.Count > 0)
             console.MarkupLine(Markup.Escape("metadata: " + string.Join(", ", s.Metadata.Select(kv => $"{kv.Key}={kv.Value}"))));
     }

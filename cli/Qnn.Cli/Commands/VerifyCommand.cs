@@ -36,6 +36,9 @@ public static class VerifyCommand
             string path = parse.GetValue(model)!;
             Cli.Check(Cli.Limit, parse.GetValue(limit));
             QnnModel m = ModelFile.Load(path);
+            if (m.Layers[0].Kind == LayerKind.Embedding)
+                return VerifySequences(m, path, parse.GetValue(dataset)!, parse.GetValue(runtimes)!, parse.GetValue(limit), parse.GetValue(layers),
+                    parse.GetValue(json), parse.GetValue(accelerator)!);
             Dataset data = Verifier.TestSplit(parse.GetValue(dataset)!, m, path, parse.GetValue(limit), DatasetSource.Progress);
             string[] names = parse.GetValue(runtimes)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             if (names.Length == 0) throw new UserError("--runtimes names no runtime");
@@ -53,6 +56,35 @@ public static class VerifyCommand
             return ExitCode(report);
         }));
         return command;
+    }
+
+    /// <summary>
+    /// A sequence model (SPEC 1.10): the test split of a text corpus (brown, ptb:PATH, text:PATH) as one token stream,
+    /// state carried from the first token to the last (--limit N: the first N tokens), every step's scores compared.
+    /// </summary>
+    private static int VerifySequences(QnnModel m, string path, string dataset, string runtimes, int limit, bool layers, bool asJson, string accelerator)
+    {
+        if (layers) throw new UserError("--layers: a sequence model's verify compares every step's scores, not layer outputs");
+        if (!TextCorpusLoader.IsText(dataset)) throw new UserError($"--dataset {dataset}: {path} is a sequence model; use {TextCorpusLoader.Forms}");
+        string[] names = runtimes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (names.Length == 0) throw new UserError("--runtimes names no runtime");
+        int[] tokens = SequenceVerifier.TestTokens(TextCorpusLoader.Load(dataset), m, path, limit);
+        var opened = SequenceRuntime.Open(m, names, accelerator, warning => Console.Error.WriteLine($"qnn: {warning}"));
+        try
+        {
+            VerifyReport report = SequenceVerifier.Verify(m, path, dataset, tokens, opened);
+            if (asJson) Cli.PrintJson(report);
+            else
+            {
+                Render(report, Cli.Out);
+                Cli.Out.MarkupLine($"(a sample is a step: {report.Samples} tokens of the test split stepped as one sequence, the state carried; accuracy: the next token predicted)");
+            }
+            return ExitCode(report);
+        }
+        finally
+        {
+            foreach (var r in opened) r.Dispose();
+        }
     }
 
     /// <summary>The exit code of a report: 0 when every runtime matched the reference, 1 on any mismatch.</summary>
