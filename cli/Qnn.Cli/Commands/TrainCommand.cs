@@ -113,8 +113,6 @@ public static class TrainCommand
             Option[] sequenceOnly = [layers, hidden, embed, bptt, gateBits, cellBits, dropout, clip];
             if (sequenceOnly.FirstOrDefault(Given) is { } sequence)
                 throw new UserError($"{sequence.Name} is an option of the language models (--arch {string.Join(" or ", SequenceArchitectures.All.Keys)}), not of --arch {parse.GetValue(arch)}");
-            if (TextCorpusLoader.IsText(parse.GetValue(dataset)!))
-                throw new UserError($"--dataset {parse.GetValue(dataset)} is a text corpus: train a language model on it with --arch {string.Join(" or ", SequenceArchitectures.All.Keys)}");
             TrainOptions options;
             try
             {
