@@ -16,7 +16,7 @@ public static class EvalCommand
         var dataset = DatasetSource.Option("; an image folder is converted to the model's input shape");
         var limit = new Option<int>("--limit") { Description = $"evaluate only the first N test images: {Cli.Limit.Text}" };
         var json = new Option<bool>("--json") { Description = "print the result as JSON" };
-        var command = new Command("eval", "Accuracy and confusion matrix of a model on a data set (runtime-edge fast path).");
+        var command = new Command("eval", "Accuracy and confusion matrix of a model on a data set (runtime-edge fast path); a language model's test perplexity (--dataset brown, ptb:PATH or text:PATH).");
         command.Arguments.Add(model);
         command.Options.Add(dataset);
         command.Options.Add(limit);
@@ -26,6 +26,8 @@ public static class EvalCommand
             string path = parse.GetValue(model)!;
             Cli.Check(Cli.Limit, parse.GetValue(limit));
             var m = ModelFile.Load(path);
+            if (m.Layers[0].Kind == LayerKind.Embedding)
+                return LanguageModelEvaluation.Run(path, m, parse.GetValue(dataset)!, parse.GetValue(limit), parse.GetValue(json));
             var shape = ImageShape.Of(m);
             var data = DatasetSource.Load(parse.GetValue(dataset)!, new ImageRequest(shape.Height, shape.Width, shape.Channels)).Test;
             DeployedResult r;

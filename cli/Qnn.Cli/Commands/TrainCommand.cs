@@ -2,6 +2,7 @@ using System.CommandLine;
 using Qnn.Datasets;
 using Qnn.Format;
 using Qnn.Trainer;
+using Qnn.Trainer.Sequence;
 using Qnn.Trainer.Training;
 using Spectre.Console;
 using Qnn.Verification;
@@ -20,12 +21,20 @@ public static class TrainCommand
         var dataset = DatasetSource.Option();
         var imageSize = DatasetSource.ImageSizeOption();
         var channels = DatasetSource.ChannelsOption();
-        var arch = new Option<string>("--arch") { Description = $"architecture: {string.Join(", ", Architectures.All.Keys)}", DefaultValueFactory = _ => "mlp" };
+        var arch = new Option<string>("--arch") { Description = $"architecture: {string.Join(", ", Architectures.All.Keys)}; language models: {string.Join(", ", SequenceArchitectures.All.Keys)} (--dataset brown, ptb:PATH or text:PATH)", DefaultValueFactory = _ => "mlp" };
         var epochs = new Option<int>("--epochs") { Description = $"epochs ({TrainOptions.Ranges.Epochs.Text})", DefaultValueFactory = _ => new TrainOptions().Epochs };
         var output = new Option<string>("--out") { Description = "the .qnn model to write", DefaultValueFactory = _ => "model.qnn" };
         var width = new Option<int>("--width") { Description = $"hidden units (mlp) or first conv filters (conv): {TrainOptions.Ranges.Width.Text}; refused when the memory it needs is over 3/4 of the machine's or its checkpoint over 2 GB" };
-        var weightBits = new Option<int>("--weight-bits") { Description = $"weight bits m ({TrainOptions.Ranges.WeightBits.Text})", DefaultValueFactory = _ => 1 };
-        var actBits = new Option<int>("--act-bits") { Description = $"activation bits k ({TrainOptions.Ranges.ActBits.Text})", DefaultValueFactory = _ => 1 };
+        var weightBits = new Option<int>("--weight-bits") { Description = $"weight bits m ({TrainOptions.Ranges.WeightBits.Text}; lstm/gru: {TrainOptions.Ranges.SequenceBits.Text}, default 4)", DefaultValueFactory = _ => 1 };
+        var actBits = new Option<int>("--act-bits") { Description = $"activation bits k ({TrainOptions.Ranges.ActBits.Text}; lstm/gru: {TrainOptions.Ranges.SequenceBits.Text}, default 4)", DefaultValueFactory = _ => 1 };
+        var layers = new Option<int>("--layers") { Description = $"lstm/gru: recurrent layers ({TrainOptions.Ranges.Layers.Text})", DefaultValueFactory = _ => new TrainOptions().Layers };
+        var hidden = new Option<int>("--hidden") { Description = $"lstm/gru: units per recurrent layer ({TrainOptions.Ranges.Hidden.Text})" };
+        var embed = new Option<int>("--embed") { Description = $"lstm/gru: embedding size ({TrainOptions.Ranges.Embed.Text})" };
+        var bptt = new Option<int>("--bptt") { Description = $"lstm/gru: steps of truncated back-propagation through time, the state carried across segments ({TrainOptions.Ranges.Bptt.Text})", DefaultValueFactory = _ => new TrainOptions().Bptt };
+        var gateBits = new Option<int>("--gate-bits") { Description = $"lstm/gru: gate bits g ({TrainOptions.Ranges.GateBits.Text})" };
+        var cellBits = new Option<int>("--cell-bits") { Description = $"lstm: cell-state bits s ({TrainOptions.Ranges.CellBits.Text})" };
+        var dropout = new Option<float>("--dropout") { Description = $"lstm/gru: dropout between layers ({TrainOptions.Ranges.Dropout.Text})", DefaultValueFactory = _ => new TrainOptions().Dropout };
+        var clip = new Option<float>("--clip") { Description = $"lstm/gru: clip the global gradient norm to this, 0 = no clipping ({TrainOptions.Ranges.Clip.Text})", DefaultValueFactory = _ => new TrainOptions().Clip };
         var batch = new Option<int>("--batch") { Description = $"mini-batch size ({TrainOptions.Ranges.Batch.Text}; default: the architecture's, e.g. 50 for paper-cifar10, else {new TrainOptions().Batch})", DefaultValueFactory = _ => new TrainOptions().Batch };
         var lr = new Option<float>("--lr") { Description = $"learning rate of the first epoch ({TrainOptions.Ranges.Lr.Text}); default {new TrainOptions().Lr}, and {Qnn.Trainer.LowPrecision.AdaMaxShift.DefaultLearningRate} with --optimizer adamax-shift", DefaultValueFactory = _ => new TrainOptions().Lr };
         var lrEnd = new Option<float>("--lr-end") { Description = $"learning rate of the last epoch, exponential decay ({TrainOptions.Ranges.LrEnd.Text})", DefaultValueFactory = _ => new TrainOptions().LrEnd };
@@ -83,11 +92,47 @@ public static class TrainCommand
 
         var command = new Command("train", "Train a binarized/quantized network on the CPU and export it as .qnn.");
         foreach (Option o in new Option[] { dataset, imageSize, channels, arch, epochs, output, width, weightBits, actBits, batch, lr, lrEnd, seed, loss, optimizer,
-                     validation, dropIn, dropHidden, shift, limit, checkpoint, resume, log, plot, json, backend, accelerator, gradBits, gradScale, gradLayers, bn, actQuant, weightQuant, minutes, preset })
+                     validation, dropIn, dropHidden, shift, limit, checkpoint, resume, log, plot, json, backend, accelerator, gradBits, gradScale, gradLayers, bn, actQuant, weightQuant, minutes, preset,
+                     layers, hidden, embed, bptt, gateBits, cellBits, dropout, clip })
             command.Options.Add(o);
         command.SetAction(parse => Cli.Run("train", () =>
         {
             string outPath = parse.GetValue(output)!;
+            bool Given(Option o) => parse.GetResult(o) is { Implicit: false };
+            if (SequenceArchitectures.IsSequence(parse.GetValue(arch)!))
+            {
+                Option[] imageOnly = [imageSize, channels, width, loss, validation, dropIn, dropHidden, shift, limit, accelerator, gradBits, gradScale, gradLayers, bn, actQuant, weightQuant, preset];
+                if (imageOnly.FirstOrDefault(Given) is { } image)
+                    throw new UserError($"{image.Name} is an option of the image architectures, not of --arch {parse.GetValue(arch)}");
+                string corpus = parse.GetValue(dataset)!;
+                if (!TextCorpusLoader.IsText(corpus))
+                    throw new UserError($"--arch {parse.GetValue(arch)} trains on a text corpus: --dataset {TextCorpusLoader.Forms} (not {corpus})");
+                TrainOptions lm;
+                try
+                {
+                    lm = new TrainOptions
+                    {
+                        Dataset = corpus, Arch = parse.GetValue(arch)!.ToLowerInvariant(), Epochs = parse.GetValue(epochs),
+                        WeightBits = Given(weightBits) ? parse.GetValue(weightBits) : 4, ActBits = Given(actBits) ? parse.GetValue(actBits) : 4,
+                        Batch = Given(batch) ? parse.GetValue(batch) : SequenceArchitectures.DefaultBatch,
+                        Lr = Given(lr) ? parse.GetValue(lr) : SequenceArchitectures.DefaultLr, LrEnd = Given(lrEnd) ? parse.GetValue(lrEnd) : SequenceArchitectures.DefaultLrEnd,
+                        Seed = parse.GetValue(seed), Optimizer = parse.GetValue(optimizer)!, Backend = parse.GetValue(backend)!, Minutes = parse.GetValue(minutes),
+                        Layers = parse.GetValue(layers), Hidden = parse.GetValue(hidden), Embed = parse.GetValue(embed), Bptt = parse.GetValue(bptt),
+                        GateBits = parse.GetValue(gateBits), CellBits = parse.GetValue(cellBits), Dropout = parse.GetValue(dropout), Clip = parse.GetValue(clip),
+                        Loss = "softmax_cross_entropy", Shift = 0, Validation = 0,
+                    };
+                    lm.Validate();
+                }
+                catch (ArgumentException e)
+                {
+                    throw new UserError(e.Message);
+                }
+                return LanguageModelTraining.Train(lm, outPath, parse.GetValue(checkpoint) ?? outPath + ".ckpt", parse.GetValue(resume),
+                    parse.GetValue(log) ?? outPath + ".log.csv", parse.GetValue(plot) ?? outPath + ".png", parse.GetValue(json));
+            }
+            Option[] sequenceOnly = [layers, hidden, embed, bptt, gateBits, cellBits, dropout, clip];
+            if (sequenceOnly.FirstOrDefault(Given) is { } sequence)
+                throw new UserError($"{sequence.Name} is an option of the language models (--arch {string.Join(" or ", SequenceArchitectures.All.Keys)}), not of --arch {parse.GetValue(arch)}");
             TrainOptions options;
             try
             {
@@ -236,7 +281,7 @@ public static class TrainCommand
     }
 
     /// <summary>Reports on the training thread (Progress&lt;T&gt; would post to the thread pool and lag behind).</summary>
-    private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+    internal sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
     {
         public void Report(T value) => report(value);
     }

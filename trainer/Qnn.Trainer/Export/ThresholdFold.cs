@@ -35,9 +35,22 @@ public static class ThresholdFold
             return (t, false);
         }
         bool flip = scale < 0f;
+        return (Search(acc => Level(acc, alpha, delta, scale, shift, bits, quantizer), levels, bound, flip), flip);
+    }
+
+    /// <summary>
+    /// The thresholds t_1 … t_levels of any level function of an integer in [−bound, bound] that is non-decreasing
+    /// (or, when <paramref name="flip"/>, non-increasing): for each l the smallest integer that reaches level l (the
+    /// largest, flipped), i32.MinValue when every integer reaches it and i32.MaxValue when none does, so that the
+    /// level SPEC 1.6 computes from them is <paramref name="level"/> on the whole range. Also the sequence layers'
+    /// gates, cells and outputs (SPEC 1.10, <see cref="SequenceFold"/>).
+    /// </summary>
+    public static int[] Search(Func<long, int> level, int levels, long bound, bool flip)
+    {
+        var t = new int[levels];
         for (int l = 1; l <= levels; l++)
         {
-            bool Reaches(long acc) => Level(acc, alpha, delta, scale, shift, bits, quantizer) >= l;
+            bool Reaches(long acc) => level(acc) >= l;
             if (!flip)
             {
                 // Level is non-decreasing in acc: the smallest acc that reaches l.
@@ -71,7 +84,7 @@ public static class ThresholdFold
                 }
             }
         }
-        return (t, flip);
+        return t;
     }
 
     /// <summary>The level the runtime computes from thresholds (SPEC 1.6), for tests and the integer evaluation.</summary>

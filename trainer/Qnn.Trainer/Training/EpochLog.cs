@@ -7,7 +7,11 @@ namespace Qnn.Trainer.Training;
 
 /// <summary>One line of the per-epoch log.</summary>
 public sealed record EpochRecord(int Epoch, double LearningRate, double TrainLoss, double TrainAccuracy, double ValLoss,
-    double ValAccuracy, double Seconds);
+    double ValAccuracy, double Seconds)
+{
+    /// <summary>Samples (a language model: predicted tokens) trained in this epoch; 0 where not counted.</summary>
+    public long Samples { get; init; }
+}
 
 /// <summary>The per-epoch log as CSV (one header line, then a line per epoch), written atomically.</summary>
 public static class EpochLog
@@ -24,4 +28,18 @@ public static class EpochLog
     }
 
     public static void Write(string path, IEnumerable<EpochRecord> records) => OutputFile.WriteAllText(path, ToCsv(records));
+
+    /// <summary>A language model's log: the same columns (losses in nats per token, next-token accuracies), then the perplexities e^loss and the tokens.</summary>
+    public const string PerplexityHeader = Header + ",train_perplexity,val_perplexity,tokens";
+
+    public static string ToPerplexityCsv(IEnumerable<EpochRecord> records)
+    {
+        var sb = new StringBuilder(PerplexityHeader).Append('\n');
+        foreach (var r in records)
+            sb.Append(ToCsv([r]).Split('\n')[1]).Append(string.Create(CultureInfo.InvariantCulture,
+                $",{Math.Exp(r.TrainLoss):F2},{Math.Exp(r.ValLoss):F2},{r.Samples}\n"));
+        return sb.ToString();
+    }
+
+    public static void WritePerplexity(string path, IEnumerable<EpochRecord> records) => OutputFile.WriteAllText(path, ToPerplexityCsv(records));
 }

@@ -51,6 +51,23 @@ public sealed record TrainOptions
     /// <summary>Use at most this many training samples (0 = all); for quick runs and tests.</summary>
     public int TrainLimit { get; init; }
 
+    // Language models (--arch lstm|gru, Sequence/): sizes, truncated BPTT, the gates' and the cell's bits, clipping, dropout.
+    /// <summary>Hidden units of every recurrent layer, 0 = the default (256).</summary>
+    public int Hidden { get; init; }
+    /// <summary>Embedding size, 0 = the hidden size.</summary>
+    public int Embed { get; init; }
+    public int Layers { get; init; } = 1;
+    /// <summary>Steps of truncated back-propagation through time.</summary>
+    public int Bptt { get; init; } = 35;
+    /// <summary>Gate bits g, 0 = the activation bits.</summary>
+    public int GateBits { get; init; }
+    /// <summary>LSTM cell bits s, 0 = the activation bits + 1.</summary>
+    public int CellBits { get; init; }
+    /// <summary>The global gradient norm is clipped to this (0 = no clipping).</summary>
+    public float Clip { get; init; } = 1f;
+    /// <summary>Dropout between a language model's layers.</summary>
+    public float Dropout { get; init; }
+
     /// <summary>
     /// The range of every numeric option, next to the defaults above: the CLI's help and its errors read them here.
     /// The data set's own limits (--shift below the image side, --validation leaving a batch to train on) and the
@@ -73,6 +90,15 @@ public sealed record TrainOptions
         public static readonly OptionRange GradBits = new("--grad-bits", 2, 16, Sentinel: 32, SentinelMeaning: "float gradients");
         public static readonly OptionRange Minutes = new("--minutes", 0, 1_000_000, Integer: false, MinOpen: true, Sentinel: 0, SentinelMeaning: "no time budget");
         public static readonly OptionRange ScheduleEpochs = new("the schedule's epochs", 1, 10_000, Sentinel: 0, SentinelMeaning: "--epochs");
+        public static readonly OptionRange SequenceBits = new("--weight-bits and --act-bits", 1, 4, Sentinel: 32, SentinelMeaning: "the float baseline (both 32)");
+        public static readonly OptionRange Hidden = new("--hidden", 1, 4096, Sentinel: 0, SentinelMeaning: "256");
+        public static readonly OptionRange Embed = new("--embed", 1, 4096, Sentinel: 0, SentinelMeaning: "the hidden size");
+        public static readonly OptionRange Layers = new("--layers", 1, 8);
+        public static readonly OptionRange Bptt = new("--bptt", 1, 1000);
+        public static readonly OptionRange GateBits = new("--gate-bits", 1, 8, Sentinel: 0, SentinelMeaning: "the activation bits");
+        public static readonly OptionRange CellBits = new("--cell-bits", 1, 8, Sentinel: 0, SentinelMeaning: "the activation bits + 1");
+        public static readonly OptionRange Clip = new("--clip", 0, 1_000_000, Integer: false);
+        public static readonly OptionRange Dropout = new("--dropout", 0, 1, Integer: false, MaxOpen: true);
     }
 
     /// <summary>
@@ -81,6 +107,11 @@ public sealed record TrainOptions
     /// </summary>
     public void Validate()
     {
+        if (Sequence.SequenceArchitectures.IsSequence(Arch))
+        {
+            ValidateSequence();
+            return;
+        }
         string? problem = Ranges.Epochs.Problem(Epochs) ?? Ranges.Width.Problem(Width) ?? Ranges.WeightBits.Problem(WeightBits)
             ?? Ranges.ActBits.Problem(ActBits) ?? Ranges.Batch.Problem(Batch) ?? Ranges.Lr.Problem(Lr) ?? Ranges.LrEnd.Problem(LrEnd)
             ?? Ranges.InputDropout.Problem(InputDropout) ?? Ranges.HiddenDropout.Problem(HiddenDropout) ?? Ranges.Shift.Problem(Shift)
@@ -101,6 +132,21 @@ public sealed record TrainOptions
             throw new ArgumentException("--grad-scale and --grad-layers apply to quantized gradients: give --grad-bits 2-16 as well");
         if (!LowPrecision.LowPrecisionTraining.BatchNormKinds.Contains(BatchNorm, StringComparer.OrdinalIgnoreCase))
             throw new ArgumentException($"unknown batch norm \"{BatchNorm}\" (known: {string.Join(", ", LowPrecision.LowPrecisionTraining.BatchNormKinds)})");
+    }
+
+    /// <summary>A language model's options (--arch lstm|gru): the ranges above that apply to it, and its own.</summary>
+    private void ValidateSequence()
+    {
+        string? problem = Ranges.Epochs.Problem(Epochs) ?? Ranges.SequenceBits.Problem(WeightBits) ?? Ranges.SequenceBits.Problem(ActBits)
+            ?? Ranges.Batch.Problem(Batch) ?? Ranges.Lr.Problem(Lr) ?? Ranges.LrEnd.Problem(LrEnd) ?? Ranges.Minutes.Problem(Minutes)
+            ?? Ranges.Hidden.Problem(Hidden) ?? Ranges.Embed.Problem(Embed) ?? Ranges.Layers.Problem(Layers) ?? Ranges.Bptt.Problem(Bptt)
+            ?? Ranges.GateBits.Problem(GateBits) ?? Ranges.CellBits.Problem(CellBits) ?? Ranges.Clip.Problem(Clip) ?? Ranges.Dropout.Problem(Dropout);
+        if (problem is not null) throw new ArgumentException(problem);
+        if ((WeightBits == 32) != (ActBits == 32))
+            throw new ArgumentException("the float baseline takes --weight-bits 32 and --act-bits 32 together");
+        Registry.Get(Registry.Optimizers, Optimizer, "optimizer");
+        if (!Optimizer.Equals("adam", StringComparison.OrdinalIgnoreCase)) throw new ArgumentException("language models train with --optimizer adam");
+        if (!Backend.Equals("cpu", StringComparison.OrdinalIgnoreCase)) throw new ArgumentException("language models train on the CPU backend only (--backend cpu)");
     }
 
     /// <summary>
