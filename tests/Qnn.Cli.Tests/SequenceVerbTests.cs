@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Qnn.Cli.Commands;
 using Qnn.Datasets;
 using Qnn.Format;
 using Qnn.Runtime.Edge;
@@ -102,5 +103,24 @@ public sealed class SequenceVerbTests : IDisposable
         var e = QnnCommand.Run("export", _model, "--onnx", _tmp.File("lm.onnx"));
         Assert.Equal(1, e.ExitCode);
         Assert.Contains("sequence models (Embedding, LSTM, GRU; SPEC 1.10) are not exported to ONNX yet", e.Error);
+    }
+    /// <summary>
+    /// A word-level model whose scores put &lt;unk&gt; first after every token: generation takes the best other token
+    /// unless --allow-unk, and then it is exactly the interpreter's prediction (&lt;unk&gt; every time).
+    /// </summary>
+    [Fact]
+    public void Generation_skips_unk_unless_allowed()
+    {
+        var m = RandomLayers.SequenceModel(new Random(5), 12, 8, [LayerKind.Gru], 9, 2, 2, 2, 0);
+        m.Labels = ["<unk>", "<eos>", .. Enumerable.Range(2, 10).Select(i => "w" + i)];
+        m.Layers[^1].Offsets![0] = 1 << 20;   // far above any accumulator of this layer
+        m.MetadataKeys = ["score_scale"];
+        m.MetadataValues = ["0.05"];
+        var skipped = RunCommand.Generate(m, "m.qnn", "w2 w3", 10, "portable", null, 1.0);
+        var allowed = RunCommand.Generate(m, "m.qnn", "w2 w3", 10, "portable", null, 1.0, allowUnk: true);
+        Assert.All(allowed.Tokens, t => Assert.Equal(0, t));
+        Assert.DoesNotContain(0, skipped.Tokens);
+        var sampled = RunCommand.Generate(m, "m.qnn", "w2 w3", 30, "fast", new Random(1), 1.0);
+        Assert.DoesNotContain(0, sampled.Tokens);
     }
 }

@@ -28,12 +28,13 @@ public static class RunCommand
         var sample = new Option<bool>("--sample") { Description = "Sequence models: sample from softmax(score_scale * score / temperature) instead of the highest score." };
         var seed = new Option<int>("--seed") { Description = "--sample: the random seed.", DefaultValueFactory = _ => 1 };
         var temperature = new Option<double>("--temperature") { Description = "--sample: the softmax temperature (> 0).", DefaultValueFactory = _ => 1.0 };
+        var allowUnk = new Option<bool>("--allow-unk") { Description = "Sequence models: let the generated text contain <unk> (by default the best token other than <unk> is taken, and sampling never draws it)." };
         var runtime = new Option<string>("--runtime") { Description = "portable (the bitwise reference interpreter) or fast (the .NET fast path).", DefaultValueFactory = _ => "fast" };
         runtime.AcceptOnlyFromAmong("portable", "fast");
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
         var command = new Command("run", "Classify an image with the edge runtime (class, scores, time), or continue a prompt with a sequence model.");
         command.Arguments.Add(model);
-        foreach (Option o in new Option[] { input, prompt, tokens, sample, seed, temperature, runtime, json }) command.Options.Add(o);
+        foreach (Option o in new Option[] { input, prompt, tokens, sample, seed, temperature, allowUnk, runtime, json }) command.Options.Add(o);
         command.SetAction(parse => Cli.Run("run", () =>
         {
             string modelPath = parse.GetValue(model)!, which = parse.GetValue(runtime)!;
@@ -46,7 +47,7 @@ public static class RunCommand
                 if (n < 1 || n > 10000) throw new UserError($"--tokens must be 1 to 10000 (not {n})");
                 double t = parse.GetValue(temperature);
                 if (!(t > 0) || double.IsInfinity(t)) throw new UserError($"--temperature must be a positive number (not {t})");
-                var generated = Generate(m, modelPath, text, n, which, parse.GetValue(sample) ? new Random(parse.GetValue(seed)) : null, t);
+                var generated = Generate(m, modelPath, text, n, which, parse.GetValue(sample) ? new Random(parse.GetValue(seed)) : null, t, parse.GetValue(allowUnk));
                 if (parse.GetValue(json)) Cli.PrintJson(generated);
                 else
                 {
@@ -74,9 +75,11 @@ public static class RunCommand
     /// Reads the prompt (encoded with the model's labels: lower case, split on whitespace, an unknown word as
     /// &lt;unk&gt; where the labels have it; one character per token when the model's dataset is text:PATH), then
     /// generates <paramref name="count"/> tokens, each fed back: the highest score (lowest index on ties), or with
-    /// <paramref name="sampler"/> a draw from softmax(score_scale · score / temperature).
+    /// <paramref name="sampler"/> a draw from softmax(score_scale · score / temperature). Unless
+    /// <paramref name="allowUnk"/>, &lt;unk&gt; is never generated: the best other token is taken (a model trained
+    /// briefly predicts &lt;unk&gt;, the most frequent token of a 10,000-word vocabulary, after almost anything).
     /// </summary>
-    public static Generation Generate(QnnModel m, string modelPath, string prompt, int count, string runtime, Random? sampler, double temperature)
+    public static Generation Generate(QnnModel m, string modelPath, string prompt, int count, string runtime, Random? sampler, double temperature, bool allowUnk = false)
     {
         string[] labels = m.Labels ?? throw new UserError($"{modelPath}: no LABELS section, so no vocabulary to read a prompt with");
         bool characters = m.GetMetadata("dataset") is { } d && d.StartsWith("text:", StringComparison.Ordinal);
@@ -114,7 +117,9 @@ public static class RunCommand
         var weights = new double[m.ClassCount];
         for (int i = 0; i < count; i++)
         {
-            if (sampler is not null) next = Sample(scores, scale / temperature, sampler, weights);
+            int banned = allowUnk ? -1 : unk;
+            if (sampler is not null) next = Sample(scores, scale / temperature, sampler, weights, banned);
+            else if (next == banned) next = BestExcept(scores, weights.Length, banned);
             output[i] = next;
             if (i + 1 < count) next = step(next);
         }
@@ -127,14 +132,23 @@ public static class RunCommand
     }
 
     /// <summary>A draw from softmax(factor · score): the largest score subtracted first, so exp never overflows.</summary>
-    private static int Sample(int[] scores, double factor, Random rng, double[] weights)
+    private static int Sample(int[] scores, double factor, Random rng, double[] weights, int banned)
     {
-        int best = Prediction.ArgMax(scores.AsSpan(0, weights.Length));
+        int best = banned >= 0 ? BestExcept(scores, weights.Length, banned) : Prediction.ArgMax(scores.AsSpan(0, weights.Length));
         double total = 0;
-        for (int c = 0; c < weights.Length; c++) total += weights[c] = Math.Exp(factor * ((double)scores[c] - scores[best]));
+        for (int c = 0; c < weights.Length; c++) total += weights[c] = c == banned ? 0 : Math.Exp(factor * ((double)scores[c] - scores[best]));
         double x = rng.NextDouble() * total;
         for (int c = 0; c < weights.Length; c++)
             if ((x -= weights[c]) < 0) return c;
+        return best;
+    }
+
+    /// <summary>The highest score among the tokens other than <paramref name="banned"/>, the lowest index on ties.</summary>
+    private static int BestExcept(int[] scores, int n, int banned)
+    {
+        int best = banned == 0 ? 1 : 0;
+        for (int c = best + 1; c < n; c++)
+            if (c != banned && scores[c] > scores[best]) best = c;
         return best;
     }
 
