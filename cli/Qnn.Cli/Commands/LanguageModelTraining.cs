@@ -117,13 +117,6 @@ public static class LanguageModelTraining
     private static void WriteLogAndPlot(IReadOnlyList<EpochRecord> history, string logPath, string plotPath, TrainOptions o)
     {
         EpochLog.WritePerplexity(logPath, history);
-        try
-        {
-            TrainingPlot.Save(plotPath, history, $"{o.Arch} w{o.WeightBits}a{o.ActBits} on {o.Dataset} (loss in nats per token)");
-        }
-        catch (Exception e) when (e is TypeInitializationException or DllNotFoundException)
-        {
-            Console.Error.WriteLine($"qnn train: could not draw {plotPath} ({e.Message}); the CSV log is {logPath}");
-        }
+        TrainCommand.SavePlot(history, logPath, plotPath, $"{o.Arch} w{o.WeightBits}a{o.ActBits} on {o.Dataset} (loss in nats per token)");
     }
 }

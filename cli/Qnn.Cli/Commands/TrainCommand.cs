@@ -270,9 +270,15 @@ public static class TrainCommand
     private static void WriteLogAndPlot(IReadOnlyList<EpochRecord> history, string logPath, string plotPath, TrainOptions o)
     {
         EpochLog.Write(logPath, history);
+        SavePlot(history, logPath, plotPath, $"{o.Arch} w{o.WeightBits}a{o.ActBits} on {o.Dataset}");
+    }
+
+    /// <summary>The training plot after an epoch; a machine without the native drawing library keeps the CSV log only.</summary>
+    internal static void SavePlot(IReadOnlyList<EpochRecord> history, string logPath, string plotPath, string title)
+    {
         try
         {
-            TrainingPlot.Save(plotPath, history, $"{o.Arch} w{o.WeightBits}a{o.ActBits} on {o.Dataset}");
+            TrainingPlot.Save(plotPath, history, title);
         }
         catch (Exception e) when (e is TypeInitializationException or DllNotFoundException)
         {
