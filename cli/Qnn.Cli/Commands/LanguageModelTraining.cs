@@ -48,52 +48,17 @@ public static class LanguageModelTraining
                                          $"embedding {shape.Embed}, {LmPipeline.BitsText(shape.Bits)}; {options.Batch} streams x bptt {options.Bptt}, " +
                                          $"{trainer.Batches} segments per epoch, seed {options.Seed}" + (options.Minutes > 0 ? $", {options.Minutes} minutes" : "")));
         if (!export) console.MarkupLine("[yellow]the 32-bit float baseline is not exportable[/]: it is trained and measured, and no model file is written");
-        using var cts = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
+        TrainOutcome? outcome = TrainCommand.RunWithProgress(console, checkpointPath, (progress, cancel) => trainer.Run(progress, cancel, resume), (task, p) =>
         {
-            e.Cancel = true;
-            cts.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
-        TrainOutcome outcome;
-        try
-        {
-            outcome = console.Progress()
-                .AutoClear(false)
-                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn())
-                .Start(ctx =>
-                {
-                    var task = ctx.AddTask("starting", maxValue: 1.0);
-                    var progress = new TrainCommand.SyncProgress<TrainProgress>(p =>
-                    {
-                        if (p.Batch != p.Batches && p.Batch % 10 != 0) return;
-                        task.Description = Markup.Escape(
-                            $"epoch {p.Epoch + 1}/{p.Epochs} segment {p.Batch}/{p.Batches}  loss {p.Loss:F3}  ppl {Math.Exp(p.Loss):F1}  acc {100 * p.Accuracy:F1}%  " +
-                            $"{p.SamplesPerSecond:F0} tokens/s  ETA {p.Eta:hh\\:mm\\:ss}");
-                        task.Value = options.Minutes > 0
-                            ? Math.Min(1, 1 - p.Eta.TotalSeconds / (options.Minutes * 60))
-                            : (p.Epoch + (double)p.Batch / p.Batches) / p.Epochs;
-                    });
-                    return trainer.Run(progress, cts.Token, resume);
-                });
-        }
-        catch (NonFiniteTrainingException e)
-        {
-            throw new UserError(e.Message);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new UserError(e.Message);
-        }
-        catch (OperationCanceledException)
-        {
-            console.MarkupLine($"[yellow]interrupted[/]: checkpoint saved to {Markup.Escape(checkpointPath)}; continue with the same options and --resume");
-            return 130;
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
+            if (p.Batch != p.Batches && p.Batch % 10 != 0) return;
+            task.Description = Markup.Escape(
+                $"epoch {p.Epoch + 1}/{p.Epochs} segment {p.Batch}/{p.Batches}  loss {p.Loss:F3}  ppl {Math.Exp(p.Loss):F1}  acc {100 * p.Accuracy:F1}%  " +
+                $"{p.SamplesPerSecond:F0} tokens/s  ETA {p.Eta:hh\\:mm\\:ss}");
+            task.Value = options.Minutes > 0
+                ? Math.Min(1, 1 - p.Eta.TotalSeconds / (options.Minutes * 60))
+                : (p.Epoch + (double)p.Batch / p.Batches) / p.Epochs;
+        });
+        if (outcome is null) return 130;
         var summary = LmPipeline.Finish(trainer, outcome, corpus, export ? outPath : null);
         if (json)
         {

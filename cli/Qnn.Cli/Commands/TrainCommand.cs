@@ -210,46 +210,15 @@ public static class TrainCommand
                     : $"resuming from {checkpointPath}: epoch {saved.Epoch + 1}/{options.Epochs}, batch {saved.Batch}/{trainer.TrainCount / options.Batch} done, step {saved.Steps}"));
         }
 
-        using var cts = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
+        TrainOutcome? outcome = RunWithProgress(console, checkpointPath, (progress, cancel) => trainer.Run(progress, cancel, resume), (task, p) =>
         {
-            e.Cancel = true;     // let the loop reach a batch boundary and save a checkpoint
-            cts.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
-        TrainOutcome outcome;
-        try
-        {
-            outcome = console.Progress()
-                .AutoClear(false)
-                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn())
-                .Start(ctx =>
-                {
-                    var task = ctx.AddTask("starting", maxValue: 1.0);
-                    var progress = new SyncProgress<TrainProgress>(p =>
-                    {
-                        if (p.Batch != p.Batches && p.Batch % 20 != 0) return;
-                        task.Description = Markup.Escape(
-                            $"epoch {p.Epoch + 1}/{p.Epochs} batch {p.Batch}/{p.Batches}  loss {p.Loss:F4}  acc {100 * p.Accuracy:F2}%  " +
-                            $"{p.SamplesPerSecond:F0} samples/s  ETA {p.Eta:hh\\:mm\\:ss}");
-                        task.Value = (p.Epoch + (double)p.Batch / p.Batches) / p.Epochs;
-                    });
-                    return trainer.Run(progress, cts.Token, resume);
-                });
-        }
-        catch (NonFiniteTrainingException e)
-        {
-            throw new UserError(e.Message);
-        }
-        catch (OperationCanceledException)
-        {
-            console.MarkupLine($"[yellow]interrupted[/]: checkpoint saved to {Markup.Escape(checkpointPath)}; continue with the same options and --resume");
-            return 130;
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
+            if (p.Batch != p.Batches && p.Batch % 20 != 0) return;
+            task.Description = Markup.Escape(
+                $"epoch {p.Epoch + 1}/{p.Epochs} batch {p.Batch}/{p.Batches}  loss {p.Loss:F4}  acc {100 * p.Accuracy:F2}%  " +
+                $"{p.SamplesPerSecond:F0} samples/s  ETA {p.Eta:hh\\:mm\\:ss}");
+            task.Value = (p.Epoch + (double)p.Batch / p.Batches) / p.Epochs;
+        });
+        if (outcome is null) return 130;
         var summary = TrainPipeline.Finish(trainer, outcome, data.Test, outPath, DeployedEvaluation.Accuracy);
         if (json)
         {
@@ -283,6 +252,51 @@ public static class TrainCommand
         catch (Exception e) when (e is TypeInitializationException or DllNotFoundException)
         {
             Console.Error.WriteLine($"qnn train: could not draw {plotPath} ({e.Message}); the CSV log is {logPath}");
+        }
+    }
+
+    /// <summary>
+    /// Runs a training loop under the progress bar of <paramref name="console"/>; <paramref name="show"/> updates the
+    /// bar on the training thread. Ctrl-C lets the loop reach a batch boundary and save its checkpoint: the message
+    /// says how to continue and the result is null (exit 130). A diverged run or an unreadable checkpoint is one line.
+    /// </summary>
+    internal static TrainOutcome? RunWithProgress(IAnsiConsole console, string checkpointPath,
+        Func<IProgress<TrainProgress>, CancellationToken, TrainOutcome> run, Action<ProgressTask, TrainProgress> show)
+    {
+        using var cts = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;     // let the loop reach a batch boundary and save a checkpoint
+            cts.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            return console.Progress()
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask("starting", maxValue: 1.0);
+                    return run(new SyncProgress<TrainProgress>(p => show(task, p)), cts.Token);
+                });
+        }
+        catch (NonFiniteTrainingException e)
+        {
+            throw new UserError(e.Message);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new UserError(e.Message);
+        }
+        catch (OperationCanceledException)
+        {
+            console.MarkupLine($"[yellow]interrupted[/]: checkpoint saved to {Markup.Escape(checkpointPath)}; continue with the same options and --resume");
+            return null;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
         }
     }
 
