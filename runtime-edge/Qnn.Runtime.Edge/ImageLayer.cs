@@ -20,9 +20,10 @@ namespace Qnn.Runtime.Edge
         /// <summary>Lit entries are (weight word offset &lt;&lt; 13) | (bit &lt;&lt; 8) | value: the offset must fit 18 bits.</summary>
         private const int MaxGatherPlaneWords = 1 << 18;
 
-        /// <summary>Whether <paramref name="l"/> (the first layer) gathers its lit pixels once per image.</summary>
+        /// <summary>Whether <paramref name="l"/> (the first layer, odd-level weights) gathers its lit pixels once per image.</summary>
         public static bool GathersOnce(LayerSpec l)
         {
+            if (l.WeightCode != WeightCode.Odd) return false;   // log weights: WindowAccumulatorLog reads the bytes itself
             if (l.ConvOutH != 1 || l.ConvOutW != 1) return false;
             int planeWords = FormatMath.Mul(FormatMath.Mul(l.KernelH, l.KernelW), l.InChannelWords);
             return planeWords >= 0 && planeWords < MaxGatherPlaneWords;
