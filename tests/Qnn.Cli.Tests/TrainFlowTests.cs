@@ -104,7 +104,6 @@ public sealed class TrainFlowTests : TempFolderTest
         { ["train", "--weight-quant", "log", "--weight-bits", "1"], "--weight-quant log needs --weight-bits 2-4 (one sign bit and 1-3 exponent bits; at 1 bit a log weight is the sign: use --weight-quant sign), not 1" },
         { ["train", "--weight-quant", "linear", "--weight-bits", "2"], "--weight-quant linear: the paper's LinearQuant grid holds 0, and a .qnn weight cannot be 0" },
         { ["train", "--weight-quant", "stochastic", "--weight-bits", "2"], "--weight-quant stochastic binarizes: it needs --weight-bits 1, not 2" },
-        { ["train", "--weight-quant", "log", "--weight-bits", "2", "--grad-bits", "6"], "--weight-quant log with --grad-bits 6: k-bit gradients are implemented for odd-level weights only" },
         { ["train", "--preset", "paper-mnist", "--weight-quant", "log"], "--weight-quant: --preset paper-mnist sets it (only --epochs and --minutes shorten a preset)" },
         { ["train", "--preset", "paper-cifar"], "--preset: unknown preset \"paper-cifar\" (known: paper-mnist, paper-mnist-torch, paper-cifar10, paper-svhn)" },
         { ["train", "--preset", "paper-mnist", "--width", "100"], "--width: --preset paper-mnist sets it (only --epochs and --minutes shorten a preset)" },

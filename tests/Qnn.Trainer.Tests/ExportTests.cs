@@ -114,29 +114,34 @@ public class ExportTests
 
     /// <summary>
     /// Log weights (QNN LogQuant, SPEC 1.3: every product a shift) of 2–4 bits in dense and conv layers, with odd and
-    /// linear activations, and stochastic weights (BNN Eq. 2–3, the sign when deployed) export exactly: the
-    /// trainer's integers equal both interpreters' on every image.
+    /// linear activations, and stochastic weights (BNN Eq. 2–3, the sign when deployed), with float or k-bit
+    /// gradients, export exactly: the trainer's integers equal both interpreters' on every image.
     /// </summary>
-    public static TheoryData<string, int, int, int, string, string> WeightQuantizerConfigs => new()
+    public static TheoryData<string, int, int, int, string, string, int> WeightQuantizerConfigs => new()
     {
-        { "mlp", 2, 1, 40, "log", "odd" },
-        { "mlp-micro", 3, 2, 33, "log", "odd" },
-        { "mlp", 4, 2, 24, "log", "linear" },
-        { "conv", 2, 1, 4, "log", "odd" },
-        { "conv", 4, 2, 4, "log", "odd" },
-        { "mlp", 1, 1, 48, "stochastic", "odd" },
-        { "conv", 1, 1, 4, "stochastic", "odd" },
+        { "mlp", 2, 1, 40, "log", "odd", 32 },
+        { "mlp-micro", 3, 2, 33, "log", "odd", 32 },
+        { "mlp", 4, 2, 24, "log", "linear", 32 },
+        { "conv", 2, 1, 4, "log", "odd", 32 },
+        { "conv", 4, 2, 4, "log", "odd", 32 },
+        { "mlp", 1, 1, 48, "stochastic", "odd", 32 },
+        { "conv", 1, 1, 4, "stochastic", "odd", 32 },
+        // k-bit gradients (the QNN paper's low-precision training) with log and stochastic weights: the float
+        // product path over the quantized gradient levels, per tensor and per sample.
+        { "mlp", 2, 1, 40, "log", "odd", 6 },
+        { "conv", 3, 2, 4, "log", "odd", 6 },
+        { "mlp", 1, 1, 48, "stochastic", "odd", 4 },
     };
 
     [Theory]
     [MemberData(nameof(WeightQuantizerConfigs))]
-    public void Log_and_stochastic_weights_export_exactly(string arch, int weightBits, int actBits, int width, string weightQuant, string actQuant)
+    public void Log_and_stochastic_weights_export_exactly(string arch, int weightBits, int actBits, int width, string weightQuant, string actQuant, int gradBits)
     {
         var data = TestData.Mnist;
         var options = new TrainOptions
         {
             Arch = arch, Width = width, WeightBits = weightBits, ActBits = actBits, WeightQuant = weightQuant, ActQuant = actQuant,
-            Epochs = 1, Batch = 50, TrainLimit = 600, Validation = 100, Seed = 3,
+            Epochs = 1, Batch = 50, TrainLimit = 600, Validation = 100, Seed = 3, GradBits = gradBits, GradScale = gradBits == 4 ? "sample" : "tensor",
         };
         using var trainer = new Training.TrainingLoop(options, data.Train);
         trainer.Run();

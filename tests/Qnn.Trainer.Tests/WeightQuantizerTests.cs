@@ -70,13 +70,6 @@ public class WeightQuantizerTests
     }
 
     [Fact]
-    public void Log_and_stochastic_weights_refuse_quantized_gradients()
-    {
-        var e = Assert.Throws<ArgumentException>(() => new TrainOptions { WeightQuant = "log", WeightBits = 2, GradBits = 6 }.Validate());
-        Assert.Contains("odd-level weights only", e.Message);
-    }
-
-    [Fact]
     public void Stochastic_weights_draw_while_training_and_take_the_sign_otherwise()
     {
         var backend = new CpuBackend();

@@ -120,8 +120,7 @@ public sealed record TrainOptions
         if (problem is not null) throw new ArgumentException(problem);
         Architectures.Get(Arch);
         Quantization.ActivationQuantizers.Parse(ActQuant, ActBits);
-        if (Quantization.WeightQuantizers.Parse(WeightQuant, WeightBits) != Quantization.WeightQuantizer.Odd && GradBits != 32)
-            throw new ArgumentException($"--weight-quant {WeightQuant} with --grad-bits {GradBits}: k-bit gradients are implemented for odd-level weights only");
+        Quantization.WeightQuantizers.Parse(WeightQuant, WeightBits);
         if (Preset != "") Presets.Get(Preset);
         Registry.Get(Registry.Losses, Loss, "loss");
         Registry.Get(Registry.Optimizers, Optimizer, "optimizer");
