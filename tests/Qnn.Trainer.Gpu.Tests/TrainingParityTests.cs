@@ -1,6 +1,7 @@
 using Qnn.Trainer.Backends;
 using Qnn.Trainer.Layers;
 using Qnn.Trainer.LowPrecision;
+using Qnn.Trainer.Quantization;
 
 namespace Qnn.Trainer.Gpu.Tests;
 
@@ -30,6 +31,15 @@ public sealed class TrainingParityTests(CpuAccelerator accelerator)
         new BinaryDense(Classes, 1), new BatchNorm(sharedScale: true),
     ];
 
+    /// <summary>Log weights (2 and 3 bits) and stochastic weights, for k-bit gradients on the float product path.</summary>
+    private static List<Layer> MlpLogAndStochastic() =>
+    [
+        new BinaryDense(24, 2, WeightQuantizer.Log), new BatchNorm(), new QuantizedActivation(1),
+        new BinaryDense(20, 1, WeightQuantizer.Stochastic), new BatchNorm(), new QuantizedActivation(2),
+        new BinaryDense(16, 3, WeightQuantizer.Log), new BatchNorm(), new QuantizedActivation(1),
+        new BinaryDense(Classes, 1), new BatchNorm(sharedScale: true),
+    ];
+
     private static List<Layer> Conv() =>
     [
         new BinaryConv2D(5, 3, 1, 1, weightBits: 2), new MaxPool2D(2), new BatchNorm(), new QuantizedActivation(2),
@@ -48,6 +58,8 @@ public sealed class TrainingParityTests(CpuAccelerator accelerator)
         { "conv", "softmax_cross_entropy", "adam", "exact", 4, "sample", false },
         { "mlp2", "squared_hinge", "adam", "exact", 6, "tensor", true },
         { "conv", "softmax_cross_entropy", "adam", "exact", 3, "sample", true },
+        { "mlplog", "squared_hinge", "adam", "exact", 6, "tensor", false },
+        { "mlplog", "softmax_cross_entropy", "adamax-shift", "shift", 4, "sample", false },
     };
 
     [Theory]
@@ -88,7 +100,7 @@ public sealed class TrainingParityTests(CpuAccelerator accelerator)
     /// <summary>Trains <see cref="Steps"/> steps, keeping every layer's training-mode output and every parameter after each step.</summary>
     private static List<StepRecord> Run(IBackend backend, string arch, string loss, string optimizerName, string bn, int gradBits, byte[] pixels, float[] labels, string scale, bool bitwise)
     {
-        var layers = arch switch { "conv" => Conv(), "mlp2" => Mlp(2), _ => Mlp(1) };
+        var layers = arch switch { "conv" => Conv(), "mlp2" => Mlp(2), "mlplog" => MlpLogAndStochastic(), _ => Mlp(1) };
         layers = LowPrecisionTraining.Apply(layers, gradBits, bn, runSeed: 7, bitwise ? ProductPath.Bitwise : ProductPath.Float, GradientQuantization.ParseScale(scale));
         using var net = new Network(backend, Image, Classes, layers, Batch, seed: 7);
         var optimizer = Registry.Get(Registry.Optimizers, optimizerName, "optimizer")(backend);
