@@ -146,7 +146,7 @@ public sealed class FastInterpreter
     }
 
     private Workspace Rent() =>
-        _workspaces.TryTake(out var ws) ? ws : new Workspace(_plan, _patchWords, _accumulators, _pixelFilters, _firstConv.Taps);
+        _workspaces.TryTake(out var ws) ? ws : new Workspace(_plan, _patchWords, _accumulators, _pixelFilters, _firstConv.Taps, _firstConv.LevelsLength);
 
     /// <summary>
     /// Runs <paramref name="count"/> (1 … 4) samples through the network together, layer by layer: scores are
@@ -195,11 +195,15 @@ public sealed class FastInterpreter
         int stride = _pixelFilters, width = layer.Blocks * PopcountBlock.BlockFilters;
         if (first != null)
         {
-            for (int q = 0; q < rowsTotal; q++)
+            for (int s = 0; s < count; s++)
             {
-                int s = q / pixels, pixel = q - s * pixels;
-                first.Window(images.Slice(s * _imageBytes, _imageBytes), pixel / g.ConvOutW, pixel % g.ConvOutW, ws.PixelAcc, ws.FirstValues, ws.FirstTaps);
-                Deliver(ws.Accumulators[s], layer, outputs[s], scores.Slice(s * classes, classes), pixel, ws.PixelAcc, filters);
+                var image = images.Slice(s * _imageBytes, _imageBytes);
+                first.Levels(image, ws.FirstLevels);
+                for (int pixel = 0; pixel < pixels; pixel++)
+                {
+                    first.Window(image, ws.FirstLevels, pixel / g.ConvOutW, pixel % g.ConvOutW, ws.PixelAcc, ws.FirstValues, ws.FirstTaps);
+                    Deliver(ws.Accumulators[s], layer, outputs[s], scores.Slice(s * classes, classes), pixel, ws.PixelAcc, filters);
+                }
             }
         }
         else if (layer.Log is { } log)

@@ -34,6 +34,23 @@ public sealed class FirstConv
     private readonly bool[] _subtract;
     private readonly bool _log;
 
+    /// <summary>
+    /// Whether windows are summed over every tap, branch-free, from the padded levels of <see cref="Levels"/> (a conv's
+    /// small window), rather than over a gathered list of lit taps (a dense layer over the whole image). Gathering
+    /// costs a data-dependent branch per tap, about as much as the masked adds it saves when a window has few taps;
+    /// the all-taps route sums in 16-bit lanes with no fold, so it takes windows of up to <see cref="FoldTaps"/> taps.
+    /// </summary>
+    private readonly bool _everyTap;
+    /// <summary>Padded image width and height (the all-taps route), and each tap's offset from its window's origin there.</summary>
+    private readonly int _paddedW, _paddedH;
+    private readonly int[] _tapOffsets = [];
+    /// <summary>
+    /// The all-taps route's masks: [term][vector of filters v][tap][filter in the vector] in 16-bit lanes, −1 where
+    /// the filter's weight lights the term, else 0 (the same bits as <see cref="_masks"/>, one lane per filter).
+    /// </summary>
+    private readonly Vector<short>[] _tapMasks = [];
+    private readonly int _tapVectors;
+
     /// <summary>Filters rounded up to whole <see cref="Vector{T}"/> of bytes: the length an accumulator span needs.</summary>
     public int PaddedFilters { get; }
 
@@ -76,6 +93,51 @@ public sealed class FirstConv
                 if (lit) _masks[(term * PaddedFilters + f - f % chunk) * Taps + t * chunk + f % chunk] = -1;
             }
         }
+        _everyTap = Taps <= FoldTaps;
+        if (!_everyTap) return;
+        _paddedW = l.InW + l.PadLeft + l.PadRight;
+        _paddedH = l.InH + l.PadTop + l.PadBottom;
+        _tapOffsets = new int[Taps];
+        for (int ky = 0, t = 0; ky < l.KernelH; ky++)
+            for (int kx = 0; kx < l.KernelW; kx++)
+                for (int c = 0; c < l.InC; c++, t++) _tapOffsets[t] = (ky * _paddedW + kx) * l.InC + c;
+        int lanes = Vector<short>.Count;
+        _tapVectors = PaddedFilters / lanes;
+        _tapMasks = new Vector<short>[terms * _tapVectors * Taps];
+        var vector = new short[lanes];
+        for (int term = 0; term < terms; term++)
+            for (int v = 0; v < _tapVectors; v++)
+                for (int t = 0; t < Taps; t++)
+                {
+                    for (int k = 0; k < lanes; k++)
+                    {
+                        int f = v * lanes + k;
+                        vector[k] = _masks[(term * PaddedFilters + f - f % chunk) * Taps + t * chunk + f % chunk];
+                    }
+                    _tapMasks[(term * _tapVectors + v) * Taps + t] = new Vector<short>(vector);
+                }
+    }
+
+    /// <summary>Shorts of the padded levels <see cref="Levels"/> writes (0 when windows gather their lit taps instead).</summary>
+    public int LevelsLength => _everyTap ? _paddedH * _paddedW * _l.InC : 0;
+
+    /// <summary>
+    /// Once per image, before its windows: the levels x of its pixels inside the padding (x = 0 there, SPEC 1.4), as
+    /// 16-bit values the all-taps route broadcasts with no bounds tests. Does nothing when windows gather lit taps.
+    /// </summary>
+    public void Levels(ReadOnlySpan<byte> image, Span<short> levels)
+    {
+        if (!_everyTap) return;
+        var l = _l;
+        var padded = levels[..LevelsLength];
+        padded.Clear();
+        int row = l.InW * l.InC, paddedRow = _paddedW * l.InC;
+        for (int y = 0; y < l.InH; y++)
+        {
+            var from = image.Slice(y * row, row);
+            var to = padded.Slice((y + l.PadTop) * paddedRow + l.PadLeft * l.InC, row);
+            for (int i = 0; i < row; i++) to[i] = (short)(from[i] >> _imageShift);
+        }
     }
 
     /// <summary>Values (and their tap numbers) one window may hold: KH·KW·C; the spans <see cref="Window"/> takes.</summary>
@@ -83,11 +145,17 @@ public sealed class FirstConv
 
     /// <summary>
     /// acc[f] (f &lt; OutC; the span holds <see cref="PaddedFilters"/>) for output pixel (oy, ox) of the conv.
-    /// <paramref name="values"/> and <paramref name="taps"/> (each <see cref="Taps"/> long) are scratch: a lit pixel's
-    /// value and the offset of its masks within a vector's.
+    /// <paramref name="levels"/> is what <see cref="Levels"/> wrote for this image; <paramref name="values"/> and
+    /// <paramref name="taps"/> (each <see cref="Taps"/> long) are scratch: a lit pixel's value and the offset of its
+    /// masks within a vector's.
     /// </summary>
-    public void Window(ReadOnlySpan<byte> image, int oy, int ox, Span<int> acc, Span<int> values, Span<int> taps)
+    public void Window(ReadOnlySpan<byte> image, ReadOnlySpan<short> levels, int oy, int ox, Span<int> acc, Span<int> values, Span<int> taps)
     {
+        if (_everyTap)
+        {
+            EveryTap(levels, oy, ox, acc);
+            return;
+        }
         var l = _l;
         // The window's non-zero values: padding and dark pixels (x = 0, the lowest level) add nothing.
         int n = 0, total = 0, chunk = Vector<sbyte>.Count;
@@ -144,6 +212,52 @@ public sealed class FirstConv
                     (new Vector<int>(a[(3 * ints)..]) + (s3 << shift)).CopyTo(a[(3 * ints)..]);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Window"/> over every tap: per vector of filters and term, S = Σ_t (mask_t AND x_t) in 16-bit lanes
+    /// (at most <see cref="FoldTaps"/> · 255, exact), widened once into acc. A dark window (X = 0: every x is 0) has
+    /// acc = 0 for every filter and term, so it costs only its sum.
+    /// </summary>
+    private void EveryTap(ReadOnlySpan<short> levels, int oy, int ox, Span<int> acc)
+    {
+        var l = _l;
+        int width = PaddedFilters, taps = Taps;
+        int origin = (oy * l.StrideH * _paddedW + ox * l.StrideW) * l.InC;
+        // Every window of the conv lies inside the padded image (ConvOutH and ConvOutW are defined so), and the
+        // tap offsets stay inside a window: one length test here, none per tap.
+        if (levels.Length < LevelsLength || acc.Length < width) throw new ArgumentException("levels or acc too short");
+        ref short x = ref Unsafe.Add(ref MemoryMarshal.GetReference(levels), origin);
+        ref int offsets = ref MemoryMarshal.GetArrayDataReference(_tapOffsets);
+        int total = 0;
+        for (int t = 0; t < taps; t++) total += Unsafe.Add(ref x, Unsafe.Add(ref offsets, t));
+        if (total == 0)
+        {
+            acc[..width].Clear();
+            return;
+        }
+        var start = new Vector<int>(_log ? 0 : total - (total << l.WeightBits));
+        int terms = _shifts.Length, half = Vector<int>.Count;
+        ref Vector<short> masks = ref MemoryMarshal.GetArrayDataReference(_tapMasks);
+        ref int a = ref MemoryMarshal.GetReference(acc);
+        for (int v = 0; v < _tapVectors; v++)
+        {
+            var low = start;
+            var high = start;
+            for (int term = 0; term < terms; term++)
+            {
+                ref Vector<short> m = ref Unsafe.Add(ref masks, (term * _tapVectors + v) * taps);
+                var s = Vector<short>.Zero;
+                for (int t = 0; t < taps; t++)
+                    s += Unsafe.Add(ref m, t) & new Vector<short>(Unsafe.Add(ref x, Unsafe.Add(ref offsets, t)));
+                Vector.Widen(s, out var s0, out var s1);
+                int shift = _shifts[term];
+                if (_subtract[term]) { low -= s0 << shift; high -= s1 << shift; }
+                else { low += s0 << shift; high += s1 << shift; }
+            }
+            low.StoreUnsafe(ref a, (nuint)(2 * v * half));
+            high.StoreUnsafe(ref a, (nuint)((2 * v + 1) * half));
         }
     }
 }

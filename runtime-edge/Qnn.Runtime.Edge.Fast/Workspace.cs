@@ -16,9 +16,12 @@ internal sealed class Workspace
     public readonly int[] PixelAcc;
     /// <summary>The first layer's lit pixels and their taps in one window (FirstConv).</summary>
     public readonly int[] FirstValues, FirstTaps;
+    /// <summary>The first layer's padded image levels (FirstConv.Levels).</summary>
+    public readonly short[] FirstLevels;
 
-    public Workspace(MemoryPlan plan, int patchWords, int accumulators, int pixelFilters, int firstTaps)
+    public Workspace(MemoryPlan plan, int patchWords, int accumulators, int pixelFilters, int firstTaps, int firstLevels)
     {
+        FirstLevels = new short[firstLevels];
         const int rows = PopcountBlock.RowBlock;
         PixelAcc = new int[rows * pixelFilters];
         FirstValues = new int[firstTaps];
