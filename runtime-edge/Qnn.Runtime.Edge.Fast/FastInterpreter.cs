@@ -42,7 +42,8 @@ public sealed class FastInterpreter
         _plan = MemoryPlan.Compute(model, false);
         _imageBytes = model.InputHeight * model.InputWidth * model.InputChannels;
         _patchWords = _layers.Max(l => l.Spec.InputBits * l.PatchWords);
-        _accumulators = _layers.Max(l => l.Spec.PoolH > 0 ? l.Geometry.ConvOutH * l.Geometry.ConvOutW * l.Spec.OutC : 0);
+        // FirstConv.Row writes whole padded vectors of filters: the last pixel's spill past OutC needs room.
+        _accumulators = _layers.Max(l => l.Spec.PoolH > 0 ? l.Geometry.ConvOutH * l.Geometry.ConvOutW * l.Spec.OutC : 0) + _firstConv.PaddedFilters;
         // Rows of whole vectors of 16 (Emit16), and at least Vector<int>.Count.
         int vector = Math.Max(16, Vector<int>.Count);
         _pixelFilters = Math.Max(_firstConv.PaddedFilters, (_layers.Max(l => l.Blocks * PopcountBlock.BlockFilters) + vector - 1) / vector * vector);
@@ -146,7 +147,8 @@ public sealed class FastInterpreter
     }
 
     private Workspace Rent() =>
-        _workspaces.TryTake(out var ws) ? ws : new Workspace(_plan, _patchWords, _accumulators, _pixelFilters, _firstConv.Taps, _firstConv.LevelsLength);
+        _workspaces.TryTake(out var ws) ? ws : new Workspace(_plan, _patchWords, _accumulators, _pixelFilters, _firstConv.Taps, _firstConv.LevelsLength,
+            _layers[0].Geometry.ConvOutW * _firstConv.PaddedFilters);
 
     /// <summary>
     /// Runs <paramref name="count"/> (1 … 4) samples through the network together, layer by layer: scores are
@@ -195,14 +197,22 @@ public sealed class FastInterpreter
         int stride = _pixelFilters, width = layer.Blocks * PopcountBlock.BlockFilters;
         if (first != null)
         {
+            // A row of pixels at a time; a fused pool's accumulators are written in place, others delivered pixel by pixel.
             for (int s = 0; s < count; s++)
             {
                 var image = images.Slice(s * _imageBytes, _imageBytes);
                 first.Levels(image, ws.FirstLevels);
-                for (int pixel = 0; pixel < pixels; pixel++)
+                for (int oy = 0; oy < g.ConvOutH; oy++)
                 {
-                    first.Window(image, ws.FirstLevels, pixel / g.ConvOutW, pixel % g.ConvOutW, ws.PixelAcc, ws.FirstValues, ws.FirstTaps);
-                    Deliver(ws.Accumulators[s], layer, outputs[s], scores.Slice(s * classes, classes), pixel, ws.PixelAcc, filters);
+                    if (pooled)
+                    {
+                        first.Row(image, ws.FirstLevels, oy, ws.Accumulators[s].AsSpan(oy * g.ConvOutW * filters), filters, ws.FirstValues, ws.FirstTaps);
+                        continue;
+                    }
+                    first.Row(image, ws.FirstLevels, oy, ws.FirstRow, first.PaddedFilters, ws.FirstValues, ws.FirstTaps);
+                    for (int ox = 0; ox < g.ConvOutW; ox++)
+                        Deliver(ws.Accumulators[s], layer, outputs[s], scores.Slice(s * classes, classes), oy * g.ConvOutW + ox,
+                            ws.FirstRow.AsSpan(ox * first.PaddedFilters, first.PaddedFilters), filters);
                 }
             }
         }

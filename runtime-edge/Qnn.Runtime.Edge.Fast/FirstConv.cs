@@ -43,6 +43,8 @@ public sealed class FirstConv
     private readonly bool _everyTap;
     /// <summary>Padded image width and height (the all-taps route), and each tap's offset from its window's origin there.</summary>
     private readonly int _paddedW, _paddedH;
+    /// <summary>ConvOutH and ConvOutW, computed once: LayerSpec computes them by the portable core's shift-and-subtract division.</summary>
+    private readonly int _outH, _outW;
     private readonly int[] _tapOffsets = [];
     /// <summary>
     /// The all-taps route's masks: [term][vector of filters v][tap][filter in the vector] in 16-bit lanes, −1 where
@@ -93,6 +95,8 @@ public sealed class FirstConv
                 if (lit) _masks[(term * PaddedFilters + f - f % chunk) * Taps + t * chunk + f % chunk] = -1;
             }
         }
+        _outH = l.ConvOutH;
+        _outW = l.ConvOutW;
         _everyTap = Taps <= FoldTaps;
         if (!_everyTap) return;
         _paddedW = l.InW + l.PadLeft + l.PadRight;
@@ -144,18 +148,28 @@ public sealed class FirstConv
     public int Taps => _l.KernelH * _l.KernelW * _l.InC;
 
     /// <summary>
-    /// acc[f] (f &lt; OutC; the span holds <see cref="PaddedFilters"/>) for output pixel (oy, ox) of the conv.
-    /// <paramref name="levels"/> is what <see cref="Levels"/> wrote for this image; <paramref name="values"/> and
-    /// <paramref name="taps"/> (each <see cref="Taps"/> long) are scratch: a lit pixel's value and the offset of its
-    /// masks within a vector's.
+    /// The accumulators of output row <paramref name="oy"/> of the conv: acc[ox · <paramref name="pixelStride"/> + f]
+    /// for f &lt; OutC. Each pixel's <see cref="PaddedFilters"/> are written in order of ox, so a stride of OutC packs
+    /// the row (a fused pool's accumulator map) and the lanes past OutC of one pixel are overwritten by the next; acc
+    /// must hold (ConvOutW − 1) · stride + PaddedFilters. <paramref name="levels"/> is what <see cref="Levels"/> wrote
+    /// for this image; <paramref name="values"/> and <paramref name="taps"/> (each <see cref="Taps"/> long) are scratch.
     /// </summary>
-    public void Window(ReadOnlySpan<byte> image, ReadOnlySpan<short> levels, int oy, int ox, Span<int> acc, Span<int> values, Span<int> taps)
+    public void Row(ReadOnlySpan<byte> image, ReadOnlySpan<short> levels, int oy, Span<int> acc, int pixelStride, Span<int> values, Span<int> taps)
     {
-        if (_everyTap)
-        {
-            EveryTap(levels, oy, ox, acc);
-            return;
-        }
+        int width = _outW;
+        if (acc.Length < (width - 1) * pixelStride + PaddedFilters) throw new ArgumentException("acc too short for a row");
+        if (_everyTap) EveryTap(levels, oy, acc, pixelStride);
+        else
+            for (int ox = 0; ox < width; ox++) Window(image, oy, ox, acc[(ox * pixelStride)..], values, taps);
+    }
+
+    /// <summary>
+    /// acc[f] (f &lt; OutC; the span holds <see cref="PaddedFilters"/>) for output pixel (oy, ox), from the window's
+    /// lit taps: <paramref name="values"/> gets a lit pixel's value and <paramref name="taps"/> the offset of its masks
+    /// within a vector's.
+    /// </summary>
+    private void Window(ReadOnlySpan<byte> image, int oy, int ox, Span<int> acc, Span<int> values, Span<int> taps)
+    {
         var l = _l;
         // The window's non-zero values: padding and dark pixels (x = 0, the lowest level) add nothing.
         int n = 0, total = 0, chunk = Vector<sbyte>.Count;
@@ -216,48 +230,60 @@ public sealed class FirstConv
     }
 
     /// <summary>
-    /// <see cref="Window"/> over every tap: per vector of filters and term, S = Σ_t (mask_t AND x_t) in 16-bit lanes
-    /// (at most <see cref="FoldTaps"/> · 255, exact), widened once into acc. A dark window (X = 0: every x is 0) has
-    /// acc = 0 for every filter and term, so it costs only its sum.
+    /// <see cref="Row"/> over every tap: per pixel, vector of filters and term, S = Σ_t (mask_t AND x_t) in 16-bit
+    /// lanes (at most <see cref="FoldTaps"/> · 255, exact), widened once into acc. Vectors go two at a time, so each
+    /// tap's broadcast serves both. A dark window (X = 0: every x is 0) has acc = 0 for every filter and term, so it
+    /// costs only its sum and the stores.
     /// </summary>
-    private void EveryTap(ReadOnlySpan<short> levels, int oy, int ox, Span<int> acc)
+    private void EveryTap(ReadOnlySpan<short> levels, int oy, Span<int> acc, int pixelStride)
     {
         var l = _l;
-        int width = PaddedFilters, taps = Taps;
-        int origin = (oy * l.StrideH * _paddedW + ox * l.StrideW) * l.InC;
-        // Every window of the conv lies inside the padded image (ConvOutH and ConvOutW are defined so), and the
-        // tap offsets stay inside a window: one length test here, none per tap.
-        if (levels.Length < LevelsLength || acc.Length < width) throw new ArgumentException("levels or acc too short");
-        ref short x = ref Unsafe.Add(ref MemoryMarshal.GetReference(levels), origin);
+        int taps = Taps, terms = _shifts.Length, vectors = _tapVectors, half = Vector<int>.Count, lanes = Vector<short>.Count;
+        // Every window of the conv lies inside the padded image (ConvOutH and ConvOutW are defined so), and the tap
+        // offsets stay inside a window; Row checked acc: one length test here, none per tap.
+        if (levels.Length < LevelsLength || oy < 0 || oy >= _outH) throw new ArgumentException("levels too short or row out of range");
+        ref short row = ref Unsafe.Add(ref MemoryMarshal.GetReference(levels), oy * l.StrideH * _paddedW * l.InC);
         ref int offsets = ref MemoryMarshal.GetArrayDataReference(_tapOffsets);
-        int total = 0;
-        for (int t = 0; t < taps; t++) total += Unsafe.Add(ref x, Unsafe.Add(ref offsets, t));
-        if (total == 0)
-        {
-            acc[..width].Clear();
-            return;
-        }
-        var start = new Vector<int>(_log ? 0 : total - (total << l.WeightBits));
-        int terms = _shifts.Length, half = Vector<int>.Count;
         ref Vector<short> masks = ref MemoryMarshal.GetArrayDataReference(_tapMasks);
+        ref int shifts = ref MemoryMarshal.GetArrayDataReference(_shifts);
+        ref bool subtract = ref MemoryMarshal.GetArrayDataReference(_subtract);
         ref int a = ref MemoryMarshal.GetReference(acc);
-        for (int v = 0; v < _tapVectors; v++)
+        int step = l.StrideW * l.InC, shift0 = _log ? 0 : l.WeightBits;
+        for (int ox = 0; ox < _outW; ox++, a = ref Unsafe.Add(ref a, pixelStride))
         {
-            var low = start;
-            var high = start;
-            for (int term = 0; term < terms; term++)
+            ref short x = ref Unsafe.Add(ref row, ox * step);
+            int total = 0;
+            for (int t = 0; t < taps; t++) total += Unsafe.Add(ref x, Unsafe.Add(ref offsets, t));
+            // −(2^m − 1) · X; log weights have no X term (shift0 = 0 gives 0).
+            var start = new Vector<int>(total - (total << shift0));
+            for (int v = 0; v < vectors; v += 2)
             {
-                ref Vector<short> m = ref Unsafe.Add(ref masks, (term * _tapVectors + v) * taps);
-                var s = Vector<short>.Zero;
-                for (int t = 0; t < taps; t++)
-                    s += Unsafe.Add(ref m, t) & new Vector<short>(Unsafe.Add(ref x, Unsafe.Add(ref offsets, t)));
-                Vector.Widen(s, out var s0, out var s1);
-                int shift = _shifts[term];
-                if (_subtract[term]) { low -= s0 << shift; high -= s1 << shift; }
-                else { low += s0 << shift; high += s1 << shift; }
+                bool pair = v + 1 < vectors;
+                Vector<int> low0 = start, high0 = start, low1 = start, high1 = start;
+                for (int term = 0; total != 0 && term < terms; term++)
+                {
+                    ref Vector<short> m0 = ref Unsafe.Add(ref masks, (term * vectors + v) * taps);
+                    // Without a second vector, the first one's masks again (summed, not stored).
+                    ref Vector<short> m1 = ref Unsafe.Add(ref m0, pair ? taps : 0);
+                    Vector<short> s0 = default, s1 = default;
+                    for (int t = 0; t < taps; t++)
+                    {
+                        var value = new Vector<short>(Unsafe.Add(ref x, Unsafe.Add(ref offsets, t)));
+                        s0 += Unsafe.Add(ref m0, t) & value;
+                        s1 += Unsafe.Add(ref m1, t) & value;
+                    }
+                    Vector.Widen(s0, out var w0, out var w1);
+                    Vector.Widen(s1, out var w2, out var w3);
+                    int shift = Unsafe.Add(ref shifts, term);
+                    if (Unsafe.Add(ref subtract, term)) { low0 -= w0 << shift; high0 -= w1 << shift; low1 -= w2 << shift; high1 -= w3 << shift; }
+                    else { low0 += w0 << shift; high0 += w1 << shift; low1 += w2 << shift; high1 += w3 << shift; }
+                }
+                low0.StoreUnsafe(ref a, (nuint)(v * lanes));
+                high0.StoreUnsafe(ref a, (nuint)(v * lanes + half));
+                if (!pair) continue;
+                low1.StoreUnsafe(ref a, (nuint)(v * lanes + lanes));
+                high1.StoreUnsafe(ref a, (nuint)(v * lanes + lanes + half));
             }
-            low.StoreUnsafe(ref a, (nuint)(2 * v * half));
-            high.StoreUnsafe(ref a, (nuint)((2 * v + 1) * half));
         }
     }
 }
