@@ -255,6 +255,15 @@ public sealed class FastInterpreter
                             layer.Emit16(outputs[s], pixel, q, agree - (Vector512.Create<int>(sums.Slice(q, 16)) << 1));
                         continue;
                     }
+                    if (pooled)
+                    {
+                        // Agreements (SPEC 1.4) written straight into the fused pool's accumulator map: one pass, no copy.
+                        var map = ws.Accumulators[s].AsSpan(pixel * filters, filters);
+                        int f = 0;
+                        for (; f + Vector<int>.Count <= filters; f += Vector<int>.Count) (agreeAll - (new Vector<int>(sums[f..]) << 1)).CopyTo(map[f..]);
+                        for (; f < filters; f++) map[f] = g.AgreeAll - (sums[f] << 1);
+                        continue;
+                    }
                     // Agreements: AgreeAll − 2·(disagreements) (SPEC 1.4), by shift and subtract; the tail past width up
                     // to a whole vector is scratch.
                     for (int f = 0; f < width; f += Vector<int>.Count)

@@ -43,7 +43,10 @@ public sealed class FirstConv
     private readonly bool _everyTap;
     /// <summary>Padded image width and height (the all-taps route), and each tap's offset from its window's origin there.</summary>
     private readonly int _paddedW, _paddedH;
-    /// <summary>ConvOutH and ConvOutW, computed once: LayerSpec computes them by the portable core's shift-and-subtract division.</summary>
+    /// <summary>
+    /// ConvOutH and ConvOutW from the layer's geometry, computed once: LayerSpec computes them on every read by the
+    /// portable core's shift-and-subtract division (30 iterations), which a per-pixel loop must not pay.
+    /// </summary>
     private readonly int _outH, _outW;
     private readonly int[] _tapOffsets = [];
     /// <summary>
@@ -95,8 +98,8 @@ public sealed class FirstConv
                 if (lit) _masks[(term * PaddedFilters + f - f % chunk) * Taps + t * chunk + f % chunk] = -1;
             }
         }
-        _outH = l.ConvOutH;
-        _outW = l.ConvOutW;
+        _outH = layer.Geometry.ConvOutH;
+        _outW = layer.Geometry.ConvOutW;
         _everyTap = Taps <= FoldTaps;
         if (!_everyTap) return;
         _paddedW = l.InW + l.PadLeft + l.PadRight;
@@ -123,17 +126,25 @@ public sealed class FirstConv
     }
 
     /// <summary>Shorts of the padded levels <see cref="Levels"/> writes (0 when windows gather their lit taps instead).</summary>
-    public int LevelsLength => _everyTap ? _paddedH * _paddedW * _l.InC : 0;
+    /// <remarks>
+    /// The padded image, then a vector of zeros (a row's window totals read whole vectors past the image's last
+    /// window), then the totals of one row of windows, rounded up to whole vectors.
+    /// </remarks>
+    public int LevelsLength => _everyTap ? ImageLevels + Vector<short>.Count + TotalsLength : 0;
+
+    private int ImageLevels => _paddedH * _paddedW * _l.InC;
+    private int TotalsLength => (_outW + Vector<short>.Count - 1) / Vector<short>.Count * Vector<short>.Count;
 
     /// <summary>
     /// Once per image, before its windows: the levels x of its pixels inside the padding (x = 0 there, SPEC 1.4), as
-    /// 16-bit values the all-taps route broadcasts with no bounds tests. Does nothing when windows gather lit taps.
+    /// 16-bit values the all-taps route broadcasts with no bounds tests (the rest of <paramref name="levels"/> is the
+    /// route's scratch). Does nothing when windows gather lit taps.
     /// </summary>
     public void Levels(ReadOnlySpan<byte> image, Span<short> levels)
     {
         if (!_everyTap) return;
         var l = _l;
-        var padded = levels[..LevelsLength];
+        var padded = levels[..(ImageLevels + Vector<short>.Count)];
         padded.Clear();
         int row = l.InW * l.InC, paddedRow = _paddedW * l.InC;
         for (int y = 0; y < l.InH; y++)
@@ -154,7 +165,7 @@ public sealed class FirstConv
     /// must hold (ConvOutW − 1) · stride + PaddedFilters. <paramref name="levels"/> is what <see cref="Levels"/> wrote
     /// for this image; <paramref name="values"/> and <paramref name="taps"/> (each <see cref="Taps"/> long) are scratch.
     /// </summary>
-    public void Row(ReadOnlySpan<byte> image, ReadOnlySpan<short> levels, int oy, Span<int> acc, int pixelStride, Span<int> values, Span<int> taps)
+    public void Row(ReadOnlySpan<byte> image, Span<short> levels, int oy, Span<int> acc, int pixelStride, Span<int> values, Span<int> taps)
     {
         int width = _outW;
         if (acc.Length < (width - 1) * pixelStride + PaddedFilters) throw new ArgumentException("acc too short for a row");
@@ -235,7 +246,7 @@ public sealed class FirstConv
     /// tap's broadcast serves both. A dark window (X = 0: every x is 0) has acc = 0 for every filter and term, so it
     /// costs only its sum and the stores.
     /// </summary>
-    private void EveryTap(ReadOnlySpan<short> levels, int oy, Span<int> acc, int pixelStride)
+    private void EveryTap(Span<short> levels, int oy, Span<int> acc, int pixelStride)
     {
         var l = _l;
         int taps = Taps, terms = _shifts.Length, vectors = _tapVectors, half = Vector<int>.Count, lanes = Vector<short>.Count;
@@ -249,11 +260,23 @@ public sealed class FirstConv
         ref bool subtract = ref MemoryMarshal.GetArrayDataReference(_subtract);
         ref int a = ref MemoryMarshal.GetReference(acc);
         int step = l.StrideW * l.InC, shift0 = _log ? 0 : l.WeightBits;
+        // The windows' totals X first, tap by tap across the row: with windows one level apart (one channel, stride
+        // 1: an image's first conv) a vector of windows per add, else one window at a time. X = 0 marks a dark window.
+        ref short totals = ref Unsafe.Add(ref MemoryMarshal.GetReference(levels), ImageLevels + lanes);
+        for (int ox = 0; ox < TotalsLength; ox += lanes) Vector<short>.Zero.StoreUnsafe(ref totals, (nuint)ox);
+        for (int t = 0; t < taps; t++)
+        {
+            ref short x = ref Unsafe.Add(ref row, Unsafe.Add(ref offsets, t));
+            if (step == 1)
+                for (int ox = 0; ox < _outW; ox += lanes)
+                    (Vector.LoadUnsafe(ref totals, (nuint)ox) + Vector.LoadUnsafe(ref x, (nuint)ox)).StoreUnsafe(ref totals, (nuint)ox);
+            else
+                for (int ox = 0; ox < _outW; ox++) Unsafe.Add(ref totals, ox) += Unsafe.Add(ref x, ox * step);
+        }
         for (int ox = 0; ox < _outW; ox++, a = ref Unsafe.Add(ref a, pixelStride))
         {
             ref short x = ref Unsafe.Add(ref row, ox * step);
-            int total = 0;
-            for (int t = 0; t < taps; t++) total += Unsafe.Add(ref x, Unsafe.Add(ref offsets, t));
+            int total = Unsafe.Add(ref totals, ox);
             // −(2^m − 1) · X; log weights have no X term (shift0 = 0 gives 0).
             var start = new Vector<int>(total - (total << shift0));
             for (int v = 0; v < vectors; v += 2)
