@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace Qnn.Runtime.Edge.Fast;
 
 /// <summary>
@@ -19,40 +22,20 @@ public static class BitPatch
 
     /// <summary>
     /// Writes the window of output pixel (<paramref name="oy"/>, <paramref name="ox"/>) of every input plane:
-    /// plane j at words [j·patchWords, (j+1)·patchWords) of <paramref name="patch"/>, which is cleared first.
+    /// plane j at words [j·patchWords, (j+1)·patchWords) of <paramref name="patch"/>, every one of them written (0 past
+    /// the window and in the padding).
     /// </summary>
     public static void Build(LayerSpec l, LayerGeometry g, ReadOnlySpan<uint> input, int oy, int ox, int patchWords, Span<ulong> patch)
     {
         int planes = l.InputBits, cw = g.InChannelWords, c = l.InC;
-        patch[..(planes * patchWords + 1)].Clear();
         int iy0 = oy * l.StrideH - l.PadTop, ix0 = ox * l.StrideW - l.PadLeft;
-        long planeStride = (long)patchWords << 6;
         if ((c & 31) == 0 && BitConverter.IsLittleEndian)
         {
-            // Channels in whole 32-bit words: every word of a pixel lands on a 32-bit boundary of the stream, so the
-            // patch is written as 32-bit words, copied, with no shifts or ORs (the layers past the first, mostly).
-            var words32 = System.Runtime.InteropServices.MemoryMarshal.Cast<ulong, uint>(patch);
-            int planeWords32 = patchWords * 2;
-            for (int ky = 0, at = 0; ky < l.KernelH; ky++)
-            {
-                int iy = iy0 + ky;
-                if (iy < 0 || iy >= l.InH)
-                {
-                    at += l.KernelW * cw;
-                    continue;
-                }
-                for (int kx = 0; kx < l.KernelW; kx++, at += cw)
-                {
-                    int ix = ix0 + kx;
-                    if (ix < 0 || ix >= l.InW) continue;
-                    var pixel = input.Slice(iy * g.InRowWords + ix * g.InPixelWords, g.InPixelWords);
-                    // Word by word: a pixel has few words (1 for 32 channels), too few for a memmove call to pay.
-                    for (int j = 0, from = 0, to = at; j < planes; j++, to += planeWords32)
-                        for (int w = 0; w < cw; w++) words32[to + w] = pixel[from++];
-                }
-            }
+            WholeWords(l, g, input, iy0, ix0, patchWords, patch);
             return;
         }
+        patch[..(planes * patchWords + 1)].Clear();
+        long planeStride = (long)patchWords << 6;
         long positionBits = 0;
         for (int ky = 0; ky < l.KernelH; ky++)
         {
@@ -74,6 +57,52 @@ public static class BitPatch
                         uint value = pixel[at];
                         if (value != 0) Append(patch, planeBits + (w << 5), value);
                     }
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Build"/> when channels fill whole 32-bit words (the layers past the first, mostly): every word of a
+    /// pixel lands on a 32-bit boundary of the stream, so the patch is written as 32-bit words, copied, with no shifts
+    /// or ORs, and each word is written once (zero in the padding and past the window) rather than cleared first.
+    /// </summary>
+    private static void WholeWords(LayerSpec l, LayerGeometry g, ReadOnlySpan<uint> input, int iy0, int ix0, int patchWords, Span<ulong> patch)
+    {
+        int planes = l.InputBits, cw = g.InChannelWords, kw = l.KernelW, kh = l.KernelH;
+        int planeWords32 = patchWords * 2, window32 = kh * kw * cw, pixelWords = g.InPixelWords, rowWords = g.InRowWords;
+        // The reads below stay inside input (iy, ix tested against the input's size) and the writes inside the
+        // patch's planes · patchWords words: one length test for both, none per word.
+        if (patch.Length < planes * patchWords || input.Length < l.InH * rowWords) throw new ArgumentException("patch or input too short");
+        ref uint to = ref Unsafe.As<ulong, uint>(ref MemoryMarshal.GetReference(patch));
+        ref uint from = ref MemoryMarshal.GetReference(input);
+        for (int j = 0; j < planes; j++)
+            for (int w = window32; w < planeWords32; w++) Unsafe.Add(ref to, j * planeWords32 + w) = 0;
+        int run = kw * cw;
+        bool runs = planes == 1 && ix0 >= 0 && ix0 + kw <= l.InW;
+        for (int ky = 0, at = 0; ky < kh; ky++)
+        {
+            int iy = iy0 + ky;
+            bool rowInside = iy >= 0 && iy < l.InH;
+            if (runs && rowInside)
+            {
+                // One plane, the kernel row inside the input: its KW pixels are one run of words (most windows).
+                ref uint first = ref Unsafe.Add(ref from, iy * rowWords + ix0 * pixelWords);
+                for (int w = 0; w < run; w++) Unsafe.Add(ref to, at + w) = Unsafe.Add(ref first, w);
+                at += run;
+                continue;
+            }
+            for (int kx = 0; kx < kw; kx++, at += cw)
+            {
+                int ix = ix0 + kx;
+                if (rowInside && ix >= 0 && ix < l.InW)
+                {
+                    ref uint pixel = ref Unsafe.Add(ref from, iy * rowWords + ix * pixelWords);
+                    for (int j = 0, k = 0, t = at; j < planes; j++, t += planeWords32)
+                        for (int w = 0; w < cw; w++) Unsafe.Add(ref to, t + w) = Unsafe.Add(ref pixel, k++);
+                }
+                else
+                    for (int j = 0, t = at; j < planes; j++, t += planeWords32)
+                        for (int w = 0; w < cw; w++) Unsafe.Add(ref to, t + w) = 0;
             }
         }
     }

@@ -42,7 +42,8 @@ public sealed class FastInterpreter
         _plan = MemoryPlan.Compute(model, false);
         _imageBytes = model.InputHeight * model.InputWidth * model.InputChannels;
         _patchWords = _layers.Max(l => l.Spec.InputBits * l.PatchWords);
-        _accumulators = _layers.Max(l => l.Spec.PoolH > 0 ? l.Geometry.ConvOutH * l.Geometry.ConvOutW * l.Spec.OutC : 0);
+        // FirstConv.Row writes whole padded vectors of filters: the last pixel's spill past OutC needs room.
+        _accumulators = _layers.Max(l => l.Spec.PoolH > 0 ? l.Geometry.ConvOutH * l.Geometry.ConvOutW * l.Spec.OutC : 0) + _firstConv.PaddedFilters;
         // Rows of whole vectors of 16 (Emit16), and at least Vector<int>.Count.
         int vector = Math.Max(16, Vector<int>.Count);
         _pixelFilters = Math.Max(_firstConv.PaddedFilters, (_layers.Max(l => l.Blocks * PopcountBlock.BlockFilters) + vector - 1) / vector * vector);
@@ -146,7 +147,8 @@ public sealed class FastInterpreter
     }
 
     private Workspace Rent() =>
-        _workspaces.TryTake(out var ws) ? ws : new Workspace(_plan, _patchWords, _accumulators, _pixelFilters, _firstConv.Taps);
+        _workspaces.TryTake(out var ws) ? ws : new Workspace(_plan, _patchWords, _accumulators, _pixelFilters, _firstConv.Taps, _firstConv.LevelsLength,
+            _layers[0].Geometry.ConvOutW * _firstConv.PaddedFilters);
 
     /// <summary>
     /// Runs <paramref name="count"/> (1 … 4) samples through the network together, layer by layer: scores are
@@ -195,11 +197,23 @@ public sealed class FastInterpreter
         int stride = _pixelFilters, width = layer.Blocks * PopcountBlock.BlockFilters;
         if (first != null)
         {
-            for (int q = 0; q < rowsTotal; q++)
+            // A row of pixels at a time; a fused pool's accumulators are written in place, others delivered pixel by pixel.
+            for (int s = 0; s < count; s++)
             {
-                int s = q / pixels, pixel = q - s * pixels;
-                first.Window(images.Slice(s * _imageBytes, _imageBytes), pixel / g.ConvOutW, pixel % g.ConvOutW, ws.PixelAcc, ws.FirstValues, ws.FirstTaps);
-                Deliver(ws.Accumulators[s], layer, outputs[s], scores.Slice(s * classes, classes), pixel, ws.PixelAcc, filters);
+                var image = images.Slice(s * _imageBytes, _imageBytes);
+                first.Levels(image, ws.FirstLevels);
+                for (int oy = 0; oy < g.ConvOutH; oy++)
+                {
+                    if (pooled)
+                    {
+                        first.Row(image, ws.FirstLevels, oy, ws.Accumulators[s].AsSpan(oy * g.ConvOutW * filters), filters, ws.FirstValues, ws.FirstTaps);
+                        continue;
+                    }
+                    first.Row(image, ws.FirstLevels, oy, ws.FirstRow, first.PaddedFilters, ws.FirstValues, ws.FirstTaps);
+                    for (int ox = 0; ox < g.ConvOutW; ox++)
+                        Deliver(ws.Accumulators[s], layer, outputs[s], scores.Slice(s * classes, classes), oy * g.ConvOutW + ox,
+                            ws.FirstRow.AsSpan(ox * first.PaddedFilters, first.PaddedFilters), filters);
+                }
             }
         }
         else if (layer.Log is { } log)
@@ -239,6 +253,15 @@ public sealed class FastInterpreter
                         var agree = Vector512.Create(g.AgreeAll);
                         for (int q = 0; q < filters; q += 16)
                             layer.Emit16(outputs[s], pixel, q, agree - (Vector512.Create<int>(sums.Slice(q, 16)) << 1));
+                        continue;
+                    }
+                    if (pooled)
+                    {
+                        // Agreements (SPEC 1.4) written straight into the fused pool's accumulator map: one pass, no copy.
+                        var map = ws.Accumulators[s].AsSpan(pixel * filters, filters);
+                        int f = 0;
+                        for (; f + Vector<int>.Count <= filters; f += Vector<int>.Count) (agreeAll - (new Vector<int>(sums[f..]) << 1)).CopyTo(map[f..]);
+                        for (; f < filters; f++) map[f] = g.AgreeAll - (sums[f] << 1);
                         continue;
                     }
                     // Agreements: AgreeAll − 2·(disagreements) (SPEC 1.4), by shift and subtract; the tail past width up

@@ -102,6 +102,17 @@ public sealed class FastLayer
     {
         var flip = Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_flipMasks), (nuint)f0);
         ref int thresholds = ref MemoryMarshal.GetArrayDataReference(_levelThresholds);
+        uint lanes = Spec.OutC - f0 >= 16 ? 0xFFFFu : (1u << (Spec.OutC - f0)) - 1;
+        int word = pixel * Geometry.OutPixelWords + (f0 >> 5), shift = f0 & 31;
+        if (Geometry.Levels == 1)
+        {
+            // One output bit (binary activations, the paper's case): the level is the comparison itself, one mask.
+            var t = Vector512.LoadUnsafe(ref thresholds, (nuint)f0);
+            var pass = Vector512.ConditionalSelect(flip, Vector512.LessThanOrEqual(acc, t), Vector512.GreaterThanOrEqual(acc, t));
+            uint bit = (uint)pass.ExtractMostSignificantBits() & lanes;
+            if (bit != 0) output[word] |= bit << shift;
+            return;
+        }
         var run = Vector512<int>.AllBitsSet;
         var q = Vector512<int>.Zero;
         for (int level = 0, at = f0; level < Geometry.Levels; level++, at += _paddedFilters)
@@ -110,8 +121,6 @@ public sealed class FastLayer
             run &= Vector512.ConditionalSelect(flip, Vector512.LessThanOrEqual(acc, t), Vector512.GreaterThanOrEqual(acc, t));
             q -= run;
         }
-        uint lanes = Spec.OutC - f0 >= 16 ? 0xFFFFu : (1u << (Spec.OutC - f0)) - 1;
-        int word = pixel * Geometry.OutPixelWords + (f0 >> 5), shift = f0 & 31;
         for (int j = 0; j < Spec.OutputBits; j++, word += Geometry.OutChannelWords)
         {
             uint bits = (uint)Vector512.ExtractMostSignificantBits(Vector512.Equals((q >>> j) & Vector512<int>.One, Vector512<int>.One)) & lanes;

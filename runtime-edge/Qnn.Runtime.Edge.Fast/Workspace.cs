@@ -16,9 +16,14 @@ internal sealed class Workspace
     public readonly int[] PixelAcc;
     /// <summary>The first layer's lit pixels and their taps in one window (FirstConv).</summary>
     public readonly int[] FirstValues, FirstTaps;
+    /// <summary>The first layer's padded image levels (FirstConv.Levels), and one row of its accumulators when unpooled.</summary>
+    public readonly short[] FirstLevels;
+    public readonly int[] FirstRow;
 
-    public Workspace(MemoryPlan plan, int patchWords, int accumulators, int pixelFilters, int firstTaps)
+    public Workspace(MemoryPlan plan, int patchWords, int accumulators, int pixelFilters, int firstTaps, int firstLevels, int firstRow)
     {
+        FirstLevels = new short[firstLevels];
+        FirstRow = new int[firstRow];
         const int rows = PopcountBlock.RowBlock;
         PixelAcc = new int[rows * pixelFilters];
         FirstValues = new int[firstTaps];

@@ -92,6 +92,67 @@ public class FastInterpreterTests
     }
 
     /// <summary>
+    /// The first layer's two routes (FirstConv): windows of up to 128 taps summed over every tap from the padded levels,
+    /// larger ones over their gathered lit taps. Convs of 1×1 to 7×7 taps over 1–4 channels (9 to 196 taps, both sides
+    /// of 128), asymmetric padding and strides, fused pools, odd and log weights of every width, and a dense layer of
+    /// exactly 128 taps; on white images (the largest 16-bit sums), random ones, and mostly dark ones whose dark windows
+    /// the all-taps route skips.
+    /// </summary>
+    [Fact]
+    public void First_layers_of_every_window_size_equal_the_portable_interpreter_on_dark_and_white_images()
+    {
+        Gen.Int.Sample(seed =>
+        {
+            var rng = new Random(seed);
+            int side = rng.Next(4, 13), c = rng.Next(1, 5), k = rng.Next(1, 8), filters = rng.Next(1, 80), outBits = rng.Next(1, 3);
+            bool log = rng.Next(3) == 0;
+            int m = log ? rng.Next(FormatConstants.MinLogBits, FormatConstants.MaxLogBits + 1) : rng.Next(1, 5);
+            var code = log ? WeightCode.Log : WeightCode.Odd;
+            k = Math.Min(k, side);
+            LayerSpec first;
+            if (rng.Next(5) == 0)
+            {
+                side = 8;
+                c = 2;
+                first = LayerFactory.Dense(8, 8, 2, filters, m, 8, false, OutputKind.Thresholds, outBits, code);
+            }
+            else
+            {
+                first = LayerFactory.Conv2D(side, side, c, filters, k, k, rng.Next(1, 3), rng.Next(0, k), m, 8, false, OutputKind.Thresholds, outBits,
+                    0, 0, code);
+                if (first.OutH >= 2 && rng.Next(2) == 0)
+                    first = LayerFactory.Conv2D(side, side, c, filters, k, k, first.StrideH, first.PadTop, m, 8, false, OutputKind.Thresholds, outBits,
+                        2, rng.Next(1, 3), code);
+                else if (rng.Next(2) == 0)
+                {
+                    first.PadBottom = rng.Next(0, k);
+                    first.PadRight = rng.Next(0, k);
+                    first.StrideW = rng.Next(1, 3);
+                    first.OutH = first.ConvOutH;
+                    first.OutW = first.ConvOutW;
+                }
+            }
+            if (RandomLayers.AccumulatorBound(first) >= FormatConstants.MaxAccumulatorBound) return;
+            var head = LayerFactory.Dense(first.OutH, first.OutW, filters, 10, 1, outBits, true, OutputKind.Scores, 0);
+            RandomLayers.Fill(rng, first);
+            RandomLayers.Fill(rng, head);
+            var model = new QnnModel { InputHeight = side, InputWidth = side, InputChannels = c, InputBits = rng.Next(1, 9), ClassCount = 10, Layers = [first, head] };
+            var portable = new Interpreter(model);
+            var fast = new FastInterpreter(model);
+            var white = Enumerable.Repeat((byte)255, side * side * c).ToArray();
+            var dark = RandomModels.Image(rng, model);
+            // A blob of light in the dark, as on an MNIST digit: whole windows dark around it.
+            int y0 = rng.Next(side), x0 = rng.Next(side), y1 = rng.Next(y0, side), x1 = rng.Next(x0, side);
+            for (int i = 0; i < dark.Length; i++)
+            {
+                int y = i / c / side, x = i / c % side;
+                if (y < y0 || y > y1 || x < x0 || x > x1 || rng.Next(3) == 0) dark[i] = 0;
+            }
+            foreach (var image in new[] { white, RandomModels.Image(rng, model), dark, new byte[white.Length] }) AssertSameLayers(portable, fast, image);
+        }, iter: 150);
+    }
+
+    /// <summary>
     /// Convolutions over channels in whole 32-bit words (32, 64, 96: BitPatch copies words instead of shifting bits) at
     /// 1 and 2 input bits, with padding, stride and a fused pool, on every kernel.
     /// </summary>
