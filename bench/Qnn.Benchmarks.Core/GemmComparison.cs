@@ -7,9 +7,10 @@ namespace Qnn.Benchmarks;
 /// <param name="OursGops">Our kernel's operations per second (binary MACs ×2 for XNOR-popcount, FLOPs for float), in 10^9.</param>
 /// <param name="OrtGflops">ONNX Runtime MatMul's float32 GFLOP/s.</param>
 /// <param name="Speedup">ONNX Runtime's median time over ours: above 1, ours is faster.</param>
+/// <param name="Transposes">Which operands are stored transposed: NN, TN or NT (<see cref="GemmShape.Transposes"/>).</param>
 /// <param name="MaxAbsDifference">Largest |ours − ONNX Runtime| over all of C: 0 for the binary GEMM (both exact integers).</param>
 public sealed record GemmRow(string Shape, int M, int N, int K, int Threads, string Kernel, double OursMs, double OrtMs,
-    double OursGops, double OrtGflops, double Speedup, double MaxAbsDifference, int OursRuns, int OrtRuns);
+    double OursGops, double OrtGflops, double Speedup, double MaxAbsDifference, int OursRuns, int OrtRuns, string Transposes);
 
 /// <summary>Our GEMMs against ONNX Runtime's MatMul (float32, MLAS) on the same operands and thread count.</summary>
 public static class GemmComparison
@@ -37,22 +38,39 @@ public static class GemmComparison
         return Row(s, ours.Kernel.ToString() + " XNOR-popcount", tOurs, tOrt, diff);
     }
 
-    /// <summary>The trainer's float GEMM (<see cref="CpuGemm"/>) against ONNX Runtime MatMul, both on all cores.</summary>
+    /// <summary>
+    /// C = op(A) · op(B) as one ONNX Gemm node (transA, transB as the shape says), B [K×N] or [N×K] an initializer;
+    /// A's stored shape is fixed, [M×K] or [K×M].
+    /// </summary>
+    public static byte[] GemmModel(GemmShape s, float[] b)
+    {
+        var g = new OnnxGraph("gemm");
+        string a = s.TransposeA ? g.Input("a", OnnxType.Float, s.K, s.M) : g.Input("a", OnnxType.Float, s.M, s.K);
+        string bName = s.TransposeB ? g.Constant("b", b, s.N, s.K) : g.Constant("b", b, s.K, s.N);
+        g.Node("Gemm", [a, bName], [OnnxAttribute.Of("transA", s.TransposeA ? 1L : 0L), OnnxAttribute.Of("transB", s.TransposeB ? 1L : 0L)], output: "c");
+        g.Output("c", OnnxType.Float, s.M, s.N);
+        return g.ToModel(OnnxExporter.Opset, "Qnn.Edge bench", "0");
+    }
+
+    /// <summary>
+    /// The trainer's float GEMM (<see cref="CpuGemm"/>) against ONNX Runtime's Gemm with the same transposes, both on
+    /// all cores, timed alternately (<see cref="Timing.Alternate"/>) so that both see the same load.
+    /// </summary>
     public static GemmRow TrainerCpu(GemmShape s, double budgetSeconds, int seed = 1)
     {
         var (a, b) = Operands(s, seed, signs: false);
         var c = new float[s.M * s.N];
-        using var ort = new OrtRunner<float, float>(MatMulModel(b, s.K, s.N), Environment.ProcessorCount, "a", a, [s.M, s.K], "c", [s.M, s.N]);
-        var tOurs = Timing.Measure(() => CpuGemm.Multiply(a, false, b, false, c, s.M, s.N, s.K), budgetSeconds: budgetSeconds);
-        var tOrt = Timing.Measure(ort.Run, budgetSeconds: budgetSeconds);
+        long[] aShape = s.TransposeA ? [s.K, s.M] : [s.M, s.K];
+        using var ort = new OrtRunner<float, float>(GemmModel(s, b), Environment.ProcessorCount, "a", a, aShape, "c", [s.M, s.N]);
+        var (tOurs, tOrt) = Timing.Alternate(() => CpuGemm.Multiply(a, s.TransposeA, b, s.TransposeB, c, s.M, s.N, s.K), ort.Run, budgetSeconds);
         double diff = 0;
         for (int i = 0; i < c.Length; i++) diff = Math.Max(diff, Math.Abs(c[i] - ort.Output[i]));
-        return Row(s, "Qnn.Trainer CpuGemm (Vector256 FMA)", tOurs, tOrt, diff);
+        return Row(s, $"Qnn.Trainer CpuGemm ({(CpuGemm.Wide ? "Vector512" : "Vector256")} FMA)", tOurs, tOrt, diff);
     }
 
     private static GemmRow Row(GemmShape s, string kernel, Timing ours, Timing ort, double diff) =>
         new(s.Name, s.M, s.N, s.K, Environment.ProcessorCount, kernel, ours.MedianMs, ort.MedianMs,
-            s.Operations / (ours.MedianMs * 1e6), s.Operations / (ort.MedianMs * 1e6), ort.MedianMs / ours.MedianMs, diff, ours.Runs, ort.Runs);
+            s.Operations / (ours.MedianMs * 1e6), s.Operations / (ort.MedianMs * 1e6), ort.MedianMs / ours.MedianMs, diff, ours.Runs, ort.Runs, s.Transposes);
 
     private static (float[] A, float[] B) Operands(GemmShape s, int seed, bool signs)
     {

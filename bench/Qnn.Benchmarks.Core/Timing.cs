@@ -21,6 +21,35 @@ public sealed record Timing(double MedianMs, double MinMs, int Runs)
             call();
             times.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
         }
+        return Of(times);
+    }
+
+    /// <summary>
+    /// Two calls timed in turns (first, second, first, …) after one warm-up each, at least <paramref name="minRuns"/>
+    /// times each and until <paramref name="budgetSeconds"/> (both together) have passed, so that a load that comes and
+    /// goes on this shared machine falls on both alike.
+    /// </summary>
+    public static (Timing First, Timing Second) Alternate(Action first, Action second, double budgetSeconds = 2.0, int minRuns = 5)
+    {
+        first();
+        second();
+        var a = new List<double>();
+        var b = new List<double>();
+        long start = Stopwatch.GetTimestamp();
+        while (a.Count < minRuns || Stopwatch.GetElapsedTime(start).TotalSeconds < budgetSeconds)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            first();
+            long t1 = Stopwatch.GetTimestamp();
+            second();
+            a.Add(Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds);
+            b.Add(Stopwatch.GetElapsedTime(t1).TotalMilliseconds);
+        }
+        return (Of(a), Of(b));
+    }
+
+    private static Timing Of(List<double> times)
+    {
         times.Sort();
         return new Timing(times[times.Count / 2], times[0], times.Count);
     }
