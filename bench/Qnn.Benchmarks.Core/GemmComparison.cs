@@ -54,7 +54,7 @@ public static class GemmComparison
 
     /// <summary>
     /// The trainer's float GEMM (<see cref="CpuGemm"/>) against ONNX Runtime's Gemm with the same transposes, both on
-    /// all cores, timed alternately (<see cref="Timing.Alternate"/>) so that both see the same load.
+    /// all cores, timed in turns (<see cref="Timing.Alternate"/>) so that both see the same load.
     /// </summary>
     public static GemmRow TrainerCpu(GemmShape s, double budgetSeconds, int seed = 1)
     {

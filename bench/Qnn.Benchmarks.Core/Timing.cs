@@ -25,27 +25,34 @@ public sealed record Timing(double MedianMs, double MinMs, int Runs)
     }
 
     /// <summary>
-    /// Two calls timed in turns (first, second, first, …) after one warm-up each, at least <paramref name="minRuns"/>
-    /// times each and until <paramref name="budgetSeconds"/> (both together) have passed, so that a load that comes and
-    /// goes on this shared machine falls on both alike.
+    /// Two calls timed in turns: <paramref name="turns"/> times the first, then the second, each for its share of
+    /// <paramref name="budgetSeconds"/> (at least one timed run), so that a load that comes and goes on this shared
+    /// machine falls on both alike. The first run of every turn is not timed: it pays for the other's threads, which
+    /// may still be spinning on the cores (ONNX Runtime's pool spins after each run) or asleep (.NET's pool).
     /// </summary>
-    public static (Timing First, Timing Second) Alternate(Action first, Action second, double budgetSeconds = 2.0, int minRuns = 5)
+    public static (Timing First, Timing Second) Alternate(Action first, Action second, double budgetSeconds = 2.0, int turns = 5)
     {
-        first();
-        second();
         var a = new List<double>();
         var b = new List<double>();
-        long start = Stopwatch.GetTimestamp();
-        while (a.Count < minRuns || Stopwatch.GetElapsedTime(start).TotalSeconds < budgetSeconds)
+        double share = budgetSeconds / (2 * turns);
+        for (int turn = 0; turn < turns; turn++)
         {
-            long t0 = Stopwatch.GetTimestamp();
-            first();
-            long t1 = Stopwatch.GetTimestamp();
-            second();
-            a.Add(Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds);
-            b.Add(Stopwatch.GetElapsedTime(t1).TotalMilliseconds);
+            Turn(first, a, share);
+            Turn(second, b, share);
         }
         return (Of(a), Of(b));
+    }
+
+    private static void Turn(Action call, List<double> times, double seconds)
+    {
+        call();
+        long start = Stopwatch.GetTimestamp();
+        do
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            call();
+            times.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+        } while (Stopwatch.GetElapsedTime(start).TotalSeconds < seconds);
     }
 
     private static Timing Of(List<double> times)

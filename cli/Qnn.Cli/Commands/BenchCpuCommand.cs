@@ -16,7 +16,7 @@ public static class BenchCpuCommand
     public static Command Create()
     {
         var json = new Option<bool>("--json") { Description = "Print the measurements as JSON." };
-        var seconds = new Option<double>("--seconds") { Description = "Time budget of each measurement, in seconds.", DefaultValueFactory = _ => 2.0 };
+        var seconds = new Option<double>("--seconds") { Description = "Time budget of each shape, both GEMMs in five turns each, in seconds.", DefaultValueFactory = _ => 2.0 };
         var command = new Command("cpu", "Trainer CPU backend GEMM GFLOP/s next to ONNX Runtime Gemm on the trainer's shapes.");
         command.Options.Add(json);
         command.Options.Add(seconds);
@@ -33,7 +33,7 @@ public static class BenchCpuCommand
             if (parse.GetValue(json)) { Cli.PrintJson(result); return 0; }
             var console = Cli.Out;
             console.MarkupLine($"[dim]{Markup.Escape(result.Machine)}, {result.LogicalCores} logical cores, ONNX Runtime {Markup.Escape(result.OnnxRuntime)}, {result.UtcDate:yyyy-MM-dd HH:mm} UTC[/]");
-            var table = new Table().Title($"float32 GEMM, {Environment.ProcessorCount} threads each, timed in turns (median)")
+            var table = new Table().Title($"float32 GEMM, {Environment.ProcessorCount} threads each, in five turns each (median)")
                 .AddColumn("shape").AddColumn("M x N x K").AddColumn("op").AddColumn(new TableColumn("CpuGemm GFLOP/s").RightAligned())
                 .AddColumn(new TableColumn("ORT Gemm GFLOP/s").RightAligned()).AddColumn(new TableColumn("CpuGemm / ORT").RightAligned())
                 .AddColumn(new TableColumn("max |diff|").RightAligned());

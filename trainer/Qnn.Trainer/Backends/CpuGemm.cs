@@ -6,11 +6,11 @@ namespace Qnn.Trainer.Backends;
 
 /// <summary>
 /// The CPU backend's single-precision matrix multiply: cache-blocked (Goto/BLIS style) with packed panels and a
-/// register-blocked micro-kernel of fused multiply-adds — 6 × 32 with Vector512 where the CPU has AVX-512, 6 × 16 with
-/// Vector256 elsewhere — across all cores. Macro tiles of C are the unit of parallel work. Every C element is the same
-/// chain of FMAs in the same k order (restarted every <see cref="KC"/> products) whatever the kernel width, the tile
-/// shape or the thread count, so results are bit-reproducible and both kernels give the same bits. Public so that
-/// <c>qnn bench cpu</c> can time it.
+/// register-blocked micro-kernel of fused multiply-adds — 8 × 32 with Vector512 where the CPU has AVX-512, 8 × 16 with
+/// Vector256 elsewhere — across all cores. Macro tiles of C are the unit of parallel work; an operand that several
+/// tiles read is packed once per call. Every C element is the same chain of FMAs in the same k order (restarted every
+/// <see cref="KC"/> products) whatever the kernel width, the tile shape or the thread count, so results are
+/// bit-reproducible and both kernels give the same bits. Public so that <c>qnn bench cpu</c> can time it.
 /// </summary>
 public static unsafe class CpuGemm
 {
@@ -119,9 +119,9 @@ public static unsafe class CpuGemm
     /// <summary>
     /// Runs body(0 … count − 1) on the calling thread and on up to threads − 1 thread-pool threads, each taking the
     /// next index when it comes free. The caller waits only for indices that a helper has taken: a helper that starts
-    /// after the work is gone returns at once. On a loaded machine, where a pool thread waits for a core, this costs at
-    /// most the time on one core, while Parallel.For waits for every helper it queued to start (measured: half the
-    /// speed of one thread under a load of 20 on 2 cores).
+    /// after the work is gone returns at once. On a loaded machine, where a pool thread waits long for a core, the
+    /// caller does the work alone instead of waiting; Parallel.For waits for every helper it queued to start, and ran
+    /// the MLP's GEMMs at a fifth of one thread's speed under a load of 30 on this machine's 2 cores.
     /// </summary>
     private sealed class Spread
     {
