@@ -24,8 +24,10 @@ public static unsafe class CpuGemm
     private const int NC = 256;   // columns of a macro tile: the packed B block (256 KiB) stays in L2
     /// <summary>The largest operand packed once for all tiles (16 MiB): past it each tile packs its own block.</summary>
     private const int SharedMaxElements = 1 << 22;
+    /// <summary>The largest C whose K blocks are spread over the cores (256 KiB, in L2).</summary>
+    private const int SplitMaxElements = 1 << 16;
 
-    [ThreadStatic] private static float[]? packA, packB, packAllA, packAllB, swapC;
+    [ThreadStatic] private static float[]? packA, packB, packAllA, packAllB, swapC, blockSums;
     /// <summary>The largest C computed transposed (see <see cref="Multiply"/>): 256 KiB of scratch.</summary>
     private const int SwapMaxElements = 1 << 16;
 
@@ -82,6 +84,26 @@ public static unsafe class CpuGemm
         int tilesM = (m + MC - 1) / MC, nc = NC;
         while (parallel && nc > 2 * nr && tilesM * ((n + nc - 1) / nc) < 4 * threads) nc /= 2;
         int tilesN = (n + nc - 1) / nc, tiles = tilesM * tilesN;
+        int blocks = (k + KC - 1) / KC;
+        if (parallel && (long)m * n <= SplitMaxElements && blocks >= 2 * threads)
+        {
+            // A small C summed over a deep K (a conv's weight gradient): tiles of C are few, and each would read all of
+            // both operands again. The K blocks go to the cores instead, in runs of consecutive blocks. The first run
+            // adds its blocks into C as one core does; every other block's sum (its own FMA chain from zero, alpha 1)
+            // goes to a slice of scratch, and C takes them afterwards in k order with StoreEdge's arithmetic,
+            // C = alpha · sum + C: the bits of one core.
+            int runs = Math.Min(blocks, 4 * threads), perRun = (blocks + runs - 1) / runs;
+            runs = (blocks + perRun - 1) / perRun;
+            float[] sums = Scratch(ref blockSums, (blocks - perRun) * m * n);
+            var split = new Job(a, transposeA, b, transposeB, c, m, n, k, alpha, beta, 1, n, nr, null, 0, null, 0);
+            Spread.Run(run => split.Run(run * perRun, Math.Min(blocks, (run + 1) * perRun), perRun, sums), runs, threads);
+            for (int q = perRun; q < blocks; q++)
+            {
+                int o = (q - perRun) * m * n;
+                for (int i = 0; i < m * n; i++) c[i] = (alpha != 1f ? alpha * sums[o + i] : sums[o + i]) + c[i];
+            }
+            return;
+        }
         // An operand that several tiles share (op(A) when there are several column tiles, op(B) when there are
         // several row tiles) is packed once, here, instead of once per tile, its K blocks spread over the threads.
         // These are the calling thread's buffers; the workers only use them while this call waits for them.
@@ -161,18 +183,37 @@ public static unsafe class CpuGemm
         {
             int i0 = tile / tilesN * MC, j0 = tile % tilesN * ncMax;
             for (int p0 = 0; p0 < k; p0 += KC)
-                Block(i0, Math.Min(MC, m - i0), j0, Math.Min(ncMax, n - j0), p0, p0 == 0 ? beta : 1f);
+                Block(i0, Math.Min(MC, m - i0), j0, Math.Min(ncMax, n - j0), p0, c, 0, alpha, p0 == 0 ? beta : 1f);
         }
 
-        private void Block(int i0, int mc, int j0, int nc, int p0, float blockBeta)
+        /// <summary>
+        /// K blocks [first, end) of all of C (<see cref="Multiply"/>'s split of K): the run that starts at block 0 adds
+        /// them into C, any other writes block q's bare sum to slice q − perRun of <paramref name="sums"/>.
+        /// </summary>
+        public void Run(int first, int end, int perRun, float[] sums)
         {
-            if (nr == 2 * Lanes512.Count) Block<Lanes512>(i0, mc, j0, nc, p0, blockBeta);
-            else Block<Lanes256>(i0, mc, j0, nc, p0, blockBeta);
+            for (int q = first; q < end; q++)
+                for (int i0 = 0; i0 < m; i0 += MC)
+                    for (int j0 = 0; j0 < n; j0 += NC)
+                    {
+                        int mc = Math.Min(MC, m - i0), nc = Math.Min(NC, n - j0);
+                        if (first == 0) Block(i0, mc, j0, nc, q * KC, c, 0, alpha, q == 0 ? beta : 1f);
+                        else Block(i0, mc, j0, nc, q * KC, sums, (long)(q - perRun) * m * n, 1f, 0f);
+                    }
         }
 
-        /// <summary>C[i0.., j0..] = alpha · (the K block at p0 of the mc × nc tile) + blockBeta · C.</summary>
+        private void Block(int i0, int mc, int j0, int nc, int p0, float[] target, long offset, float blockAlpha, float blockBeta)
+        {
+            if (nr == 2 * Lanes512.Count) Block<Lanes512>(i0, mc, j0, nc, p0, target, offset, blockAlpha, blockBeta);
+            else Block<Lanes256>(i0, mc, j0, nc, p0, target, offset, blockAlpha, blockBeta);
+        }
+
+        /// <summary>
+        /// target[offset + (i0.., j0..)] = blockAlpha · (the K block at p0 of the mc × nc tile) + blockBeta · target,
+        /// target an m × n matrix.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Block<V>(int i0, int mc, int j0, int nc, int p0, float blockBeta) where V : struct, ILanes<V>
+        private void Block<V>(int i0, int mc, int j0, int nc, int p0, float[] target, long offset, float blockAlpha, float blockBeta) where V : struct, ILanes<V>
         {
             int mPanels = (mc + MR - 1) / MR, nPanels = (nc + nr - 1) / nr;
             int kc = Math.Min(KC, k - p0);
@@ -182,7 +223,7 @@ public static unsafe class CpuGemm
             else { pa = sharedA; aOffset = rowsPad * p0 + i0 * kc; }
             if (sharedB is null) PackB(b, tb, n, k, j0, nc, p0, kc, pb = packB ??= new float[NC * KC], 0, nr);
             else { pb = sharedB; bOffset = colsPad * p0 + j0 * kc; }
-            fixed (float* pA = pa, pB = pb, pC = c)
+            fixed (float* pA = pa, pB = pb, pC = target)
             {
                 for (int jp = 0; jp < nPanels; jp++)
                 {
@@ -190,8 +231,8 @@ public static unsafe class CpuGemm
                     for (int ip = 0; ip < mPanels; ip++)
                     {
                         int i = i0 + ip * MR, rows = Math.Min(MR, m - i);
-                        Kernel<V>(pA + aOffset + ip * MR * kc, pB + bOffset + jp * nr * kc, kc, pC + (long)i * n + j, n,
-                            rows, cols, alpha, blockBeta);
+                        Kernel<V>(pA + aOffset + ip * MR * kc, pB + bOffset + jp * nr * kc, kc, pC + offset + (long)i * n + j, n,
+                            rows, cols, blockAlpha, blockBeta);
                     }
                 }
             }
