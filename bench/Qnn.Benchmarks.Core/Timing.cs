@@ -25,22 +25,18 @@ public sealed record Timing(double MedianMs, double MinMs, int Runs)
     }
 
     /// <summary>
-    /// Two calls timed in turns: <paramref name="turns"/> times the first, then the second, each for its share of
+    /// Calls timed in turns: <paramref name="turns"/> times each call in order, each for its share of
     /// <paramref name="budgetSeconds"/> (at least one timed run), so that a load that comes and goes on this shared
-    /// machine falls on both alike. The first run of every turn is not timed: it pays for the other's threads, which
+    /// machine falls on all alike. The first run of every turn is not timed: it pays for the others' threads, which
     /// may still be spinning on the cores (ONNX Runtime's pool spins after each run) or asleep (.NET's pool).
     /// </summary>
-    public static (Timing First, Timing Second) Alternate(Action first, Action second, double budgetSeconds = 2.0, int turns = 5)
+    public static Timing[] Alternate(double budgetSeconds, int turns, params Action[] calls)
     {
-        var a = new List<double>();
-        var b = new List<double>();
-        double share = budgetSeconds / (2 * turns);
+        var times = calls.Select(_ => new List<double>()).ToArray();
+        double share = budgetSeconds / (calls.Length * turns);
         for (int turn = 0; turn < turns; turn++)
-        {
-            Turn(first, a, share);
-            Turn(second, b, share);
-        }
-        return (Of(a), Of(b));
+            for (int i = 0; i < calls.Length; i++) Turn(calls[i], times[i], share);
+        return times.Select(Of).ToArray();
     }
 
     private static void Turn(Action call, List<double> times, double seconds)

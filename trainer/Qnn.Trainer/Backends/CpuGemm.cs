@@ -326,6 +326,7 @@ public static unsafe class CpuGemm
     /// 8 rows × 8 k are transposed in registers (AVX); the rest, and CPUs without AVX, go element by element.
     /// Gathering the panel column-wise instead touches nr lines 4 KiB apart at once, which share one L1 set.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackTransposed(float[] b, int k, int baseCol, int cols, int p0, int kc, float[] dst, int o, int nr)
     {
         fixed (float* pb = b, pd = dst)
