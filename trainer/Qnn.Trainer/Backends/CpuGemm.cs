@@ -24,7 +24,8 @@ public static unsafe class CpuGemm
     private const int NC = 256;   // columns of a macro tile: the packed B block (256 KiB) stays in L2
     /// <summary>The largest operand packed once for all tiles (16 MiB): past it each tile packs its own block.</summary>
     private const int SharedMaxElements = 1 << 22;
-    /// <summary>The largest C whose K blocks are spread over the cores (256 KiB, in L2).</summary>
+    /// <summary>The largest C whose K blocks are spread over the cores (256 KiB, in L2); their sums, one C per block,
+    /// are held to <see cref="SharedMaxElements"/>.</summary>
     private const int SplitMaxElements = 1 << 16;
 
     [ThreadStatic] private static float[]? packA, packB, packAllA, packAllB, swapC, blockSums;
@@ -85,7 +86,7 @@ public static unsafe class CpuGemm
         while (parallel && nc > 2 * nr && tilesM * ((n + nc - 1) / nc) < 4 * threads) nc /= 2;
         int tilesN = (n + nc - 1) / nc, tiles = tilesM * tilesN;
         int blocks = (k + KC - 1) / KC;
-        if (parallel && (long)m * n <= SplitMaxElements && blocks >= 2 * threads)
+        if (parallel && (long)m * n <= SplitMaxElements && blocks >= 2 * threads && (long)m * n * blocks <= SharedMaxElements)
         {
             // A small C summed over a deep K (a conv's weight gradient): tiles of C are few, and each would read all of
             // both operands again. The K blocks go to the cores instead, in runs of consecutive blocks. The first run
