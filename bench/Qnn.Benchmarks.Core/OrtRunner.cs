@@ -12,21 +12,25 @@ public sealed class OrtRunner<TIn, TOut> : IDisposable where TIn : unmanaged whe
     private readonly SessionOptions _options;
     private readonly InferenceSession _session;
     private readonly RunOptions _run = new();
-    private readonly OrtValue _input;
+    private readonly OrtValue[] _inputs;
     private readonly OrtValue _output;
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
 
     public OrtRunner(byte[] model, int threads, string inputName, TIn[] input, long[] inputShape, string outputName, long[] outputShape)
+        : this(model, threads, [inputName], [input], [inputShape], outputName, outputShape) { }
+
+    /// <summary>A graph of several inputs, all of <typeparamref name="TIn"/>; <see cref="Input"/> is the first.</summary>
+    public OrtRunner(byte[] model, int threads, string[] inputNames, TIn[][] inputs, long[][] inputShapes, string outputName, long[] outputShape)
     {
         Threads = threads;
         _options = Options(threads);
         _session = new InferenceSession(model, _options);
-        Input = input;
+        Input = inputs[0];
         Output = new TOut[outputShape.Aggregate(1L, (a, b) => a * b)];
-        _input = OrtValue.CreateTensorValueFromMemory(input, inputShape);
+        _inputs = inputs.Select((x, i) => OrtValue.CreateTensorValueFromMemory(x, inputShapes[i])).ToArray();
         _output = OrtValue.CreateTensorValueFromMemory(Output, outputShape);
-        _inputNames = [inputName];
+        _inputNames = inputNames;
         _outputNames = [outputName];
     }
 
@@ -38,7 +42,7 @@ public sealed class OrtRunner<TIn, TOut> : IDisposable where TIn : unmanaged whe
     /// <summary>The output buffer that every call fills.</summary>
     public TOut[] Output { get; }
 
-    public void Run() => _session.Run(_run, _inputNames, [_input], _outputNames, [_output]);
+    public void Run() => _session.Run(_run, _inputNames, _inputs, _outputNames, [_output]);
 
     public static SessionOptions Options(int threads) => new()
     {
@@ -50,7 +54,7 @@ public sealed class OrtRunner<TIn, TOut> : IDisposable where TIn : unmanaged whe
 
     public void Dispose()
     {
-        _input.Dispose();
+        foreach (var input in _inputs) input.Dispose();
         _output.Dispose();
         _run.Dispose();
         _session.Dispose();

@@ -21,6 +21,38 @@ public sealed record Timing(double MedianMs, double MinMs, int Runs)
             call();
             times.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
         }
+        return Of(times);
+    }
+
+    /// <summary>
+    /// Calls timed in turns: <paramref name="turns"/> times each call in order, each for its share of
+    /// <paramref name="budgetSeconds"/> (at least one timed run), so that a load that comes and goes on this shared
+    /// machine falls on all alike. The first run of every turn is not timed: it pays for the others' threads, which
+    /// may still be spinning on the cores (ONNX Runtime's pool spins after each run) or asleep (.NET's pool).
+    /// </summary>
+    public static Timing[] Alternate(double budgetSeconds, int turns, params Action[] calls)
+    {
+        var times = calls.Select(_ => new List<double>()).ToArray();
+        double share = budgetSeconds / (calls.Length * turns);
+        for (int turn = 0; turn < turns; turn++)
+            for (int i = 0; i < calls.Length; i++) Turn(calls[i], times[i], share);
+        return times.Select(Of).ToArray();
+    }
+
+    private static void Turn(Action call, List<double> times, double seconds)
+    {
+        call();
+        long start = Stopwatch.GetTimestamp();
+        do
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            call();
+            times.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+        } while (Stopwatch.GetElapsedTime(start).TotalSeconds < seconds);
+    }
+
+    private static Timing Of(List<double> times)
+    {
         times.Sort();
         return new Timing(times[times.Count / 2], times[0], times.Count);
     }

@@ -79,6 +79,34 @@ public class GemmTests
         Assert.Equal(c1, c2);
     }
 
+    /// <summary>
+    /// The paths that the shapes choose, every one of this grid of sizes: several row and column tiles (both operands
+    /// packed once and shared), one row tile (a batch), a small C over a deep K (its K blocks spread over the threads
+    /// and added in k order) and the transposed C of a tall, deep product; transposes, alpha and beta, the kernel and
+    /// 2 to 5 threads drawn for each: every C element is the FMA chain, bit for bit, and the threads give the bits of one.
+    /// </summary>
+    [Fact]
+    public void Every_tiling_path_gives_the_fma_chain_for_any_thread_count()
+    {
+        var rng = new Random(17);
+        foreach (int m0 in new[] { 1, 9, 100, 130, 300 })
+            foreach (int n0 in new[] { 7, 40, 260, 530 })
+                foreach (int k0 in new[] { 1, 100, 300, 1100, 2600 })
+                {
+                    var (m, n, k, ta, tb, a, b, c0, alpha, beta) = Case.Draw(m0, n0, k0, rng.Next(4), rng.Next(3));
+                    int threads = rng.Next(2, 6);
+                    bool wide = rng.Next(2) == 0;
+                    var one = (float[])c0.Clone();
+                    var many = (float[])c0.Clone();
+                    CpuGemm.Multiply(a, ta, b, tb, one, m, n, k, alpha, beta, maxThreads: 1, allowVector512: wide);
+                    CpuGemm.Multiply(a, ta, b, tb, many, m, n, k, alpha, beta, maxThreads: threads, allowVector512: wide);
+                    Assert.Equal(one, many);
+                    for (int i = 0; i < m; i += Math.Max(1, m / 5))
+                        for (int j = 0; j < n; j += Math.Max(1, n / 5))
+                            Assert.Equal(FmaOrder(a, ta, b, tb, c0[i * n + j], m, n, k, i, j, alpha, beta), many[i * n + j]);
+                }
+    }
+
     [Fact]
     public void Integer_products_are_exact_in_float()
     {

@@ -6,24 +6,34 @@ namespace Qnn.Trainer.Backends;
 
 /// <summary>
 /// The CPU backend's single-precision matrix multiply: cache-blocked (Goto/BLIS style) with packed panels and a
-/// register-blocked micro-kernel of fused multiply-adds — 6 × 32 with Vector512 where the CPU has AVX-512, 6 × 16 with
-/// Vector256 elsewhere — across all cores. Macro tiles of C are the unit of parallel work. Every C element is the same
-/// chain of FMAs in the same k order (restarted every <see cref="KC"/> products) whatever the kernel width, the tile
-/// shape or the thread count, so results are bit-reproducible and both kernels give the same bits. Public so that
-/// <c>qnn bench cpu</c> can time it.
+/// register-blocked micro-kernel of fused multiply-adds — 8 × 32 with Vector512 where the CPU has AVX-512, 8 × 16 with
+/// Vector256 elsewhere — across all cores. Macro tiles of C are the unit of parallel work; an operand that several
+/// tiles read is packed once per call. Every C element is the same chain of FMAs in the same k order (restarted every
+/// <see cref="KC"/> products) whatever the kernel width, the tile shape or the thread count, so results are
+/// bit-reproducible and both kernels give the same bits. Public so that <c>qnn bench cpu</c> can time it.
 /// </summary>
 public static unsafe class CpuGemm
 {
-    private const int MR = 6;
-    /// <summary>Depth of one packed block: a 6×256 A panel and a 256×NR B panel stay in L1. The float sum of a C
+    /// <summary>Rows of the micro-kernel's register tile: 8 × 2 vectors of columns, 16 accumulators (of the 32 vector
+    /// registers of AVX-512), and packing a panel of op(A) is whole 8 × 8 register transposes.</summary>
+    private const int MR = 8;
+    /// <summary>Depth of one packed block: an 8×256 A panel and a 256×NR B panel stay in L1. The float sum of a C
     /// element restarts every KC products (trainer/Qnn.Trainer.Gpu mirrors it).</summary>
     public const int KC = 256;
-    private const int MC = 120;   // rows of a macro tile (a batch of 100 is one tile)
+    private const int MC = 128;   // rows of a macro tile (a batch of 100 is one tile)
     private const int NC = 256;   // columns of a macro tile: the packed B block (256 KiB) stays in L2
+    /// <summary>The largest operand packed once for all tiles (16 MiB): past it each tile packs its own block.</summary>
+    private const int SharedMaxElements = 1 << 22;
+    /// <summary>The largest C whose K blocks are spread over the cores (256 KiB, in L2); their sums, one C per block,
+    /// are held to <see cref="SharedMaxElements"/>.</summary>
+    private const int SplitMaxElements = 1 << 16;
 
-    [ThreadStatic] private static float[]? packA, packB, packAllA, swapC;
+    [ThreadStatic] private static float[]? packA, packB, packAllA, packAllB, swapC, blockSums;
     /// <summary>The largest C computed transposed (see <see cref="Multiply"/>): 256 KiB of scratch.</summary>
     private const int SwapMaxElements = 1 << 16;
+
+    /// <summary>Whether <see cref="Multiply"/> runs its Vector512 kernel on this CPU (else the Vector256 one).</summary>
+    public static bool Wide => Vector512.IsHardwareAccelerated;
 
     /// <summary>This thread's buffer in <paramref name="slot"/>, grown to at least <paramref name="length"/> floats.</summary>
     private static float[] Scratch(ref float[]? slot, int length) =>
@@ -67,131 +77,247 @@ public static unsafe class CpuGemm
         }
         bool wide = allowVector512 && Vector512.IsHardwareAccelerated;
         int nr = 2 * (wide ? Lanes512.Count : Lanes256.Count);
-        int threads = maxThreads > 0 ? Math.Min(maxThreads, Environment.ProcessorCount) : Environment.ProcessorCount;
+        // maxThreads is taken as given (the tests run more threads than the machine has cores); the default is every core.
+        int threads = maxThreads > 0 ? maxThreads : Environment.ProcessorCount;
         bool parallel = threads > 1 && (long)m * n * k >= 200_000;
         // Narrower column tiles when there are few row tiles (a batch of 100 is one), so that every core gets
         // several tiles: the tiling never changes a C element's sum.
         int tilesM = (m + MC - 1) / MC, nc = NC;
         while (parallel && nc > 2 * nr && tilesM * ((n + nc - 1) / nc) < 4 * threads) nc /= 2;
         int tilesN = (n + nc - 1) / nc, tiles = tilesM * tilesN;
-        // One row tile (a batch-sized M) shared by several column tiles: pack all of op(A) once, here, instead of once
-        // per tile. It is the calling thread's buffer; the workers only read it while this call waits for them.
-        float[]? sharedA = null;
-        if (tilesM == 1 && tiles > 1)
+        int blocks = (k + KC - 1) / KC;
+        if (parallel && (long)m * n <= SplitMaxElements && blocks >= 2 * threads && (long)m * n * blocks <= SharedMaxElements)
         {
-            int rows = (m + MR - 1) / MR * MR;
-            sharedA = Scratch(ref packAllA, rows * k);
-            for (int p0 = 0; p0 < k; p0 += KC) PackA(a, transposeA, m, k, 0, m, p0, Math.Min(KC, k - p0), sharedA, rows * p0);
+            // A small C summed over a deep K (a conv's weight gradient): tiles of C are few, and each would read all of
+            // both operands again. The K blocks go to the cores instead, in runs of consecutive blocks. The first run
+            // adds its blocks into C as one core does; every other block's sum (its own FMA chain from zero, alpha 1)
+            // goes to a slice of scratch, and C takes them afterwards in k order with StoreEdge's arithmetic,
+            // C = alpha · sum + C: the bits of one core.
+            int runs = Math.Min(blocks, 4 * threads), perRun = (blocks + runs - 1) / runs;
+            runs = (blocks + perRun - 1) / perRun;
+            float[] sums = Scratch(ref blockSums, (blocks - perRun) * m * n);
+            var split = new Job(a, transposeA, b, transposeB, c, m, n, k, alpha, beta, 1, n, nr, null, 0, null, 0);
+            Spread.Run(run => split.Run(run * perRun, Math.Min(blocks, (run + 1) * perRun), perRun, sums), runs, threads);
+            for (int q = perRun; q < blocks; q++)
+            {
+                int o = (q - perRun) * m * n;
+                for (int i = 0; i < m * n; i++) c[i] = (alpha != 1f ? alpha * sums[o + i] : sums[o + i]) + c[i];
+            }
+            return;
         }
-        var job = new Job(a, transposeA, b, transposeB, c, m, n, k, alpha, beta, tilesN, nc, nr, sharedA);
+        // An operand that several tiles share (op(A) when there are several column tiles, op(B) when there are
+        // several row tiles) is packed once, here, instead of once per tile, its K blocks spread over the threads.
+        // These are the calling thread's buffers; the workers only use them while this call waits for them.
+        int rowsPad = (m + MR - 1) / MR * MR, colsPad = (n + nr - 1) / nr * nr;
+        float[]? sharedA = null, sharedB = null;
+        if (tilesN > 1 && (long)rowsPad * k <= SharedMaxElements)
+        {
+            float[] pa = sharedA = Scratch(ref packAllA, rowsPad * k);
+            Blocks(k, parallel ? threads : 1, p0 => PackA(a, transposeA, m, k, 0, m, p0, Math.Min(KC, k - p0), pa, rowsPad * p0));
+        }
+        if (tilesM > 1 && (long)colsPad * k <= SharedMaxElements)
+        {
+            float[] pb = sharedB = Scratch(ref packAllB, colsPad * k);
+            Blocks(k, parallel ? threads : 1, p0 => PackB(b, transposeB, n, k, 0, n, p0, Math.Min(KC, k - p0), pb, colsPad * p0, nr));
+        }
+        var job = new Job(a, transposeA, b, transposeB, c, m, n, k, alpha, beta, tilesN, nc, nr, sharedA, rowsPad, sharedB, colsPad);
         if (tiles == 1 || !parallel)
         {
             for (int t = 0; t < tiles; t++) job.Tile(t);
         }
         else
         {
-            Parallel.For(0, tiles, new ParallelOptions { MaxDegreeOfParallelism = threads }, job.Tile);
+            Spread.Run(job.Tile, tiles, threads);
+        }
+    }
+
+    /// <summary>Runs pack(p0) for every K block start p0 = 0, KC, 2·KC, … below k, on up to that many threads.</summary>
+    private static void Blocks(int k, int threads, Action<int> pack)
+    {
+        int blocks = (k + KC - 1) / KC;
+        if (threads > 1 && blocks > 1) Spread.Run(q => pack(q * KC), blocks, threads);
+        else for (int p0 = 0; p0 < k; p0 += KC) pack(p0);
+    }
+
+    /// <summary>
+    /// Runs body(0 … count − 1) on the calling thread and on up to threads − 1 thread-pool threads, each taking the
+    /// next index when it comes free. The caller waits only for indices that a helper has taken: a helper that starts
+    /// after the work is gone returns at once. On a loaded machine, where a pool thread waits long for a core, the
+    /// caller does the work alone instead of waiting; Parallel.For waits for every helper it queued to start, and ran
+    /// the MLP's GEMMs at a fifth of one thread's speed under a load of 30 on this machine's 2 cores.
+    /// </summary>
+    private sealed class Spread
+    {
+        private readonly Action<int> body;
+        private readonly int count;
+        private int next = -1, done;
+        private Exception? error;
+
+        private Spread(Action<int> body, int count) { this.body = body; this.count = count; }
+
+        public static void Run(Action<int> body, int count, int threads)
+        {
+            var spread = new Spread(body, count);
+            for (int h = 1; h < Math.Min(threads, count); h++)
+                ThreadPool.UnsafeQueueUserWorkItem(static s => s.Work(), spread, preferLocal: false);
+            spread.Work();
+            var spin = new SpinWait();
+            while (Volatile.Read(ref spread.done) < count) spin.SpinOnce(sleep1Threshold: -1);
+            if (spread.error is { } e) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e);
+        }
+
+        private void Work()
+        {
+            for (int i; (i = Interlocked.Increment(ref next)) < count;)
+            {
+                try { body(i); }
+                catch (Exception e) { Interlocked.CompareExchange(ref error, e, null); }
+                Interlocked.Increment(ref done);
+            }
         }
     }
 
     private sealed class Job(float[] a, bool ta, float[] b, bool tb, float[] c, int m, int n, int k, float alpha, float beta,
-        int tilesN, int ncMax, int nr, float[]? sharedA)
+        int tilesN, int ncMax, int nr, float[]? sharedA, int rowsPad, float[]? sharedB, int colsPad)
     {
         public void Tile(int tile)
         {
-            if (nr == 2 * Lanes512.Count) Tile<Lanes512>(tile);
-            else Tile<Lanes256>(tile);
+            int i0 = tile / tilesN * MC, j0 = tile % tilesN * ncMax;
+            for (int p0 = 0; p0 < k; p0 += KC)
+                Block(i0, Math.Min(MC, m - i0), j0, Math.Min(ncMax, n - j0), p0, c, 0, alpha, p0 == 0 ? beta : 1f);
         }
 
-        private void Tile<V>(int tile) where V : struct, ILanes<V>
+        /// <summary>
+        /// K blocks [first, end) of all of C (<see cref="Multiply"/>'s split of K): the run that starts at block 0 adds
+        /// them into C, any other writes block q's bare sum to slice q − perRun of <paramref name="sums"/>.
+        /// </summary>
+        public void Run(int first, int end, int perRun, float[] sums)
         {
-            int i0 = tile / tilesN * MC, j0 = tile % tilesN * ncMax;
-            int mc = Math.Min(MC, m - i0), nc = Math.Min(ncMax, n - j0);
-            int mPanels = (mc + MR - 1) / MR, nPanels = (nc + nr - 1) / nr;
-            var pa = sharedA ?? (packA ??= new float[MC * KC]);
-            var pb = packB ??= new float[(NC + 32) * KC];
-            for (int p0 = 0; p0 < k; p0 += KC)
-            {
-                int kc = Math.Min(KC, k - p0);
-                int aOffset = 0;
-                if (sharedA is null) PackA(a, ta, m, k, i0, mc, p0, kc, pa, 0);
-                else aOffset = mPanels * MR * p0;
-                PackB(b, tb, n, k, j0, nc, p0, kc, pb, nr);
-                bool first = p0 == 0;
-                fixed (float* pA = pa, pB = pb, pC = c)
-                {
-                    for (int jp = 0; jp < nPanels; jp++)
+            for (int q = first; q < end; q++)
+                for (int i0 = 0; i0 < m; i0 += MC)
+                    for (int j0 = 0; j0 < n; j0 += NC)
                     {
-                        int j = j0 + jp * nr, cols = Math.Min(nr, n - j);
-                        for (int ip = 0; ip < mPanels; ip++)
-                        {
-                            int i = i0 + ip * MR, rows = Math.Min(MR, m - i);
-                            Kernel<V>(pA + aOffset + ip * MR * kc, pB + jp * nr * kc, kc, pC + (long)i * n + j, n, rows, cols, alpha, first ? beta : 1f);
-                        }
+                        int mc = Math.Min(MC, m - i0), nc = Math.Min(NC, n - j0);
+                        if (first == 0) Block(i0, mc, j0, nc, q * KC, c, 0, alpha, q == 0 ? beta : 1f);
+                        else Block(i0, mc, j0, nc, q * KC, sums, (long)(q - perRun) * m * n, 1f, 0f);
+                    }
+        }
+
+        private void Block(int i0, int mc, int j0, int nc, int p0, float[] target, long offset, float blockAlpha, float blockBeta)
+        {
+            if (nr == 2 * Lanes512.Count) Block<Lanes512>(i0, mc, j0, nc, p0, target, offset, blockAlpha, blockBeta);
+            else Block<Lanes256>(i0, mc, j0, nc, p0, target, offset, blockAlpha, blockBeta);
+        }
+
+        /// <summary>
+        /// target[offset + (i0.., j0..)] = blockAlpha · (the K block at p0 of the mc × nc tile) + blockBeta · target,
+        /// target an m × n matrix.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Block<V>(int i0, int mc, int j0, int nc, int p0, float[] target, long offset, float blockAlpha, float blockBeta) where V : struct, ILanes<V>
+        {
+            int mPanels = (mc + MR - 1) / MR, nPanels = (nc + nr - 1) / nr;
+            int kc = Math.Min(KC, k - p0);
+            float[] pa, pb;
+            int aOffset = 0, bOffset = 0;
+            if (sharedA is null) PackA(a, ta, m, k, i0, mc, p0, kc, pa = packA ??= new float[MC * KC], 0);
+            else { pa = sharedA; aOffset = rowsPad * p0 + i0 * kc; }
+            if (sharedB is null) PackB(b, tb, n, k, j0, nc, p0, kc, pb = packB ??= new float[NC * KC], 0, nr);
+            else { pb = sharedB; bOffset = colsPad * p0 + j0 * kc; }
+            fixed (float* pA = pa, pB = pb, pC = target)
+            {
+                for (int jp = 0; jp < nPanels; jp++)
+                {
+                    int j = j0 + jp * nr, cols = Math.Min(nr, n - j);
+                    for (int ip = 0; ip < mPanels; ip++)
+                    {
+                        int i = i0 + ip * MR, rows = Math.Min(MR, m - i);
+                        Kernel<V>(pA + aOffset + ip * MR * kc, pB + bOffset + jp * nr * kc, kc, pC + offset + (long)i * n + j, n,
+                            rows, cols, blockAlpha, blockBeta);
                     }
                 }
             }
         }
     }
 
-    /// <summary>A block of op(A) as MR-row panels, k-major inside a panel, from dst[offset]; rows past m are zero.</summary>
+    /// <summary>
+    /// A block of op(A) as MR-row panels, k-major inside a panel, from dst[offset]; rows past m are zero. Whole panels
+    /// of a row-major A are 8 × 8 register transposes; of a transposed A, one 8-float copy per k.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA(float[] a, bool ta, int m, int k, int i0, int mc, int p0, int kc, float[] dst, int offset)
     {
         int panels = (mc + MR - 1) / MR;
-        for (int ip = 0; ip < panels; ip++)
+        fixed (float* pa = a, pd = dst)
         {
-            int baseRow = i0 + ip * MR, o = offset + ip * MR * kc;
-            int rows = Math.Min(MR, i0 + mc - baseRow);
             if (ta)
             {
-                // A is stored k×m: the panel's rows lie side by side in every stored row, read in order.
+                // A is stored k×m: the panels' rows lie side by side in every stored row, read once in order.
+                int whole = mc / MR;
                 for (int p = 0; p < kc; p++)
                 {
-                    long s = (long)(p0 + p) * m + baseRow;
-                    int d = o + p * MR, r = 0;
-                    for (; r < rows; r++) dst[d + r] = a[s + r];
-                    for (; r < MR; r++) dst[d + r] = 0f;
+                    float* s = pa + (long)(p0 + p) * m + i0, d = pd + offset + p * MR;
+                    for (int ip = 0; ip < whole; ip++, s += MR, d += MR * kc) Vector256.Store(Vector256.Load(s), d);
+                    if (whole == panels) continue;
+                    int r = 0, rows = mc - whole * MR;
+                    for (; r < rows; r++) d[r] = s[r];
+                    for (; r < MR; r++) d[r] = 0f;
                 }
-                continue;
+                return;
             }
-            for (int r = 0; r < MR; r++)
+            for (int ip = 0; ip < panels; ip++)
             {
-                if (r >= rows)
+                int baseRow = i0 + ip * MR, o = offset + ip * MR * kc;
+                int rows = Math.Min(MR, i0 + mc - baseRow);
+                int q = 0;
+                if (rows == MR && Avx.IsSupported)
                 {
-                    for (int p = 0; p < kc; p++) dst[o + p * MR + r] = 0f;
-                    continue;
+                    float* s = pa + (long)baseRow * k + p0;
+                    for (; q + 8 <= kc; q += 8, s += 8)
+                        Transpose8x8(Avx.LoadVector256(s), Avx.LoadVector256(s + k), Avx.LoadVector256(s + 2 * k),
+                            Avx.LoadVector256(s + 3 * k), Avx.LoadVector256(s + 4 * k), Avx.LoadVector256(s + 5 * k),
+                            Avx.LoadVector256(s + 6 * k), Avx.LoadVector256(s + 7 * k), pd + o + q * MR, MR);
                 }
-                long s = (long)(baseRow + r) * k + p0;
-                for (int p = 0; p < kc; p++) dst[o + p * MR + r] = a[s + p];
+                for (int r = 0; r < MR; r++)
+                {
+                    float* d = pd + o + r;
+                    if (r >= rows)
+                    {
+                        for (int p = q; p < kc; p++) d[p * MR] = 0f;
+                        continue;
+                    }
+                    float* s = pa + (long)(baseRow + r) * k + p0;
+                    for (int p = q; p < kc; p++) d[p * MR] = s[p];
+                }
             }
         }
     }
 
-    /// <summary>A block of op(B) as nr-column panels, k-major inside a panel; columns past n are zero.</summary>
-    private static void PackB(float[] b, bool tb, int n, int k, int j0, int nc, int p0, int kc, float[] dst, int nr)
+    /// <summary>A block of op(B) as nr-column panels, k-major inside a panel, from dst[offset]; columns past n are zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackB(float[] b, bool tb, int n, int k, int j0, int nc, int p0, int kc, float[] dst, int offset, int nr)
     {
         int panels = (nc + nr - 1) / nr;
-        for (int jp = 0; jp < panels; jp++)
+        if (tb)
         {
-            int baseCol = j0 + jp * nr, o = jp * nr * kc;
-            int cols = Math.Min(nr, j0 + nc - baseCol);
-            if (tb)
-            {
-                PackTransposed(b, k, baseCol, cols, p0, kc, dst, o, nr);
-                continue;
-            }
-            if (cols == nr)
-            {
-                for (int p = 0; p < kc; p++)
-                    b.AsSpan((int)((long)(p0 + p) * n + baseCol), nr).CopyTo(dst.AsSpan(o + p * nr, nr));
-                continue;
-            }
+            for (int jp = 0; jp < panels; jp++)
+                PackTransposed(b, k, j0 + jp * nr, Math.Min(nr, nc - jp * nr), p0, kc, dst, offset + jp * nr * kc, nr);
+            return;
+        }
+        int whole = nc / nr;
+        fixed (float* pb = b, pd = dst)
+        {
+            // Row by row of B, each read once from start to end (the panels are written side by side): a B that
+            // streams from memory (a conv's weight gradient) is read at the memory's pace.
             for (int p = 0; p < kc; p++)
             {
-                long s = (long)(p0 + p) * n + baseCol;
-                int d = o + p * nr, jj = 0;
-                for (; jj < cols; jj++) dst[d + jj] = b[s + jj];
-                for (; jj < nr; jj++) dst[d + jj] = 0f;
+                float* s = pb + (long)(p0 + p) * n + j0, d = pd + offset + p * nr;
+                for (int jp = 0; jp < whole; jp++, s += nr, d += nr * kc)
+                    for (int jj = 0; jj < nr; jj += 8) Vector256.Store(Vector256.Load(s + jj), d + jj);
+                if (whole == panels) continue;
+                int j = 0, cols = nc - whole * nr;
+                for (; j < cols; j++) d[j] = s[j];
+                for (; j < nr; j++) d[j] = 0f;
             }
         }
     }
@@ -201,6 +327,7 @@ public static unsafe class CpuGemm
     /// 8 rows × 8 k are transposed in registers (AVX); the rest, and CPUs without AVX, go element by element.
     /// Gathering the panel column-wise instead touches nr lines 4 KiB apart at once, which share one L1 set.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackTransposed(float[] b, int k, int baseCol, int cols, int p0, int kc, float[] dst, int o, int nr)
     {
         fixed (float* pb = b, pd = dst)
@@ -261,7 +388,7 @@ public static unsafe class CpuGemm
 
     /// <summary>
     /// C[rows×cols] = alpha · Apanel · Bpanel + beta · C for one MR × 2L tile, L the lanes of <typeparamref name="V"/>
-    /// (6×16 with Vector256, 6×32 with Vector512; the JIT compiles one body per lane type). Edges go through a buffer.
+    /// (8×16 with Vector256, 8×32 with Vector512; the JIT compiles one body per lane type). Edges go through a buffer.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     private static void Kernel<V>(float* a, float* b, int kc, float* c, int ldc, int rows, int cols, float alpha, float beta)
@@ -269,7 +396,8 @@ public static unsafe class CpuGemm
     {
         int lanes = V.Count, nr = 2 * lanes;
         V c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
-            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
+            c60 = default, c61 = default, c70 = default, c71 = default;
         for (int p = 0; p < kc; p++)
         {
             var b0 = V.Load(b);
@@ -286,27 +414,32 @@ public static unsafe class CpuGemm
             c40 = V.Fma(a4, b0, c40); c41 = V.Fma(a4, b1, c41);
             var a5 = V.Broadcast(a[5]);
             c50 = V.Fma(a5, b0, c50); c51 = V.Fma(a5, b1, c51);
+            var a6 = V.Broadcast(a[6]);
+            c60 = V.Fma(a6, b0, c60); c61 = V.Fma(a6, b1, c61);
+            var a7 = V.Broadcast(a[7]);
+            c70 = V.Fma(a7, b0, c70); c71 = V.Fma(a7, b1, c71);
             a += MR;
             b += nr;
         }
         if (rows == MR && cols == nr)
         {
-            StoreTile(c, ldc, lanes, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, alpha, beta);
+            StoreTile(c, ldc, lanes, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71, alpha, beta);
             return;
         }
         // An edge tile goes into a buffer first, then its rows × cols corner into C.
         float* tile = stackalloc float[MR * 32];
-        StoreTile(tile, nr, lanes, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, 1f, 0f);
+        StoreTile(tile, nr, lanes, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71, 1f, 0f);
         StoreEdge(tile, nr, c, ldc, rows, cols, alpha, beta);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreTile<V>(float* c, int ldc, int lanes, V c00, V c01, V c10, V c11, V c20, V c21, V c30, V c31,
-        V c40, V c41, V c50, V c51, float alpha, float beta) where V : struct, ILanes<V>
+        V c40, V c41, V c50, V c51, V c60, V c61, V c70, V c71, float alpha, float beta) where V : struct, ILanes<V>
     {
         StoreRow(c, lanes, c00, c01, alpha, beta); StoreRow(c + ldc, lanes, c10, c11, alpha, beta);
         StoreRow(c + 2 * ldc, lanes, c20, c21, alpha, beta); StoreRow(c + 3 * ldc, lanes, c30, c31, alpha, beta);
         StoreRow(c + 4 * ldc, lanes, c40, c41, alpha, beta); StoreRow(c + 5 * ldc, lanes, c50, c51, alpha, beta);
+        StoreRow(c + 6 * ldc, lanes, c60, c61, alpha, beta); StoreRow(c + 7 * ldc, lanes, c70, c71, alpha, beta);
     }
 
     /// <summary>The rows × cols corner of a tile that C does not fill: the same arithmetic as <see cref="StoreRow"/>.</summary>
