@@ -74,18 +74,18 @@ public class InspectCommandTests
         }
         for (int f = 3; f < conv.OutC; f++)
             for (int j = 0; j < fw; j++) w[f * fw + j] = (uint)(f * 131 + j * 17) & 0xFFFF;   // all different
-        var count = Commands.FilterRepetitions.Of(conv)!;
+        var count = FilterRepetitions.Of(conv)!;
         Assert.Equal(32, count.Filters);
         Assert.Equal(31, count.Unique);
         Assert.Equal(30, count.UniqueUpToSign);
-        Assert.Null(Commands.FilterRepetitions.Of(ConvNets.MnistLike().Layers[2]));   // the max-pool
+        Assert.Null(FilterRepetitions.Of(ConvNets.MnistLike().Layers[2]));   // the max-pool
         // 2D kernels: filter 0's 3x3 slices on its 16 channels, and their negations in filter 2.
         Assert.Equal(32 * 16, count.Kernels2D);
         Assert.InRange(count.UniqueKernels2D, 1, 512);
         Assert.True(count.UniqueKernels2DUpToSign <= count.UniqueKernels2D);
         var single = ConvNets.MnistLike().Layers[1];
         Array.Clear(single.Weights!);                            // every kernel is all −1: one 2D kernel, one filter
-        var none = Commands.FilterRepetitions.Of(single)!;
+        var none = FilterRepetitions.Of(single)!;
         Assert.Equal((1, 1, 1, 1), (none.Unique, none.UniqueUpToSign, none.UniqueKernels2D, none.UniqueKernels2DUpToSign));
     }
 
@@ -104,7 +104,7 @@ public class InspectCommandTests
             w[2 * fw + j] = ~w[j] & 0xFFFF;                       // filter 2: every plane complemented, not a negation here
             w[3 * fw + j] = (uint)(j * 977 + 5) & 0xFFFF;
         }
-        var count = Commands.FilterRepetitions.Of(conv)!;
+        var count = FilterRepetitions.Of(conv)!;
         Assert.Equal((4, 4, 3), (count.Filters, count.Unique, count.UniqueUpToSign));
 
         using var tmp = new TempFolder();
