@@ -87,7 +87,8 @@ public class FilterSharingTests
         var model = ConvNets.MnistLike();
         PlantRepetitions(rng, model);
         var fast = new FastInterpreter(model);
-        Assert.True(Enumerable.Range(0, model.Layers.Length).Count(fast.SharesFilters) >= 2);
+        Assert.True(fast.SharesFilters(3));   // the dense layer over 7x7x32: 25 words per filter saved
+        Assert.False(fast.SharesFilters(1));  // the conv's 3-word patches save too little for the copies
         const int count = 13;
         var images = new byte[count * 784];
         rng.NextBytes(images);
@@ -104,13 +105,18 @@ public class FilterSharingTests
     }
 
     /// <summary>
-    /// Sharing is taken only where it saves a whole unit of work: a layer of distinct filters, or one whose unique
-    /// filters still fill every block of 8, runs as before.
+    /// Sharing is taken only where it saves a whole unit of work and enough popcount words for its copies: a layer of
+    /// distinct filters, one whose unique filters still fill every block of 8, or one of short filters runs as before.
     /// </summary>
     [Fact]
-    public void Sharing_is_taken_only_where_it_saves_a_block()
+    public void Sharing_is_taken_only_where_it_saves_a_block_and_pays_for_its_copies()
     {
-        var layer = LayerFactory.Dense(1, 1, 40, 16, 1, 1, true, OutputKind.Thresholds, 1);
+        var shortFilters = LayerFactory.Dense(1, 1, 40, 16, 1, 1, true, OutputKind.Thresholds, 1);
+        RandomLayers.Fill(new Random(5), shortFilters);
+        for (int f = 8; f < 16; f++) Array.Copy(shortFilters.Weights!, 0, shortFilters.Weights!, f * shortFilters.FilterWords, shortFilters.FilterWords);
+        Assert.Equal(8, FilterRepetitions.MapOf(shortFilters)!.Unique);
+        Assert.Null(FilterSharing.For(new FastLayer(shortFilters), 1));   // 8 filters x 1 word saved < 8 per copy x 16
+        var layer = LayerFactory.Dense(1, 1, 1000, 16, 1, 1, true, OutputKind.Thresholds, 1);
         RandomLayers.Fill(new Random(5), layer);
         var fast = new FastLayer(layer);
         Assert.Null(FilterSharing.For(fast, 1));                       // 16 distinct random filters

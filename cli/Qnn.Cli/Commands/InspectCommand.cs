@@ -40,7 +40,7 @@ public static class InspectCommand
         long Weights, long WeightBytes, int Thresholds, int FlippedChannels, int Scores, long SectionBytes, long Macs, bool Binary,
         int? UniqueFilters = null, int? UniqueFiltersUpToSign = null, int? Kernels2D = null, int? UniqueKernels2D = null, int? UniqueKernels2DUpToSign = null,
         int GateBits = 0, int CellBits = 0, string WeightCode = "odd",
-        int? FastWorkUnit = null, int? FastUnitsShared = null, int? FastUnitsAll = null);
+        int? FastWorkUnit = null, int? FastUnitsShared = null, int? FastUnitsAll = null, bool FastShares = false);
 
     public sealed record Totals(long Weights, long WeightBytes, long Float32Bytes, double CompressionRatio, double WeightCompressionRatio,
         long Macs, long BinaryMacs, double BinaryMacShare);
@@ -94,16 +94,18 @@ public static class InspectCommand
             weighted && l.WeightBits == 1 && l.InputBits == 1 && l.InputSigned,
             repeats?.Unique, repeats?.UniqueUpToSign, repeats?.Kernels2D, repeats?.UniqueKernels2D, repeats?.UniqueKernels2DUpToSign,
             l.GateBits, l.CellBits, l.WeightCode == WeightCode.Log ? "log" : "odd",
-            units is null ? null : FilterSharing.WorkUnit(l, index), units?.Unique, units?.All);
+            units is null ? null : FilterSharing.WorkUnit(l, index), units?.Unique, units?.All,
+            units is not null && FilterSharing.ComputedFilters(l, index) < l.OutC);
     }
 
     /// <summary>Whether the fast path computes each unique filter once here (FilterSharing): only where that saves whole units of work.</summary>
     private static string FastSharing(LayerSummary l)
     {
         string unit = l.FastWorkUnit == 1 ? "filters" : $"units of {l.FastWorkUnit} filters";
-        return l.FastUnitsShared < l.FastUnitsAll
-            ? $"the fast path shares them: computes {l.FastUnitsShared} of {l.FastUnitsAll} {unit} and copies"
-            : $"the fast path does not share (the unique filters take {l.FastUnitsShared} of {l.FastUnitsAll} {unit}: no saving)";
+        return l.FastShares ? $"the fast path shares them: computes {l.FastUnitsShared} of {l.FastUnitsAll} {unit} and copies"
+            : l.FastUnitsShared < l.FastUnitsAll
+                ? $"the fast path does not share (it would compute {l.FastUnitsShared} of {l.FastUnitsAll} {unit}, but save fewer than {FilterSharing.MinSavedWordsPerCopy} popcount words per copy)"
+                : $"the fast path does not share (the unique filters take {l.FastUnitsShared} of {l.FastUnitsAll} {unit}: no saving)";
     }
 
     private static string Shape(int[] s) => string.Join("x", s);
