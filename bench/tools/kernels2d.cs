@@ -8,7 +8,7 @@
 //    acc_f = Σ_c ±d[c, kernel(f, c)] — a gathered add per (filter, channel), scalar and with AVX2 gathers.
 // Both are validated against each other on every pixel, then timed (median of repeats over all pixels of random
 // input). The per-channel patches are built outside the timing (a bit transpose the fast path never needs): that
-// favours scheme 2. Usage: dotnet run bench/tools/kernels2d.cs -- MODEL.qnn LAYER [repeats]
+// favours scheme 2. Usage: dotnet run -c Release bench/tools/kernels2d.cs -- MODEL.qnn LAYER [repeats]
 using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.Intrinsics;
