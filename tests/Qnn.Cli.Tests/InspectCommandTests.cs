@@ -89,6 +89,26 @@ public class InspectCommandTests
         Assert.Equal((1, 1, 1, 1), (none.Unique, none.UniqueUpToSign, none.UniqueKernels2D, none.UniqueKernels2DUpToSign));
     }
 
+    /// <summary>`qnn inspect` says which layers the fast path shares (FilterSharing) and why the others are not.</summary>
+    [Fact]
+    public void Inspect_says_which_layers_the_fast_path_shares()
+    {
+        var model = ConvNets.MnistLike();
+        var dense = model.Layers[3];                             // 100 filters over 7x7x32: 25 popcount words each
+        int fw = dense.FilterWords;
+        for (int f = 1; f < dense.OutC; f++)
+            if (f % 2 == 0) Array.Copy(dense.Weights!, 0, dense.Weights!, f * fw, fw);
+            else FilterRepetitions.Negate(dense, dense.Weights.AsSpan(0, fw), dense.Weights.AsSpan(f * fw, fw));
+        using var tmp = new TempFolder();
+        ModelWriter.WriteFile(model, tmp.File("planted.qnn"));
+        var json = QnnCommand.Run("inspect", tmp.File("planted.qnn"), "--json");
+        var layers = JsonDocument.Parse(json.Out).RootElement.GetProperty("layers").EnumerateArray().ToList();
+        Assert.Equal([false, false, false, true, false], layers.Select(l => l.GetProperty("fastShares").GetBoolean()));
+        Assert.Equal((1, 13), (layers[3].GetProperty("fastUnitsShared").GetInt32(), layers[3].GetProperty("fastUnitsAll").GetInt32()));
+        var text = QnnCommand.Run("inspect", tmp.File("planted.qnn")).Out.ReplaceLineEndings(" ");
+        Assert.Contains("layer 3 Dense: 1 of 100 filters unique up to sign; the fast path shares them: computes 1 of 13 units of 8 filters", string.Join(" ", text.Split(' ', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
     [Fact]
     public void Log_weights_are_marked_and_their_negation_flips_only_the_sign_plane()
     {
