@@ -27,6 +27,8 @@ public sealed class FastInterpreter
     private readonly ConcurrentBag<Workspace> _workspaces = [];
     /// <summary>The first layer, computed straight from the image bytes (see FirstConv).</summary>
     private readonly FirstConv _firstConv;
+    /// <summary>Per layer: its unique filters computed once and copied (FilterSharing), or null.</summary>
+    private readonly FilterSharing?[] _sharing;
 
     public FastInterpreter(QnnModel model) : this(model, FastKernel.Auto) { }
 
@@ -38,7 +40,8 @@ public sealed class FastInterpreter
         _layers = model.Layers.Select(l => new FastLayer(l)).ToArray();
         // Valid models start with a conv or dense layer over the unsigned image (ModelValidator): FirstConv reads it.
         if (!FirstConv.Applies(_layers[0].Spec, 0)) throw new ArgumentException("the first layer must be a Conv2D or Dense layer over the image (unsigned input)");
-        _firstConv = new FirstConv(_layers[0], model.InputBits);
+        _sharing = _layers.Select(FilterSharing.For).ToArray();
+        _firstConv = new FirstConv(_sharing[0]?.Unique ?? _layers[0], model.InputBits);
         _plan = MemoryPlan.Compute(model, false);
         _imageBytes = model.InputHeight * model.InputWidth * model.InputChannels;
         _patchWords = _layers.Max(l => l.Spec.InputBits * l.PatchWords);
@@ -50,6 +53,9 @@ public sealed class FastInterpreter
     }
 
     public QnnModel Model => _model;
+
+    /// <summary>Whether layer <paramref name="index"/> computes each unique filter once and copies it (FilterSharing).</summary>
+    public bool SharesFilters(int index) => _sharing[index] is not null;
 
     /// <summary>The popcount kernel in use.</summary>
     public FastKernel Kernel { get; }
@@ -169,7 +175,7 @@ public sealed class FastInterpreter
             var results = flip ? ws.BufferA : ws.BufferB;
             if (l.Kind == LayerKind.MaxPool2D)
                 for (int s = 0; s < count; s++) MaxPoolLevels.Run(l, layer.Geometry, inputs[s], results[s]);
-            else RunWeighted(ws, layer, i == 0 ? _firstConv : null, images, count, inputs, results, scores);
+            else RunWeighted(ws, layer, _sharing[i], i == 0 ? _firstConv : null, images, count, inputs, results, scores);
             if (layerTicks != null) layerTicks[i] += Stopwatch.GetTimestamp() - start;
             if (outputs != null)
             {
@@ -186,7 +192,7 @@ public sealed class FastInterpreter
     /// One conv or dense layer for every sample of a group: its rows (sample, output pixel), sample-major, go to the
     /// popcount kernel 4 at a time — 4 pixels of one image through a conv, 4 images through a dense layer.
     /// </summary>
-    private void RunWeighted(Workspace ws, FastLayer layer, FirstConv? first, ReadOnlySpan<byte> images, int count, uint[][] inputs, uint[][] outputs, Span<int> scores)
+    private void RunWeighted(Workspace ws, FastLayer layer, FilterSharing? sharing, FirstConv? first, ReadOnlySpan<byte> images, int count, uint[][] inputs, uint[][] outputs, Span<int> scores)
     {
         var l = layer.Spec;
         var g = layer.Geometry;
@@ -194,7 +200,9 @@ public sealed class FastInterpreter
         if (thresholds) for (int s = 0; s < count; s++) Array.Clear(outputs[s], 0, l.OutputWords);
         bool pooled = l.PoolH > 0;
         int filters = l.OutC, classes = _model.ClassCount, pixels = g.ConvOutH * g.ConvOutW, rowsTotal = count * pixels;
-        int stride = _pixelFilters, width = layer.Blocks * PopcountBlock.BlockFilters;
+        // The filters the kernels compute: the unique ones where they are shared, copied to all before delivery.
+        var computed = sharing?.Unique ?? layer;
+        int stride = _pixelFilters, width = computed.Blocks * PopcountBlock.BlockFilters;
         if (first != null)
         {
             // A row of pixels at a time; a fused pool's accumulators are written in place, others delivered pixel by pixel.
@@ -204,19 +212,20 @@ public sealed class FastInterpreter
                 first.Levels(image, ws.FirstLevels);
                 for (int oy = 0; oy < g.ConvOutH; oy++)
                 {
-                    if (pooled)
+                    if (pooled && sharing is null)
                     {
                         first.Row(image, ws.FirstLevels, oy, ws.Accumulators[s].AsSpan(oy * g.ConvOutW * filters), filters, ws.FirstValues, ws.FirstTaps);
                         continue;
                     }
+                    // Shared filters: the row holds the unique filters' accumulators, expanded to every filter per pixel.
                     first.Row(image, ws.FirstLevels, oy, ws.FirstRow, first.PaddedFilters, ws.FirstValues, ws.FirstTaps);
                     for (int ox = 0; ox < g.ConvOutW; ox++)
                         Deliver(ws.Accumulators[s], layer, outputs[s], scores.Slice(s * classes, classes), oy * g.ConvOutW + ox,
-                            ws.FirstRow.AsSpan(ox * first.PaddedFilters, first.PaddedFilters), filters);
+                            Shared(ws, sharing, ws.FirstRow.AsSpan(ox * first.PaddedFilters, first.PaddedFilters)), filters);
                 }
             }
         }
-        else if (layer.Log is { } log)
+        else if (computed.Log is { } log)
         {
             // Log weights (SPEC 1.3): one patch, every filter's masked XOR popcounts, shifted by j + e.
             for (int q = 0; q < rowsTotal; q++)
@@ -224,7 +233,7 @@ public sealed class FastInterpreter
                 int s = q / pixels, pixel = q - s * pixels;
                 BitPatch.Build(l, g, inputs[s], pixel / g.ConvOutW, pixel % g.ConvOutW, layer.PatchWords, ws.Patch);
                 log.Signed(ws.Patch, l.InputBits, ws.PixelAcc);
-                Deliver(ws.Accumulators[s], layer, outputs[s], scores.Slice(s * classes, classes), pixel, ws.PixelAcc, filters);
+                Deliver(ws.Accumulators[s], layer, outputs[s], scores.Slice(s * classes, classes), pixel, Shared(ws, sharing, ws.PixelAcc), filters);
             }
         }
         else
@@ -241,13 +250,13 @@ public sealed class FastInterpreter
                 }
                 // Every block's sums of every row at once, turned into accumulators a vector at a time, then delivered
                 // (per-block bookkeeping cost more than the popcounts of a 1024-wide layer).
-                PopcountBlock.Rows<XorOp>(Kernel, ws.Patch, rows, ws.PatchStride, l.InputBits, layer.Weights, layer.Blocks, l.WeightBits,
+                PopcountBlock.Rows<XorOp>(Kernel, ws.Patch, rows, ws.PatchStride, l.InputBits, computed.Weights, computed.Blocks, l.WeightBits,
                     layer.PatchWords, ws.PixelAcc, stride);
                 for (int r = 0; r < rows; r++)
                 {
                     int s = (q0 + r) / pixels, pixel = q0 + r - s * pixels;
                     var sums = ws.PixelAcc.AsSpan(r * stride, stride);
-                    if (thresholds && !pooled && Vector512.IsHardwareAccelerated)
+                    if (thresholds && !pooled && sharing is null && Vector512.IsHardwareAccelerated)
                     {
                         // Agreements turned into levels 16 filters at a time, in one pass (a dense layer's common case).
                         var agree = Vector512.Create(g.AgreeAll);
@@ -255,9 +264,10 @@ public sealed class FastInterpreter
                             layer.Emit16(outputs[s], pixel, q, agree - (Vector512.Create<int>(sums.Slice(q, 16)) << 1));
                         continue;
                     }
-                    if (pooled)
+                    if (pooled && sharing is null)
                     {
-                        // Agreements (SPEC 1.4) written straight into the fused pool's accumulator map: one pass, no copy.
+                        // Agreements (SPEC 1.4) written straight into the fused pool's accumulator map: one pass, no copy
+                        // (shared filters take the general route below, which expands the unique filters' sums first).
                         var map = ws.Accumulators[s].AsSpan(pixel * filters, filters);
                         int f = 0;
                         for (; f + Vector<int>.Count <= filters; f += Vector<int>.Count) (agreeAll - (new Vector<int>(sums[f..]) << 1)).CopyTo(map[f..]);
@@ -268,7 +278,7 @@ public sealed class FastInterpreter
                     // to a whole vector is scratch.
                     for (int f = 0; f < width; f += Vector<int>.Count)
                         (agreeAll - (new Vector<int>(sums[f..]) << 1)).CopyTo(sums[f..]);
-                    Deliver(ws.Accumulators[s], layer, outputs[s], scores.Slice(s * classes, classes), pixel, sums, filters);
+                    Deliver(ws.Accumulators[s], layer, outputs[s], scores.Slice(s * classes, classes), pixel, Shared(ws, sharing, sums), filters);
                 }
             }
         }
@@ -312,6 +322,14 @@ public sealed class FastInterpreter
                 }
             }
         }
+    }
+
+    /// <summary>Every filter's accumulators of one row: the computed ones, or where filters are shared their copies.</summary>
+    private static Span<int> Shared(Workspace ws, FilterSharing? sharing, Span<int> computed)
+    {
+        if (sharing is null) return computed;
+        sharing.Expand(computed, ws.SharedAcc);
+        return ws.SharedAcc;
     }
 
     /// <summary>

@@ -59,6 +59,9 @@ public sealed class FirstConv
     /// <summary>Filters rounded up to whole <see cref="Vector{T}"/> of bytes: the length an accumulator span needs.</summary>
     public int PaddedFilters { get; }
 
+    /// <summary>Filters one pass over a window's lit taps computes together: one vector of bytes (<see cref="FilterSharing"/> counts in these).</summary>
+    public static int FilterChunk => Vector<sbyte>.Count;
+
     /// <summary>Whether layer <paramref name="index"/> is a convolution or dense layer over the image (unsigned input).</summary>
     public static bool Applies(LayerSpec l, int index) => index == 0 && l.Kind != LayerKind.MaxPool2D && !l.InputSigned;
 
@@ -68,7 +71,7 @@ public sealed class FirstConv
         if (!Applies(l, 0)) throw new ArgumentException("FirstConv takes a first Conv2D or Dense layer over the image");
         _l = l;
         _imageShift = 8 - modelInputBits;
-        int chunk = Vector<sbyte>.Count;
+        int chunk = FilterChunk;
         PaddedFilters = (l.OutC + chunk - 1) / chunk * chunk;
         _log = l.WeightCode == WeightCode.Log;
         int terms = _log ? 2 * l.LogExponents : l.WeightBits;

@@ -14,6 +14,8 @@ internal sealed class Workspace
     public readonly int PatchStride;
     /// <summary>The accumulators of up to 4 rows, every filter of a layer (padded) each, before they are delivered.</summary>
     public readonly int[] PixelAcc;
+    /// <summary>One row's accumulators of every filter, copied from the unique filters' (<see cref="FilterSharing"/>).</summary>
+    public readonly int[] SharedAcc;
     /// <summary>The first layer's lit pixels and their taps in one window (FirstConv).</summary>
     public readonly int[] FirstValues, FirstTaps;
     /// <summary>The first layer's padded image levels (FirstConv.Levels), and one row of its accumulators when unpooled.</summary>
@@ -26,6 +28,7 @@ internal sealed class Workspace
         FirstRow = new int[firstRow];
         const int rows = PopcountBlock.RowBlock;
         PixelAcc = new int[rows * pixelFilters];
+        SharedAcc = new int[pixelFilters];
         FirstValues = new int[firstTaps];
         FirstTaps = new int[firstTaps];
         BufferA = new uint[rows][];

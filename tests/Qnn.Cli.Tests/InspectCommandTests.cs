@@ -74,19 +74,39 @@ public class InspectCommandTests
         }
         for (int f = 3; f < conv.OutC; f++)
             for (int j = 0; j < fw; j++) w[f * fw + j] = (uint)(f * 131 + j * 17) & 0xFFFF;   // all different
-        var count = Commands.FilterRepetitions.Of(conv)!;
+        var count = FilterRepetitions.Of(conv)!;
         Assert.Equal(32, count.Filters);
         Assert.Equal(31, count.Unique);
         Assert.Equal(30, count.UniqueUpToSign);
-        Assert.Null(Commands.FilterRepetitions.Of(ConvNets.MnistLike().Layers[2]));   // the max-pool
+        Assert.Null(FilterRepetitions.Of(ConvNets.MnistLike().Layers[2]));   // the max-pool
         // 2D kernels: filter 0's 3x3 slices on its 16 channels, and their negations in filter 2.
         Assert.Equal(32 * 16, count.Kernels2D);
         Assert.InRange(count.UniqueKernels2D, 1, 512);
         Assert.True(count.UniqueKernels2DUpToSign <= count.UniqueKernels2D);
         var single = ConvNets.MnistLike().Layers[1];
         Array.Clear(single.Weights!);                            // every kernel is all −1: one 2D kernel, one filter
-        var none = Commands.FilterRepetitions.Of(single)!;
+        var none = FilterRepetitions.Of(single)!;
         Assert.Equal((1, 1, 1, 1), (none.Unique, none.UniqueUpToSign, none.UniqueKernels2D, none.UniqueKernels2DUpToSign));
+    }
+
+    /// <summary>`qnn inspect` says which layers the fast path shares (FilterSharing) and why the others are not.</summary>
+    [Fact]
+    public void Inspect_says_which_layers_the_fast_path_shares()
+    {
+        var model = ConvNets.MnistLike();
+        var dense = model.Layers[3];                             // 100 filters over 7x7x32: 25 popcount words each
+        int fw = dense.FilterWords;
+        for (int f = 1; f < dense.OutC; f++)
+            if (f % 2 == 0) Array.Copy(dense.Weights!, 0, dense.Weights!, f * fw, fw);
+            else FilterRepetitions.Negate(dense, dense.Weights.AsSpan(0, fw), dense.Weights.AsSpan(f * fw, fw));
+        using var tmp = new TempFolder();
+        ModelWriter.WriteFile(model, tmp.File("planted.qnn"));
+        var json = QnnCommand.Run("inspect", tmp.File("planted.qnn"), "--json");
+        var layers = JsonDocument.Parse(json.Out).RootElement.GetProperty("layers").EnumerateArray().ToList();
+        Assert.Equal([false, false, false, true, false], layers.Select(l => l.GetProperty("fastShares").GetBoolean()));
+        Assert.Equal((1, 13), (layers[3].GetProperty("fastUnitsShared").GetInt32(), layers[3].GetProperty("fastUnitsAll").GetInt32()));
+        var text = QnnCommand.Run("inspect", tmp.File("planted.qnn")).Out.ReplaceLineEndings(" ");
+        Assert.Contains("layer 3 Dense: 1 of 100 filters unique up to sign; the fast path shares them: computes 1 of 13 units of 8 filters", string.Join(" ", text.Split(' ', StringSplitOptions.RemoveEmptyEntries)));
     }
 
     [Fact]
@@ -104,7 +124,7 @@ public class InspectCommandTests
             w[2 * fw + j] = ~w[j] & 0xFFFF;                       // filter 2: every plane complemented, not a negation here
             w[3 * fw + j] = (uint)(j * 977 + 5) & 0xFFFF;
         }
-        var count = Commands.FilterRepetitions.Of(conv)!;
+        var count = FilterRepetitions.Of(conv)!;
         Assert.Equal((4, 4, 3), (count.Filters, count.Unique, count.UniqueUpToSign));
 
         using var tmp = new TempFolder();

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Qnn.Devices;
 using Qnn.Format;
+using Qnn.Runtime.Edge.Fast;
 using Spectre.Console;
 
 namespace Qnn.Cli.Commands;
@@ -38,7 +39,8 @@ public static class InspectCommand
         int WeightBits, int InputBits, bool InputSigned, string OutputKind, int OutputBits,
         long Weights, long WeightBytes, int Thresholds, int FlippedChannels, int Scores, long SectionBytes, long Macs, bool Binary,
         int? UniqueFilters = null, int? UniqueFiltersUpToSign = null, int? Kernels2D = null, int? UniqueKernels2D = null, int? UniqueKernels2DUpToSign = null,
-        int GateBits = 0, int CellBits = 0, string WeightCode = "odd");
+        int GateBits = 0, int CellBits = 0, string WeightCode = "odd",
+        int? FastWorkUnit = null, int? FastUnitsShared = null, int? FastUnitsAll = null, bool FastShares = false);
 
     public sealed record Totals(long Weights, long WeightBytes, long Float32Bytes, double CompressionRatio, double WeightCompressionRatio,
         long Macs, long BinaryMacs, double BinaryMacShare);
@@ -77,6 +79,8 @@ public static class InspectCommand
         long macs = l.Macs;
         int flipped = Enumerable.Range(0, l.OutC).Count(c => l.Output == OutputKind.Thresholds && l.IsFlipped(c));
         var repeats = FilterRepetitions.Of(l);
+        // What the fast path on this machine does with them (FilterSharing): units of work with and without sharing.
+        var units = FilterSharing.WorkUnits(l, index);
         return new LayerSummary(index, ModelValidator.KindName(l.Kind), [l.InH, l.InW, l.InC], [l.OutH, l.OutW, l.OutC],
             weighted ? [l.KernelH, l.KernelW] : null, weighted ? [l.StrideH, l.StrideW] : null,
             weighted ? [l.PadTop, l.PadLeft, l.PadBottom, l.PadRight] : null,
@@ -89,7 +93,19 @@ public static class InspectCommand
             l.Output == OutputKind.Scores ? l.OutC : 0, l.DataLength, macs,
             weighted && l.WeightBits == 1 && l.InputBits == 1 && l.InputSigned,
             repeats?.Unique, repeats?.UniqueUpToSign, repeats?.Kernels2D, repeats?.UniqueKernels2D, repeats?.UniqueKernels2DUpToSign,
-            l.GateBits, l.CellBits, l.WeightCode == WeightCode.Log ? "log" : "odd");
+            l.GateBits, l.CellBits, l.WeightCode == WeightCode.Log ? "log" : "odd",
+            units is null ? null : FilterSharing.WorkUnit(l, index), units?.Unique, units?.All,
+            units is not null && FilterSharing.ComputedFilters(l, index) < l.OutC);
+    }
+
+    /// <summary>Whether the fast path computes each unique filter once here (FilterSharing): only where that saves whole units of work.</summary>
+    private static string FastSharing(LayerSummary l)
+    {
+        string unit = l.FastWorkUnit == 1 ? "filters" : $"units of {l.FastWorkUnit} filters";
+        return l.FastShares ? $"the fast path shares them: computes {l.FastUnitsShared} of {l.FastUnitsAll} {unit} and copies"
+            : l.FastUnitsShared < l.FastUnitsAll
+                ? $"the fast path does not share (it would compute {l.FastUnitsShared} of {l.FastUnitsAll} {unit}, but save fewer than {FilterSharing.MinSavedWordsPerCopy} popcount words per copy)"
+                : $"the fast path does not share (the unique filters take {l.FastUnitsShared} of {l.FastUnitsAll} {unit}: no saving)";
     }
 
     private static string Shape(int[] s) => string.Join("x", s);
@@ -139,8 +155,10 @@ public static class InspectCommand
             console.MarkupLine(Markup.Escape($"layer {l.Index} Conv2D: {l.UniqueFilters} of {filters} filters unique ({(double)l.UniqueFilters!.Value / filters:P0}), " +
                 $"{l.UniqueFiltersUpToSign} up to sign ({(double)l.UniqueFiltersUpToSign!.Value / filters:P0}); 2D kernels (the paper's count): " +
                 $"{l.UniqueKernels2D} of {l.Kernels2D} unique ({(double)l.UniqueKernels2D!.Value / l.Kernels2D!.Value:P0}), {l.UniqueKernels2DUpToSign} up to sign " +
-                $"({(double)l.UniqueKernels2DUpToSign!.Value / l.Kernels2D.Value:P0})"));
+                $"({(double)l.UniqueKernels2DUpToSign!.Value / l.Kernels2D.Value:P0}); " + FastSharing(l)));
         }
+        foreach (var l in s.Layers.Where(l => l.Kind == "Dense" && l.FastUnitsShared < l.FastUnitsAll))
+            console.MarkupLine(Markup.Escape($"layer {l.Index} Dense: {l.UniqueFiltersUpToSign} of {l.Output[2]} filters unique up to sign; " + FastSharing(l)));
         console.MarkupLine(Markup.Escape($"MACs per {(s.Sequence ? "token (step)" : "inference")}: {t.Macs:N0} of the format's limit of {FormatConstants.MaxMacs:N0} (2^31, SPEC section 4)"));
         if (s.Sequence)
             console.MarkupLine(Markup.Escape("sequence model (SPEC 1.10): g = gate bits, s = cell bits; an Embedding's MACs are 0 (a row lookup), an LSTM's or GRU's are F·(X + H) per token"));
