@@ -25,6 +25,25 @@ public sealed class TrainFlowTests : TempFolderTest
     }
 
     [Fact]
+    public void The_default_mlp_trains_its_own_epochs_and_an_explicit_epochs_wins()
+    {
+        // Issue 16's default recipe: 100 epochs for --arch mlp (the default), 40 for the others; --minutes stops each
+        // run after its first epoch, and the summary names the schedule's epoch count.
+        Mnist();
+        int Epochs(params string[] extra)
+        {
+            string[] args = ["train", "--width", "8", "--train-limit", "300", "--validation", "100", "--minutes", "0.0001",
+                "--out", Temp.File($"e{extra.Length}.qnn"), "--json", .. extra];
+            var summary = Json(QnnCommand.Run(args));
+            Assert.Equal(1, summary.GetProperty("history").GetArrayLength());
+            return summary.GetProperty("epochs").GetInt32();
+        }
+        Assert.Equal(100, Epochs());
+        Assert.Equal(40, Epochs("--arch", "mlp-micro"));
+        Assert.Equal(7, Epochs("--arch", "mlp", "--epochs", "7", "--seed", "2"));
+    }
+
+    [Fact]
     public void A_short_run_leaves_model_checkpoint_log_and_plot_that_eval_run_export_and_resume_accept()
     {
         Mnist();

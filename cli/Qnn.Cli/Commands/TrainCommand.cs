@@ -22,7 +22,7 @@ public static class TrainCommand
         var imageSize = DatasetSource.ImageSizeOption();
         var channels = DatasetSource.ChannelsOption();
         var arch = new Option<string>("--arch") { Description = $"architecture: {string.Join(", ", Architectures.All.Keys)}; language models: {string.Join(", ", SequenceArchitectures.All.Keys)} (--dataset brown, ptb:PATH or text:PATH)", DefaultValueFactory = _ => "mlp" };
-        var epochs = new Option<int>("--epochs") { Description = $"epochs ({TrainOptions.Ranges.Epochs.Text})", DefaultValueFactory = _ => new TrainOptions().Epochs };
+        var epochs = new Option<int>("--epochs") { Description = $"epochs ({TrainOptions.Ranges.Epochs.Text}; default {Architectures.MlpEpochs} for --arch mlp, {new TrainOptions().Epochs} for the others)", DefaultValueFactory = _ => new TrainOptions().Epochs };
         var output = new Option<string>("--out") { Description = "the .qnn model to write", DefaultValueFactory = _ => "model.qnn" };
         var width = new Option<int>("--width") { Description = $"hidden units (mlp) or first conv filters (conv): {TrainOptions.Ranges.Width.Text}; refused when the memory it needs is over 3/4 of the machine's or its checkpoint over 2 GB" };
         var weightBits = new Option<int>("--weight-bits") { Description = $"weight bits m ({TrainOptions.Ranges.WeightBits.Text}; lstm/gru: {TrainOptions.Ranges.SequenceBits.Text}, default 4)", DefaultValueFactory = _ => 1 };
@@ -138,10 +138,12 @@ public static class TrainCommand
             {
                 // An architecture may name its paper's batch size; an explicit --batch wins.
                 int archBatch = Architectures.Get(parse.GetValue(arch)!).DefaultBatch;
+                // And its own epoch count (the default MLP's schedule); an explicit --epochs wins.
+                int archEpochs = Architectures.Get(parse.GetValue(arch)!).DefaultEpochs;
                 options = new TrainOptions
                 {
                     Dataset = parse.GetValue(dataset)!, ImageSize = parse.GetValue(imageSize) ?? "", Channels = parse.GetValue(channels),
-                    Arch = parse.GetValue(arch)!, Epochs = parse.GetValue(epochs), Width = parse.GetValue(width),
+                    Arch = parse.GetValue(arch)!, Epochs = Given(epochs) || archEpochs == 0 ? parse.GetValue(epochs) : archEpochs, Width = parse.GetValue(width),
                     WeightBits = parse.GetValue(weightBits), ActBits = parse.GetValue(actBits), Batch = parse.GetResult(batch) is { Implicit: false } || archBatch == 0 ? parse.GetValue(batch) : archBatch, Lr = parse.GetValue(lr),
                     LrEnd = parse.GetValue(lrEnd), Seed = parse.GetValue(seed), Loss = parse.GetValue(loss)!, Optimizer = parse.GetValue(optimizer)!,
                     Validation = parse.GetValue(validation), InputDropout = parse.GetValue(dropIn), HiddenDropout = parse.GetValue(dropHidden),
