@@ -96,10 +96,7 @@ public sealed class KernelParityTests(CpuAccelerator accelerator)
             int bits = quantizer == ActivationQuantizer.Stochastic ? 1 : new[] { 1, 2, 3, 4 }[r.Next(4)];
             var x = Values(r, 500, 1.3f);
             for (int i = 0; i < 40; i++) x[r.Next(x.Length)] = LinearLevels.Boundary(r.Next(1, Levels.Max(bits) + 1), bits);
-            x[0] = 0f;
-            x[1] = -1f;
-            x[2] = 1f;
-            x[3] = float.NaN;
+            WithEdges(x);
             ulong seed = (ulong)r.NextInt64();
             using var p = Pair();
             var xs = p.Of(x);
@@ -108,6 +105,15 @@ public sealed class KernelParityTests(CpuAccelerator accelerator)
             p.Gpu.QuantizeActivation(xs.G, y.G, x.Length, bits, quantizer, seed);
             p.AssertSame(y, $"{quantizer} {bits} bits");
         });
+    }
+
+    /// <summary>Zero, the grid's ends and NaN in the first four values: the quantizers' edge cases.</summary>
+    private static void WithEdges(float[] x)
+    {
+        x[0] = 0f;
+        x[1] = -1f;
+        x[2] = 1f;
+        x[3] = float.NaN;
     }
 
     [Fact]
@@ -124,10 +130,7 @@ public sealed class KernelParityTests(CpuAccelerator accelerator)
                     float b = LogLevels.Boundary(r.Next(1, LogLevels.Exponents(bits)), bits);
                     x[r.Next(x.Length)] = r.Next(2) == 0 ? b : -MathF.BitDecrement(b);
                 }
-            x[0] = 0f;
-            x[1] = -1f;
-            x[2] = 1f;
-            x[3] = float.NaN;
+            WithEdges(x);
             ulong seed = (ulong)r.NextInt64();
             using var p = Pair();
             var xs = p.Of(x);

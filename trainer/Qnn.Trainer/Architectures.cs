@@ -21,8 +21,8 @@ public sealed record Architecture(string Name, string Description, int DefaultWi
 public static class Architectures
 {
     /// <summary>
-    /// The default MLP's epochs: 100, the best schedule that fits issue 16's budget of 15 minutes on 2 cores (about
-    /// 6.8 s an epoch): 99.17 % deployed against 98.92 % after 40 (trainer/README.md, "Default recipe").
+    /// The default MLP's epochs: 100, a schedule that fits issue 16's budget of 15 minutes on 2 cores (about 6.8 s an
+    /// epoch): 99.17 % deployed against 98.92 % after 40 (trainer/README.md, "Default recipe").
     /// </summary>
     public const int MlpEpochs = 100;
 
