@@ -82,8 +82,9 @@ public class GemmTests
     /// <summary>
     /// The paths that the shapes choose, every one of this grid of sizes: several row and column tiles (both operands
     /// packed once and shared), one row tile (a batch), a small C over a deep K (its K blocks spread over the threads
-    /// and added in k order) and the transposed C of a tall, deep product; transposes, alpha and beta, the kernel and
-    /// 2 to 5 threads drawn for each: every C element is the FMA chain, bit for bit, and the threads give the bits of one.
+    /// and added in k order), the transposed C of a tall, deep product and a row-major A read in place (K up to
+    /// CpuGemm.ShallowK, 17 just past it); transposes, alpha and beta, the kernel and 2 to 5 threads drawn for each:
+    /// every C element is the FMA chain, bit for bit, and the threads give the bits of one.
     /// </summary>
     [Fact]
     public void Every_tiling_path_gives_the_fma_chain_for_any_thread_count()
@@ -91,7 +92,7 @@ public class GemmTests
         var rng = new Random(17);
         foreach (int m0 in new[] { 1, 9, 100, 130, 300 })
             foreach (int n0 in new[] { 7, 40, 260, 530 })
-                foreach (int k0 in new[] { 1, 100, 300, 1100, 2600 })
+                foreach (int k0 in new[] { 1, 9, 16, 17, 100, 300, 1100, 2600 })
                 {
                     var (m, n, k, ta, tb, a, b, c0, alpha, beta) = Case.Draw(m0, n0, k0, rng.Next(4), rng.Next(3));
                     int threads = rng.Next(2, 6);
@@ -105,6 +106,25 @@ public class GemmTests
                         for (int j = 0; j < n; j += Math.Max(1, n / 5))
                             Assert.Equal(FmaOrder(a, ta, b, tb, c0[i * n + j], m, n, k, i, j, alpha, beta), many[i * n + j]);
                 }
+    }
+
+    /// <summary>
+    /// A shallow K (the first conv's im2col has K = 9) with a row-major A, read in place by the micro-kernel: every
+    /// element of C, edge rows of the last panel included (they read A's last row again and must not be stored), is
+    /// the FMA chain for either kernel and any thread count; a transposed A (packed) alongside.
+    /// </summary>
+    [Fact]
+    public void A_read_in_place_gives_the_fma_chain_in_every_element()
+    {
+        Gen.Select(Gen.Int[1, 700], Gen.Int[1, 70], Gen.Int[1, CpuGemm.ShallowK], Gen.Int[0, 3], Gen.Int[0, 2], Gen.Int[1, 5], Gen.Bool).Sample(t =>
+        {
+            var (m, n, k, ta, tb, a, b, c0, alpha, beta) = Case.Draw(t.Item1, t.Item2, t.Item3, t.Item4, t.Item5);
+            var c = (float[])c0.Clone();
+            CpuGemm.Multiply(a, ta, b, tb, c, m, n, k, alpha, beta, maxThreads: t.Item6, allowVector512: t.Item7);
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                    Assert.Equal(FmaOrder(a, ta, b, tb, c0[i * n + j], m, n, k, i, j, alpha, beta), c[i * n + j]);
+        }, iter: 60);
     }
 
     [Fact]

@@ -8,7 +8,7 @@ namespace Qnn.Trainer.Backends;
 /// The CPU backend's single-precision matrix multiply: cache-blocked (Goto/BLIS style) with packed panels and a
 /// register-blocked micro-kernel of fused multiply-adds — 8 × 32 with Vector512 where the CPU has AVX-512, 8 × 16 with
 /// Vector256 elsewhere — across all cores. Macro tiles of C are the unit of parallel work; an operand that several
-/// tiles read is packed once per call. Every C element is the same chain of FMAs in the same k order (restarted every
+/// tiles read is packed once per call, and a row-major A over a shallow K (<see cref="ShallowK"/>) is not packed at all. Every C element is the same chain of FMAs in the same k order (restarted every
 /// <see cref="KC"/> products) whatever the kernel width, the tile shape or the thread count, so results are
 /// bit-reproducible and both kernels give the same bits. Public so that <c>qnn bench cpu</c> can time it.
 /// </summary>
@@ -31,6 +31,12 @@ public static unsafe class CpuGemm
     [ThreadStatic] private static float[]? packA, packB, packAllA, packAllB, swapC, blockSums;
     /// <summary>The largest C computed transposed (see <see cref="Multiply"/>): 256 KiB of scratch.</summary>
     private const int SwapMaxElements = 1 << 16;
+    /// <summary>
+    /// The deepest K at which a row-major op(A) is read in place instead of packed. With K = 9 (the first conv's im2col,
+    /// 3 × 3 × 1) a panel's pack (one 8 × 8 transpose and a column) costs as much as its 9 steps of FMAs, and the product
+    /// ran 1.75× faster in place (BENCHMARKS.md); a deep A is read many times per panel and gains from the packed copy.
+    /// </summary>
+    public const int ShallowK = 16;
 
     /// <summary>Whether <see cref="Multiply"/> runs its Vector512 kernel on this CPU (else the Vector256 one).</summary>
     public static bool Wide => Vector512.IsHardwareAccelerated;
@@ -96,7 +102,7 @@ public static unsafe class CpuGemm
             int runs = Math.Min(blocks, 4 * threads), perRun = (blocks + runs - 1) / runs;
             runs = (blocks + perRun - 1) / perRun;
             float[] sums = Scratch(ref blockSums, (blocks - perRun) * m * n);
-            var split = new Job(a, transposeA, b, transposeB, c, m, n, k, alpha, beta, 1, n, nr, null, 0, null, 0);
+            var split = new Job(a, transposeA, b, transposeB, c, m, n, k, alpha, beta, 1, n, nr, null, 0, null, 0, false);
             Spread.Run(run => split.Run(run * perRun, Math.Min(blocks, (run + 1) * perRun), perRun, sums), runs, threads);
             for (int q = perRun; q < blocks; q++)
             {
@@ -109,8 +115,9 @@ public static unsafe class CpuGemm
         // several row tiles) is packed once, here, instead of once per tile, its K blocks spread over the threads.
         // These are the calling thread's buffers; the workers only use them while this call waits for them.
         int rowsPad = (m + MR - 1) / MR * MR, colsPad = (n + nr - 1) / nr * nr;
+        bool aInPlace = !transposeA && k <= ShallowK;
         float[]? sharedA = null, sharedB = null;
-        if (tilesN > 1 && (long)rowsPad * k <= SharedMaxElements)
+        if (!aInPlace && tilesN > 1 && (long)rowsPad * k <= SharedMaxElements)
         {
             float[] pa = sharedA = Scratch(ref packAllA, rowsPad * k);
             Blocks(k, parallel ? threads : 1, p0 => PackA(a, transposeA, m, k, 0, m, p0, Math.Min(KC, k - p0), pa, rowsPad * p0));
@@ -120,7 +127,7 @@ public static unsafe class CpuGemm
             float[] pb = sharedB = Scratch(ref packAllB, colsPad * k);
             Blocks(k, parallel ? threads : 1, p0 => PackB(b, transposeB, n, k, 0, n, p0, Math.Min(KC, k - p0), pb, colsPad * p0, nr));
         }
-        var job = new Job(a, transposeA, b, transposeB, c, m, n, k, alpha, beta, tilesN, nc, nr, sharedA, rowsPad, sharedB, colsPad);
+        var job = new Job(a, transposeA, b, transposeB, c, m, n, k, alpha, beta, tilesN, nc, nr, sharedA, rowsPad, sharedB, colsPad, aInPlace);
         if (tiles == 1 || !parallel)
         {
             for (int t = 0; t < tiles; t++) job.Tile(t);
@@ -178,7 +185,7 @@ public static unsafe class CpuGemm
     }
 
     private sealed class Job(float[] a, bool ta, float[] b, bool tb, float[] c, int m, int n, int k, float alpha, float beta,
-        int tilesN, int ncMax, int nr, float[]? sharedA, int rowsPad, float[]? sharedB, int colsPad)
+        int tilesN, int ncMax, int nr, float[]? sharedA, int rowsPad, float[]? sharedB, int colsPad, bool aInPlace)
     {
         public void Tile(int tile)
         {
@@ -205,8 +212,11 @@ public static unsafe class CpuGemm
 
         private void Block(int i0, int mc, int j0, int nc, int p0, float[] target, long offset, float blockAlpha, float blockBeta)
         {
-            if (nr == 2 * Lanes512.Count) Block<Lanes512>(i0, mc, j0, nc, p0, target, offset, blockAlpha, blockBeta);
-            else Block<Lanes256>(i0, mc, j0, nc, p0, target, offset, blockAlpha, blockBeta);
+            bool wide = nr == 2 * Lanes512.Count;
+            if (aInPlace && wide) Block<Lanes512, RowsOfA>(i0, mc, j0, nc, p0, target, offset, blockAlpha, blockBeta);
+            else if (aInPlace) Block<Lanes256, RowsOfA>(i0, mc, j0, nc, p0, target, offset, blockAlpha, blockBeta);
+            else if (wide) Block<Lanes512, PackedA>(i0, mc, j0, nc, p0, target, offset, blockAlpha, blockBeta);
+            else Block<Lanes256, PackedA>(i0, mc, j0, nc, p0, target, offset, blockAlpha, blockBeta);
         }
 
         /// <summary>
@@ -214,13 +224,15 @@ public static unsafe class CpuGemm
         /// target an m × n matrix.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Block<V>(int i0, int mc, int j0, int nc, int p0, float[] target, long offset, float blockAlpha, float blockBeta) where V : struct, ILanes<V>
+        private void Block<V, S>(int i0, int mc, int j0, int nc, int p0, float[] target, long offset, float blockAlpha, float blockBeta)
+            where V : struct, ILanes<V> where S : struct, IReadsA
         {
             int mPanels = (mc + MR - 1) / MR, nPanels = (nc + nr - 1) / nr;
             int kc = Math.Min(KC, k - p0);
-            float[] pa, pb;
+            float[] pa = a, pb;
             int aOffset = 0, bOffset = 0;
-            if (sharedA is null) PackA(a, ta, m, k, i0, mc, p0, kc, pa = packA ??= new float[MC * KC], 0);
+            if (S.AInPlace) { }
+            else if (sharedA is null) PackA(a, ta, m, k, i0, mc, p0, kc, pa = packA ??= new float[MC * KC], 0);
             else { pa = sharedA; aOffset = rowsPad * p0 + i0 * kc; }
             if (sharedB is null) PackB(b, tb, n, k, j0, nc, p0, kc, pb = packB ??= new float[NC * KC], 0, nr);
             else { pb = sharedB; bOffset = colsPad * p0 + j0 * kc; }
@@ -229,16 +241,30 @@ public static unsafe class CpuGemm
                 for (int jp = 0; jp < nPanels; jp++)
                 {
                     int j = j0 + jp * nr, cols = Math.Min(nr, n - j);
+                    float* bPanel = pB + bOffset + jp * nr * kc;
                     for (int ip = 0; ip < mPanels; ip++)
                     {
                         int i = i0 + ip * MR, rows = Math.Min(MR, m - i);
-                        Kernel<V>(pA + aOffset + ip * MR * kc, pB + bOffset + jp * nr * kc, kc, pC + offset + (long)i * n + j, n,
-                            rows, cols, blockAlpha, blockBeta);
+                        float* aPanel = S.AInPlace ? pA + (long)i * k + p0 : pA + aOffset + ip * MR * kc;
+                        Kernel<V, S>(aPanel, k, bPanel, kc, pC + offset + (long)i * n + j, n, rows, cols, blockAlpha, blockBeta);
                     }
                 }
             }
         }
     }
+
+    /// <summary>
+    /// How the micro-kernel reads op(A): from packed MR-row panels, or a row-major A where it lies, each of MR rows
+    /// its own stream of broadcasts. In place saves a copy of A per call, and pays where K is shallow (see
+    /// <see cref="ShallowK"/>); B stays packed, its panels being what the kernel's vector loads need.
+    /// </summary>
+    private interface IReadsA
+    {
+        static abstract bool AInPlace { get; }
+    }
+
+    private struct PackedA : IReadsA { public static bool AInPlace => false; }
+    private struct RowsOfA : IReadsA { public static bool AInPlace => true; }
 
     /// <summary>
     /// A block of op(A) as MR-row panels, k-major inside a panel, from dst[offset]; rows past m are zero. Whole panels
@@ -388,13 +414,21 @@ public static unsafe class CpuGemm
 
     /// <summary>
     /// C[rows×cols] = alpha · Apanel · Bpanel + beta · C for one MR × 2L tile, L the lanes of <typeparamref name="V"/>
-    /// (8×16 with Vector256, 8×32 with Vector512; the JIT compiles one body per lane type). Edges go through a buffer.
+    /// (8×16 with Vector256, 8×32 with Vector512; the JIT compiles one body per lane type and way of reading A,
+    /// <typeparamref name="S"/>). A packed panel is read at constant strides; A in place is row-major with rows lda apart,
+    /// and a panel's rows past m read its last row again (the packed panel holds zeros there): their sums are never
+    /// stored. Edges go through a buffer.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
-    private static void Kernel<V>(float* a, float* b, int kc, float* c, int ldc, int rows, int cols, float alpha, float beta)
-        where V : struct, ILanes<V>
+    private static void Kernel<V, S>(float* a, int lda, float* b, int kc, float* c, int ldc, int rows, int cols, float alpha, float beta)
+        where V : struct, ILanes<V> where S : struct, IReadsA
     {
-        int lanes = V.Count, nr = 2 * lanes;
+        int lanes = V.Count, nr = 2 * lanes, ak = S.AInPlace ? 1 : MR;
+        int last = rows - 1;
+        int o1 = S.AInPlace ? Math.Min(1, last) * lda : 1, o2 = S.AInPlace ? Math.Min(2, last) * lda : 2,
+            o3 = S.AInPlace ? Math.Min(3, last) * lda : 3, o4 = S.AInPlace ? Math.Min(4, last) * lda : 4,
+            o5 = S.AInPlace ? Math.Min(5, last) * lda : 5, o6 = S.AInPlace ? Math.Min(6, last) * lda : 6,
+            o7 = S.AInPlace ? Math.Min(7, last) * lda : 7;
         V c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
             c60 = default, c61 = default, c70 = default, c71 = default;
@@ -404,21 +438,21 @@ public static unsafe class CpuGemm
             var b1 = V.Load(b + lanes);
             var a0 = V.Broadcast(a[0]);
             c00 = V.Fma(a0, b0, c00); c01 = V.Fma(a0, b1, c01);
-            var a1 = V.Broadcast(a[1]);
+            var a1 = V.Broadcast(a[o1]);
             c10 = V.Fma(a1, b0, c10); c11 = V.Fma(a1, b1, c11);
-            var a2 = V.Broadcast(a[2]);
+            var a2 = V.Broadcast(a[o2]);
             c20 = V.Fma(a2, b0, c20); c21 = V.Fma(a2, b1, c21);
-            var a3 = V.Broadcast(a[3]);
+            var a3 = V.Broadcast(a[o3]);
             c30 = V.Fma(a3, b0, c30); c31 = V.Fma(a3, b1, c31);
-            var a4 = V.Broadcast(a[4]);
+            var a4 = V.Broadcast(a[o4]);
             c40 = V.Fma(a4, b0, c40); c41 = V.Fma(a4, b1, c41);
-            var a5 = V.Broadcast(a[5]);
+            var a5 = V.Broadcast(a[o5]);
             c50 = V.Fma(a5, b0, c50); c51 = V.Fma(a5, b1, c51);
-            var a6 = V.Broadcast(a[6]);
+            var a6 = V.Broadcast(a[o6]);
             c60 = V.Fma(a6, b0, c60); c61 = V.Fma(a6, b1, c61);
-            var a7 = V.Broadcast(a[7]);
+            var a7 = V.Broadcast(a[o7]);
             c70 = V.Fma(a7, b0, c70); c71 = V.Fma(a7, b1, c71);
-            a += MR;
+            a += ak;
             b += nr;
         }
         if (rows == MR && cols == nr)
