@@ -109,23 +109,36 @@ public class GemmTests
     }
 
     /// <summary>
-    /// A shallow K (the first conv's im2col has K = 9) with a row-major A, read in place by the micro-kernel: every
-    /// element of C, edge rows of the last panel included (they read A's last row again and must not be stored), is
-    /// the FMA chain for either kernel and any thread count; a transposed A (packed) alongside.
+    /// Every element of C against the FMA chain, for sizes drawn by <paramref name="sizes"/> (m, n, k) with every
+    /// transpose, alpha and beta, either kernel and 1 to 5 threads.
     /// </summary>
-    [Fact]
-    public void A_read_in_place_gives_the_fma_chain_in_every_element()
-    {
-        Gen.Select(Gen.Int[1, 700], Gen.Int[1, 70], Gen.Int[1, CpuGemm.ShallowK], Gen.Int[0, 3], Gen.Int[0, 2], Gen.Int[1, 5], Gen.Bool).Sample(t =>
+    private static void EveryElementIsTheChain(Gen<(int, int, int)> sizes, int iter) =>
+        Gen.Select(sizes, Gen.Int[0, 3], Gen.Int[0, 2], Gen.Int[1, 5], Gen.Bool).Sample(t =>
         {
-            var (m, n, k, ta, tb, a, b, c0, alpha, beta) = Case.Draw(t.Item1, t.Item2, t.Item3, t.Item4, t.Item5);
+            var (m, n, k, ta, tb, a, b, c0, alpha, beta) = Case.Draw(t.Item1.Item1, t.Item1.Item2, t.Item1.Item3, t.Item2, t.Item3);
             var c = (float[])c0.Clone();
-            CpuGemm.Multiply(a, ta, b, tb, c, m, n, k, alpha, beta, maxThreads: t.Item6, allowVector512: t.Item7);
+            CpuGemm.Multiply(a, ta, b, tb, c, m, n, k, alpha, beta, maxThreads: t.Item4, allowVector512: t.Item5);
             for (int i = 0; i < m; i++)
                 for (int j = 0; j < n; j++)
                     Assert.Equal(FmaOrder(a, ta, b, tb, c0[i * n + j], m, n, k, i, j, alpha, beta), c[i * n + j]);
-        }, iter: 60);
-    }
+        }, iter: iter);
+
+    /// <summary>
+    /// A shallow K (the first conv's im2col has K = 9) with a row-major A, read in place by the micro-kernel: edge rows
+    /// of the last panel read A's last row again and must not be stored; a transposed A (packed) alongside.
+    /// </summary>
+    [Fact]
+    public void A_read_in_place_gives_the_fma_chain_in_every_element() =>
+        EveryElementIsTheChain(Gen.Select(Gen.Int[1, 700], Gen.Int[1, 70], Gen.Int[1, CpuGemm.ShallowK]), 60);
+
+    /// <summary>
+    /// One row tile (M up to 128, a batch) over several K blocks with a row-major B: the first row panel's kernel reads
+    /// B's rows and stores the packed panel that the other row panels read; an edge panel of columns is packed apart;
+    /// a transposed B (packed) alongside.
+    /// </summary>
+    [Fact]
+    public void B_copied_by_the_first_row_panel_gives_the_fma_chain_in_every_element() =>
+        EveryElementIsTheChain(Gen.Select(Gen.Int[1, 128], Gen.Int[1, 300], Gen.Int[1, 800]), 40);
 
     [Fact]
     public void Integer_products_are_exact_in_float()

@@ -102,7 +102,7 @@ public static unsafe class CpuGemm
             int runs = Math.Min(blocks, 4 * threads), perRun = (blocks + runs - 1) / runs;
             runs = (blocks + perRun - 1) / perRun;
             float[] sums = Scratch(ref blockSums, (blocks - perRun) * m * n);
-            var split = new Job(a, transposeA, b, transposeB, c, m, n, k, alpha, beta, 1, n, nr, null, 0, null, 0, false);
+            var split = new Job(a, transposeA, b, transposeB, c, m, n, k, alpha, beta, 1, n, nr, null, 0, null, 0, false, false);
             Spread.Run(run => split.Run(run * perRun, Math.Min(blocks, (run + 1) * perRun), perRun, sums), runs, threads);
             AddBlockSums(sums, blocks - perRun, c, m * n, alpha);
             return;
@@ -112,6 +112,9 @@ public static unsafe class CpuGemm
         // These are the calling thread's buffers; the workers only use them while this call waits for them.
         int rowsPad = (m + MR - 1) / MR * MR, colsPad = (n + nr - 1) / nr * nr;
         bool aInPlace = !transposeA && k <= ShallowK;
+        // One row tile (a batch's input gradient dy · W): each B block is read by one tile only, so its copy is made
+        // by the first row panel's kernel as it reads B's rows, and the other panels read the copy.
+        bool bFused = !transposeB && tilesM == 1;
         float[]? sharedA = null, sharedB = null;
         if (!aInPlace && tilesN > 1 && (long)rowsPad * k <= SharedMaxElements)
         {
@@ -123,7 +126,7 @@ public static unsafe class CpuGemm
             float[] pb = sharedB = Scratch(ref packAllB, colsPad * k);
             Blocks(k, parallel ? threads : 1, p0 => PackB(b, transposeB, n, k, 0, n, p0, Math.Min(KC, k - p0), pb, colsPad * p0, nr));
         }
-        var job = new Job(a, transposeA, b, transposeB, c, m, n, k, alpha, beta, tilesN, nc, nr, sharedA, rowsPad, sharedB, colsPad, aInPlace);
+        var job = new Job(a, transposeA, b, transposeB, c, m, n, k, alpha, beta, tilesN, nc, nr, sharedA, rowsPad, sharedB, colsPad, aInPlace, bFused);
         if (tiles == 1 || !parallel)
         {
             for (int t = 0; t < tiles; t++) job.Tile(t);
@@ -209,7 +212,7 @@ public static unsafe class CpuGemm
     }
 
     private sealed class Job(float[] a, bool ta, float[] b, bool tb, float[] c, int m, int n, int k, float alpha, float beta,
-        int tilesN, int ncMax, int nr, float[]? sharedA, int rowsPad, float[]? sharedB, int colsPad, bool aInPlace)
+        int tilesN, int ncMax, int nr, float[]? sharedA, int rowsPad, float[]? sharedB, int colsPad, bool aInPlace, bool bFused)
     {
         public void Tile(int tile)
         {
@@ -258,19 +261,34 @@ public static unsafe class CpuGemm
             if (S.AInPlace) { }
             else if (sharedA is null) PackA(a, ta, m, k, i0, mc, p0, kc, pa = packA ??= new float[MC * KC], 0);
             else { pa = sharedA; aOffset = rowsPad * p0 + i0 * kc; }
-            if (sharedB is null) PackB(b, tb, n, k, j0, nc, p0, kc, pb = packB ??= new float[NC * KC], 0, nr);
+            int wholePanels = nc / nr;
+            if (bFused)
+            {
+                // Whole panels are copied by their first row panel's kernel (below); an edge panel is packed here.
+                pb = packB ??= new float[NC * KC];
+                if (wholePanels < nPanels) PackB(b, tb, n, k, j0 + wholePanels * nr, nc - wholePanels * nr, p0, kc, pb, wholePanels * nr * kc, nr);
+            }
+            else if (sharedB is null) PackB(b, tb, n, k, j0, nc, p0, kc, pb = packB ??= new float[NC * KC], 0, nr);
             else { pb = sharedB; bOffset = colsPad * p0 + j0 * kc; }
-            fixed (float* pA = pa, pB = pb, pC = target)
+            fixed (float* pA = pa, pB = pb, pC = target, pSource = b)
             {
                 for (int jp = 0; jp < nPanels; jp++)
                 {
                     int j = j0 + jp * nr, cols = Math.Min(nr, n - j);
                     float* bPanel = pB + bOffset + jp * nr * kc;
-                    for (int ip = 0; ip < mPanels; ip++)
+                    int ip = 0;
+                    if (bFused && jp < wholePanels)
+                    {
+                        float* aPanel = S.AInPlace ? pA + (long)i0 * k + p0 : pA + aOffset;
+                        Kernel<V, S, RowsOfB>(aPanel, k, pSource + (long)p0 * n + j, n, bPanel, kc, pC + offset + (long)i0 * n + j, n,
+                            Math.Min(MR, m - i0), cols, blockAlpha, blockBeta);
+                        ip = 1;
+                    }
+                    for (; ip < mPanels; ip++)
                     {
                         int i = i0 + ip * MR, rows = Math.Min(MR, m - i);
                         float* aPanel = S.AInPlace ? pA + (long)i * k + p0 : pA + aOffset + ip * MR * kc;
-                        Kernel<V, S>(aPanel, k, bPanel, kc, pC + offset + (long)i * n + j, n, rows, cols, blockAlpha, blockBeta);
+                        Kernel<V, S, PackedB>(aPanel, k, bPanel, nr, null, kc, pC + offset + (long)i * n + j, n, rows, cols, blockAlpha, blockBeta);
                     }
                 }
             }
@@ -289,6 +307,20 @@ public static unsafe class CpuGemm
 
     private struct PackedA : IReadsA { public static bool AInPlace => false; }
     private struct RowsOfA : IReadsA { public static bool AInPlace => true; }
+
+    /// <summary>
+    /// How the micro-kernel reads op(B): a packed panel, or a row-major B's rows (ldb apart, whole panels only) that it
+    /// also stores as the packed panel for the next row panels of the tile. Fusing the copy into the first kernel
+    /// saves the separate packing pass over the block, whose loads and stores have no FMAs to hide behind: the MLP's
+    /// input gradient (100 × 1024 × 1024) ran 4–10 % faster on one thread (BENCHMARKS.md).
+    /// </summary>
+    private interface IReadsB
+    {
+        static abstract bool CopiesB { get; }
+    }
+
+    private struct PackedB : IReadsB { public static bool CopiesB => false; }
+    private struct RowsOfB : IReadsB { public static bool CopiesB => true; }
 
     /// <summary>
     /// A block of op(A) as MR-row panels, k-major inside a panel, from dst[offset]; rows past m are zero. Whole panels
@@ -439,15 +471,16 @@ public static unsafe class CpuGemm
     /// <summary>
     /// C[rows×cols] = alpha · Apanel · Bpanel + beta · C for one MR × 2L tile, L the lanes of <typeparamref name="V"/>
     /// (8×16 with Vector256, 8×32 with Vector512; the JIT compiles one body per lane type and way of reading A,
-    /// <typeparamref name="S"/>). A packed panel is read at constant strides; A in place is row-major with rows lda apart,
-    /// and a panel's rows past m read its last row again (the packed panel holds zeros there): their sums are never
-    /// stored. Edges go through a buffer.
+    /// <typeparamref name="S"/>, and of reading B, <typeparamref name="T"/>). A packed panel is read at constant strides;
+    /// A in place is row-major with rows lda apart, and a panel's rows past m read its last row again (the packed panel
+    /// holds zeros there): their sums are never stored. B in place is row-major with rows ldb apart, each row's 2L
+    /// floats stored on to copy as a packed panel. Edges go through a buffer.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
-    private static void Kernel<V, S>(float* a, int lda, float* b, int kc, float* c, int ldc, int rows, int cols, float alpha, float beta)
-        where V : struct, ILanes<V> where S : struct, IReadsA
+    private static void Kernel<V, S, T>(float* a, int lda, float* b, int ldb, float* copy, int kc, float* c, int ldc, int rows, int cols, float alpha, float beta)
+        where V : struct, ILanes<V> where S : struct, IReadsA where T : struct, IReadsB
     {
-        int lanes = V.Count, nr = 2 * lanes, ak = S.AInPlace ? 1 : MR;
+        int lanes = V.Count, nr = 2 * lanes, ak = S.AInPlace ? 1 : MR, bk = T.CopiesB ? ldb : nr;
         int last = rows - 1;
         int o1 = S.AInPlace ? Math.Min(1, last) * lda : 1, o2 = S.AInPlace ? Math.Min(2, last) * lda : 2,
             o3 = S.AInPlace ? Math.Min(3, last) * lda : 3, o4 = S.AInPlace ? Math.Min(4, last) * lda : 4,
@@ -460,6 +493,12 @@ public static unsafe class CpuGemm
         {
             var b0 = V.Load(b);
             var b1 = V.Load(b + lanes);
+            if (T.CopiesB)
+            {
+                V.Store(b0, copy);
+                V.Store(b1, copy + lanes);
+                copy += nr;
+            }
             var a0 = V.Broadcast(a[0]);
             c00 = V.Fma(a0, b0, c00); c01 = V.Fma(a0, b1, c01);
             var a1 = V.Broadcast(a[o1]);
@@ -477,7 +516,7 @@ public static unsafe class CpuGemm
             var a7 = V.Broadcast(a[o7]);
             c70 = V.Fma(a7, b0, c70); c71 = V.Fma(a7, b1, c71);
             a += ak;
-            b += nr;
+            b += bk;
         }
         if (rows == MR && cols == nr)
         {
