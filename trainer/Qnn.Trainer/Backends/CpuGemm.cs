@@ -312,7 +312,7 @@ public static unsafe class CpuGemm
     /// How the micro-kernel reads op(B): a packed panel, or a row-major B's rows (ldb apart, whole panels only) that it
     /// also stores as the packed panel for the next row panels of the tile. Fusing the copy into the first kernel
     /// saves the separate packing pass over the block, whose loads and stores have no FMAs to hide behind: the MLP's
-    /// input gradient (100 × 1024 × 1024) ran 4–10 % faster on one thread (BENCHMARKS.md).
+    /// input gradient (100 × 1024 × 1024) ran about 5 % faster on one thread (p10; BENCHMARKS.md).
     /// </summary>
     private interface IReadsB
     {
