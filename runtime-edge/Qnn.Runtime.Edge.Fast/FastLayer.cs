@@ -33,6 +33,15 @@ public sealed class FastLayer
     /// The thresholds again as [level][filter] and the flips as masks (−1 flipped, 0 not), filters padded to whole
     /// vectors of 16, for <see cref="EmitQuad"/> and <see cref="Emit16"/>.
     /// </summary>
+    /// <summary>
+    /// For layers of one threshold per filter (binary outputs): per filter, padded to whole blocks, the bound of
+    /// <see cref="DisagreementBound"/> on the kernel's sums, and per block the flips as 8 bits — what
+    /// <see cref="PopcountBlock.RowsToBits{TOp}"/> compares against; null for other layers. Padding filters have bound −1
+    /// and no flip: their bit is 0.
+    /// </summary>
+    public readonly long[]? DisagreementBounds;
+    public readonly byte[]? FlipBits;
+
     private readonly int[] _levelThresholds = [];
     private readonly int[] _flipMasks = [];
     private readonly int _paddedFilters;
@@ -87,6 +96,29 @@ public sealed class FastLayer
             for (int w = 0; w < PatchWords; w++) Weights[start + (long)w * PopcountBlock.BlockFilters] = row[w];
         }
         if (l.WeightCode == WeightCode.Log) Log = new LogFilters(this);
+        if (l.Output == OutputKind.Thresholds && Geometry.Levels == 1 && Log is null)
+        {
+            DisagreementBounds = new long[Blocks * PopcountBlock.BlockFilters];
+            FlipBits = new byte[Blocks];
+            Array.Fill(DisagreementBounds, -1);
+            for (int f = 0; f < l.OutC; f++)
+            {
+                DisagreementBounds[f] = DisagreementBound(Geometry.AgreeAll, Thresholds[f], Flipped[f]);
+                if (Flipped[f]) FlipBits[f / PopcountBlock.BlockFilters] |= (byte)(1 << (f % PopcountBlock.BlockFilters));
+            }
+        }
+    }
+
+    /// <summary>
+    /// The threshold of a binary output (SPEC 1.6: agreements ≥ t, or ≤ t where flipped) moved onto the kernel's sum of
+    /// disagreements d, agreements being AgreeAll − 2d (SPEC 1.4): agreements ≥ t ⟺ d ≤ ⌊(AgreeAll − t)/2⌋, and
+    /// agreements ≤ t ⟺ d ≥ ⌈(AgreeAll − t)/2⌉ ⟺ not d ≤ ⌈(AgreeAll − t)/2⌉ − 1. So the output bit is
+    /// (d ≤ bound) XOR flipped: one compare per filter, no agreements computed.
+    /// </summary>
+    public static long DisagreementBound(int agreeAll, int threshold, bool flipped)
+    {
+        long x = (long)agreeAll - threshold;
+        return flipped ? ((x + 1) >> 1) - 1 : x >> 1;
     }
 
     /// <summary>The interleaved weights of filter block <paramref name="block"/>: its m planes of <see cref="BlockPlaneWords"/> words.</summary>
