@@ -49,9 +49,9 @@ public struct AndOp : IBitOp
 
 /// <summary>
 /// The inner product of binary GEMM: up to <see cref="RowBlock"/> patch rows (output pixels of a conv, or samples of
-/// a batch through a dense layer) against blocks of 8 interleaved filter planes (<see cref="FastLayer"/>). Each weight
-/// vector is loaded once for the 4 rows and each row word once per 8 filters (register blocking both ways), and the
-/// weights are read as one sequential stream. The scalar kernel beside the SIMD ones is the reference they must equal
+/// a batch through a dense layer) against blocks of 8 interleaved filter planes (<see cref="FastLayer"/>). The
+/// nibble-table kernels load each weight vector once for the 4 rows, Harley–Seal runs the rows in turn over a block
+/// held in L1; each row word is loaded once per 8 filters, and the weights are read as one sequential stream. The scalar kernel beside the SIMD ones is the reference they must equal
 /// (PopcountBlockTests, FastInterpreterTests on every kernel this machine runs).
 /// </summary>
 public static class PopcountBlock
@@ -239,7 +239,7 @@ public static class PopcountBlock
         ref int s = ref MemoryMarshal.GetReference(sums);
         int tail = words & 15;
         // Two small methods rather than one: the JIT allocated registers in the two loops together worse than in each
-        // alone (the 1024 × 1024 layer's popcounts took ~1.4 instead of ~1.15 µs per row in a harness).
+        // alone (~1.33 against ~1.41 µs per row of the 1024 × 1024 layer in a harness; OneGroupAvx512 then ~1.15).
         if (words > tail) GroupsAvx512<TOp, SumsStore>(ref p, rows, patchStride, inputPlanes, ref w, blocks, weightPlanes, words, new SumsStore(ref s, sumStride));
         if (tail > 0) TailAvx512<TOp>(ref p, rows, patchStride, inputPlanes, ref w, blocks, weightPlanes, words, ref s, sumStride);
     }
@@ -375,9 +375,8 @@ public static class PopcountBlock
     /// the majority, 0xE8), so one vector in 16 is popcounted (nibble table + vpsadbw) instead of every one. What is left
     /// at the end — the last sixteens, eights, fours, twos and ones — is counted in one pass: each byte's counts looked
     /// up in nibble tables already scaled by 16, 8, 4, 2 and 1 and added as bytes (at most 8·(16 + 8 + 4 + 2 + 1) = 248),
-    /// then one vpsadbw. A 1024-wide dense row is a single group, so this last pass is a third of its work: scaled
-    /// tables instead of shifts and one vpsadbw instead of two took the 1024 × 1024 layer from ~50 % to ~80 % of the
-    /// limit in a harness. The 8 popcounts come back as 64-bit lanes.
+    /// then one vpsadbw. A 1024-wide dense row is a single group, so this last pass is a third of its work (scaled
+    /// tables save the shifts and a vpsadbw). The 8 popcounts come back as 64-bit lanes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.AggressiveInlining)]
     internal static Vector512<ulong> HarleySealAvx512<TOp>(ref ulong a, ref ulong w, int n) where TOp : IBitOp
