@@ -1,5 +1,8 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using CsCheck;
+using Qnn.Format;
 using Qnn.Runtime.Edge.Fast;
 
 namespace Qnn.Runtime.Edge.Tests;
@@ -168,6 +171,23 @@ public class PopcountBlockTests
                     Assert.Equal(expected, (bits[r * bitsStride + f / 8] >> (f % 8) & 1) != 0);
                 }
         }, iter: 200);
+    }
+
+    /// <summary>A layer's packed weights start on a cache line (whole 512-bit loads), hold what the layer packs, and are indexable as before.</summary>
+    [Fact]
+    public unsafe void Packed_weights_start_on_a_cache_line()
+    {
+        var rng = new Random(17);
+        for (int n = 0; n < 40; n++)
+        {
+            var l = LayerFactory.Dense(1, 1, 32 * rng.Next(1, 70), rng.Next(1, 100), rng.Next(1, 3), 1, true, OutputKind.Thresholds, 1);
+            RandomLayers.Fill(rng, l);
+            var layer = new FastLayer(l);
+            Assert.Equal(0, (long)Unsafe.AsPointer(ref MemoryMarshal.GetReference(layer.Weights.Span)) % 64);
+            Assert.Equal(layer.Blocks * l.WeightBits * layer.BlockPlaneWords, layer.Weights.Length);
+            for (int i = 0; i < layer.Weights.Length; i++) Assert.Equal(layer.Weights.Span[i], layer.Weights[i]);
+            Assert.Equal(l.Weights![0] | (l.InC > 32 ? (ulong)l.Weights[1] << 32 : 0), layer.Weights[0]);
+        }
     }
 
     [Fact]
