@@ -239,6 +239,9 @@ public sealed class FastInterpreter
         else
         {
             var agreeAll = new Vector<int>(g.AgreeAll);
+            // Binary outputs straight from the kernel (thresholds in its epilogue), where the kernel can: each row's
+            // output bytes are copied into its pixel, the rest of the output cleared above.
+            bool toBits = !pooled && sharing is null && layer.DisagreementBounds is not null && PopcountBlock.FusesThresholds(Kernel, layer.PatchWords);
             for (int q0 = 0; q0 < rowsTotal; q0 += PopcountBlock.RowBlock)
             {
                 int rows = Math.Min(PopcountBlock.RowBlock, rowsTotal - q0);
@@ -247,6 +250,17 @@ public sealed class FastInterpreter
                 {
                     int s = (q0 + r) / pixels, pixel = q0 + r - s * pixels;
                     BitPatch.Build(l, g, inputs[s], pixel / g.ConvOutW, pixel % g.ConvOutW, layer.PatchWords, ws.Patch.AsSpan(r * ws.PatchStride));
+                }
+                if (toBits)
+                {
+                    PopcountBlock.RowsToBits<XorOp>(Kernel, ws.Patch, rows, ws.PatchStride, l.InputBits, layer.Weights, layer.Blocks, l.WeightBits,
+                        layer.PatchWords, layer.DisagreementBounds, layer.FlipBits, ws.Bits, ws.BitsStride);
+                    for (int r = 0; r < rows; r++)
+                    {
+                        int s = (q0 + r) / pixels, pixel = q0 + r - s * pixels;
+                        ws.Bits.AsSpan(r * ws.BitsStride, layer.Blocks).CopyTo(MemoryMarshal.AsBytes(outputs[s].AsSpan(pixel * g.OutPixelWords, g.OutPixelWords)));
+                    }
+                    continue;
                 }
                 // Every block's sums of every row at once, turned into accumulators a vector at a time, then delivered
                 // (per-block bookkeeping cost more than the popcounts of a 1024-wide layer).

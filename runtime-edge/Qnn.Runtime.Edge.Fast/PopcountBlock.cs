@@ -49,9 +49,9 @@ public struct AndOp : IBitOp
 
 /// <summary>
 /// The inner product of binary GEMM: up to <see cref="RowBlock"/> patch rows (output pixels of a conv, or samples of
-/// a batch through a dense layer) against blocks of 8 interleaved filter planes (<see cref="FastLayer"/>). Each weight
-/// vector is loaded once for the 4 rows and each row word once per 8 filters (register blocking both ways), and the
-/// weights are read as one sequential stream. The scalar kernel beside the SIMD ones is the reference they must equal
+/// a batch through a dense layer) against blocks of 8 interleaved filter planes (<see cref="FastLayer"/>). The
+/// nibble-table kernels load each weight vector once for the 4 rows, Harley–Seal runs the rows in turn over a block
+/// held in L1; each row word is loaded once per 8 filters, and the weights are read as one sequential stream. The scalar kernel beside the SIMD ones is the reference they must equal
 /// (PopcountBlockTests, FastInterpreterTests on every kernel this machine runs).
 /// </summary>
 public static class PopcountBlock
@@ -126,6 +126,65 @@ public static class PopcountBlock
         }
     }
 
+    /// <summary>
+    /// Whether <see cref="RowsToBits{TOp}"/> runs for this kernel and patch length: AVX-512, and planes of whole
+    /// Harley–Seal groups (1024-wide dense layers and wider), where it saves writing every sum and reading it back.
+    /// </summary>
+    public static bool FusesThresholds(FastKernel kernel, int words) => kernel == FastKernel.Avx512 && words % 16 == 0;
+
+    /// <summary>
+    /// <see cref="Rows{TOp}"/> for a layer of binary outputs (SPEC 1.6, one threshold per filter), with the thresholds
+    /// applied in the kernel's epilogue: bits[r·bitsStride + b] holds the output bits of block b's 8 filters for row r,
+    /// bit l set where (sum ≤ bounds[b·8 + l]) XOR (bit l of flips[b]) — the rule of <see cref="FastLayer.DisagreementBound"/>.
+    /// The byte is the output's byte b of the row's pixel (SPEC 1.2 words are little-endian here). Only where
+    /// <see cref="FusesThresholds"/>; its equality with <see cref="Rows{TOp}"/> and the thresholds is tested.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RowsToBits<TOp>(FastKernel kernel, ReadOnlySpan<ulong> patches, int rows, int patchStride, int inputPlanes,
+        ReadOnlySpan<ulong> weights, int blocks, int weightPlanes, int words, ReadOnlySpan<long> bounds, ReadOnlySpan<byte> flips, Span<byte> bits, int bitsStride)
+        where TOp : IBitOp
+    {
+        if (!FusesThresholds(kernel, words)) throw new ArgumentException($"the {kernel} kernel does not fuse thresholds for {words} words");
+        if (rows < 1 || rows > RowBlock || bitsStride < blocks || patches.Length < (long)(rows - 1) * patchStride + inputPlanes * words
+            || weights.Length < (long)blocks * weightPlanes * words * BlockFilters || bounds.Length < blocks * BlockFilters || flips.Length < blocks
+            || bits.Length < (long)(rows - 1) * bitsStride + blocks)
+            throw new ArgumentException("patches, weights, bounds, flips or bits too short, or rows not 1-4");
+        var store = new BitsStore(ref MemoryMarshal.GetReference(bounds), ref MemoryMarshal.GetReference(flips), ref MemoryMarshal.GetReference(bits), bitsStride);
+        GroupsAvx512<TOp, BitsStore>(ref MemoryMarshal.GetReference(patches), rows, patchStride, inputPlanes, ref MemoryMarshal.GetReference(weights), blocks,
+            weightPlanes, words, store);
+    }
+
+    /// <summary>Where <see cref="GroupsAvx512"/> puts a row's 8 sums of a block: narrowed into int sums, or turned into output bits.</summary>
+    private interface IRowStore
+    {
+        void Store(int row, int block, Vector512<ulong> sums);
+    }
+
+    /// <summary>Sums fit in 31 bits (SPEC 4): narrowing the lanes to 32 bits and storing 8 at once is exact.</summary>
+    private readonly ref struct SumsStore(ref int sums, int stride) : IRowStore
+    {
+        private readonly ref int _sums = ref sums;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Store(int row, int block, Vector512<ulong> sums) =>
+            Vector512.Narrow(sums, sums).GetLower().AsInt32().StoreUnsafe(ref _sums, (nuint)(row * stride + block * BlockFilters));
+    }
+
+    /// <summary>One compare of the 8 sums against their bounds (vpcmpq into a mask register), the flips XORed, one byte stored.</summary>
+    private readonly ref struct BitsStore(ref long bounds, ref byte flips, ref byte bits, int stride) : IRowStore
+    {
+        private readonly ref long _bounds = ref bounds;
+        private readonly ref byte _flips = ref flips, _bits = ref bits;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Store(int row, int block, Vector512<ulong> sums)
+        {
+            var bound = Vector512.LoadUnsafe(ref _bounds, (nuint)(block * BlockFilters));
+            uint pass = (uint)Vector512.LessThanOrEqual(sums.AsInt64(), bound).ExtractMostSignificantBits() ^ Unsafe.Add(ref _flips, block);
+            Unsafe.Add(ref _bits, row * stride + block) = (byte)pass;
+        }
+    }
+
     // The tables below are the byte counts of a nibble, once per 128-bit lane (vpshufb looks up within each lane).
     // They are literal constants in each method: a static readonly vector costs a static-base load per call in
     // methods compiled with AggressiveOptimization, and a computed one may be rebuilt inside the loop.
@@ -171,48 +230,108 @@ public static class PopcountBlock
     private static (int, int, int) RowOffsets(int rows, int patchStride) =>
         (Math.Min(1, rows - 1) * patchStride, Math.Min(2, rows - 1) * patchStride, Math.Min(3, rows - 1) * patchStride);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowsAvx512<TOp>(ReadOnlySpan<ulong> patches, int rows, int patchStride, int inputPlanes,
         ReadOnlySpan<ulong> weights, int blocks, int weightPlanes, int words, Span<int> sums, int sumStride) where TOp : IBitOp
     {
-        var (o1, o2, o3) = RowOffsets(rows, patchStride);
         ref ulong p = ref MemoryMarshal.GetReference(patches);
         ref ulong w = ref MemoryMarshal.GetReference(weights);
         ref int s = ref MemoryMarshal.GetReference(sums);
-        int planeWords = words * BlockFilters;
+        int tail = words & 15;
+        // Two small methods rather than one: the JIT allocated registers in the two loops together worse than in each
+        // alone (~1.33 against ~1.41 µs per row of the 1024 × 1024 layer in a harness; OneGroupAvx512 then ~1.15).
+        if (words > tail) GroupsAvx512<TOp, SumsStore>(ref p, rows, patchStride, inputPlanes, ref w, blocks, weightPlanes, words, new SumsStore(ref s, sumStride));
+        if (tail > 0) TailAvx512<TOp>(ref p, rows, patchStride, inputPlanes, ref w, blocks, weightPlanes, words, ref s, sumStride);
+    }
+
+    /// <summary>
+    /// The whole groups of 16 words of every row through Harley–Seal, one row after the other: the block's planes (1 KB
+    /// for a 1024-wide layer) stay in L1 for the next row, and one row's carry-save tree fits the registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void GroupsAvx512<TOp, TStore>(ref ulong p, int rows, int patchStride, int inputPlanes, ref ulong w, int blocks, int weightPlanes, int words,
+        TStore store) where TOp : IBitOp where TStore : IRowStore, allows ref struct
+    {
+        if (words == 16 && weightPlanes == 1 && inputPlanes == 1)
+        {
+            OneGroupAvx512<TOp, TStore>(ref p, rows, patchStride, ref w, blocks, store);
+            return;
+        }
+        int planeWords = words * BlockFilters, head = words & ~15;
         for (int b = 0; b < blocks; b++)
         {
+            ref ulong block = ref Unsafe.Add(ref w, b * weightPlanes * planeWords);
+            for (int r = 0; r < rows; r++)
+            {
+                ref ulong row = ref Unsafe.Add(ref p, r * patchStride);
+                Vector512<ulong> acc = default;
+                for (int i = 0; i < weightPlanes; i++)
+                    for (int j = 0; j < inputPlanes; j++)
+                        acc += HarleySealAvx512<TOp>(ref Unsafe.Add(ref row, j * words), ref Unsafe.Add(ref block, i * planeWords), head) << (i + j);
+                store.Store(r, b, acc);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="GroupsAvx512"/> for rows of exactly one group and one plane each: a 1024-wide dense layer of binary
+    /// weights and activations (the paper's MLP and the 1024 → 1024 layers of its CIFAR net), as straight-line code
+    /// without plane loops or shifts, which the JIT keeps in registers (~1.15 against ~1.35–1.7 µs per row of a
+    /// 1024 × 1024 layer through the general loop in a harness).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void OneGroupAvx512<TOp, TStore>(ref ulong p, int rows, int patchStride, ref ulong w, int blocks, TStore store)
+        where TOp : IBitOp where TStore : IRowStore, allows ref struct
+    {
+        for (int b = 0; b < blocks; b++)
+        {
+            ref ulong block = ref Unsafe.Add(ref w, b * 16 * BlockFilters);
+            for (int r = 0; r < rows; r++)
+            {
+                Vector512<ulong> ones = default, twos = default, fours = default, eights = default;
+                var sixteens = Group16<TOp>(ref Unsafe.Add(ref p, r * patchStride), ref block, ref ones, ref twos, ref fours, ref eights);
+                store.Store(r, b, Avx512BW.SumAbsoluteDifferences(WeightedByteCounts(sixteens, eights, fours, twos, ones), Vector512<byte>.Zero).AsUInt64());
+            }
+        }
+    }
+
+    /// <summary>
+    /// The rest of each plane, fewer than 16 words (all of a small conv patch), by nibble table with the 4 rows sharing
+    /// each weight load; added to the sums of <see cref="GroupsAvx512"/> where there were whole groups.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void TailAvx512<TOp>(ref ulong p, int rows, int patchStride, int inputPlanes, ref ulong w, int blocks, int weightPlanes, int words,
+        ref int s, int sumStride) where TOp : IBitOp
+    {
+        var (o1, o2, o3) = RowOffsets(rows, patchStride);
+        int planeWords = words * BlockFilters, tail = words & 15, head = words - tail;
+        for (int b = 0; b < blocks; b++)
+        {
+            ref ulong block = ref Unsafe.Add(ref w, b * weightPlanes * planeWords);
             Vector512<ulong> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
             for (int i = 0; i < weightPlanes; i++)
-            {
-                ref ulong plane = ref Unsafe.Add(ref w, (b * weightPlanes + i) * planeWords);
                 for (int j = 0; j < inputPlanes; j++)
                 {
-                    // Whole groups of 16 words through Harley–Seal, row by row (the block plane stays in L1); the rest,
-                    // fewer than 16 words, by nibble table with the 4 rows sharing each weight load.
-                    ref ulong a = ref Unsafe.Add(ref p, j * words);
-                    int shift = i + j, tail = words & 15, head = words - tail;
-                    if (head > 0)
-                    {
-                        acc0 += HarleySealAvx512<TOp>(ref a, ref plane, head) << shift;
-                        if (rows > 1) acc1 += HarleySealAvx512<TOp>(ref Unsafe.Add(ref a, o1), ref plane, head) << shift;
-                        if (rows > 2) acc2 += HarleySealAvx512<TOp>(ref Unsafe.Add(ref a, o2), ref plane, head) << shift;
-                        if (rows > 3) acc3 += HarleySealAvx512<TOp>(ref Unsafe.Add(ref a, o3), ref plane, head) << shift;
-                    }
-                    if (tail > 0)
-                    {
-                        Lanes4Avx512<TOp>(ref Unsafe.Add(ref a, head), o1, o2, o3, ref Unsafe.Add(ref plane, head * BlockFilters), tail,
-                            out var t0, out var t1, out var t2, out var t3);
-                        acc0 += t0 << shift; acc1 += t1 << shift; acc2 += t2 << shift; acc3 += t3 << shift;
-                    }
+                    int shift = i + j;
+                    Lanes4Avx512<TOp>(ref Unsafe.Add(ref p, j * words + head), o1, o2, o3, ref Unsafe.Add(ref block, i * planeWords + head * BlockFilters), tail,
+                        out var t0, out var t1, out var t2, out var t3);
+                    acc0 += t0 << shift; acc1 += t1 << shift; acc2 += t2 << shift; acc3 += t3 << shift;
                 }
-            }
-            // Sums fit in 31 bits (SPEC 4): narrowing the lanes to 32 bits and storing 8 at once is exact.
             ref int at = ref Unsafe.Add(ref s, b * BlockFilters);
-            Vector512.Narrow(acc0, acc0).GetLower().AsInt32().StoreUnsafe(ref at);
-            if (rows > 1) Vector512.Narrow(acc1, acc1).GetLower().AsInt32().StoreUnsafe(ref at, (nuint)sumStride);
-            if (rows > 2) Vector512.Narrow(acc2, acc2).GetLower().AsInt32().StoreUnsafe(ref at, (nuint)(2 * sumStride));
-            if (rows > 3) Vector512.Narrow(acc3, acc3).GetLower().AsInt32().StoreUnsafe(ref at, (nuint)(3 * sumStride));
+            StoreTail(ref at, 0, acc0, head > 0);
+            if (rows > 1) StoreTail(ref at, sumStride, acc1, head > 0);
+            if (rows > 2) StoreTail(ref at, 2 * sumStride, acc2, head > 0);
+            if (rows > 3) StoreTail(ref at, 3 * sumStride, acc3, head > 0);
         }
+    }
+
+    /// <summary>Stores the 8 lanes of a tail's sums at sums[offset …], added to the head's sums already there when <paramref name="add"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreTail(ref int at, int offset, Vector512<ulong> lanes, bool add)
+    {
+        var sums = Vector512.Narrow(lanes, lanes).GetLower().AsInt32();
+        if (add) sums += Vector256.LoadUnsafe(ref at, (nuint)offset);
+        sums.StoreUnsafe(ref at, (nuint)offset);
     }
 
     /// <summary>
@@ -253,39 +372,49 @@ public static class PopcountBlock
     /// <summary>
     /// Harley–Seal: one row (at a) against one block plane of n words, n a multiple of 16. Each 16 XORed (or ANDed)
     /// vectors go through a tree of carry-save adders (two vpternlogq each: the sum bit a ⊕ b ⊕ c, 0x96, and the carry,
-    /// the majority, 0xE8), so one vector in 16 is popcounted (nibble table + vpsadbw) instead of every one; the ones,
-    /// twos, fours and eights left at the end are counted once, their byte counts weighted and summed in one byte vector
-    /// (at most 8·(8 + 4 + 2 + 1) = 120 per byte) before one vpsadbw. The 8 popcounts come back as 64-bit lanes.
+    /// the majority, 0xE8), so one vector in 16 is popcounted (nibble table + vpsadbw) instead of every one. What is left
+    /// at the end — the last sixteens, eights, fours, twos and ones — is counted in one pass: each byte's counts looked
+    /// up in nibble tables already scaled by 16, 8, 4, 2 and 1 and added as bytes (at most 8·(16 + 8 + 4 + 2 + 1) = 248),
+    /// then one vpsadbw. A 1024-wide dense row is a single group, so this last pass is a third of its work (scaled
+    /// tables save the shifts and a vpsadbw). The 8 popcounts come back as 64-bit lanes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.AggressiveInlining)]
     internal static Vector512<ulong> HarleySealAvx512<TOp>(ref ulong a, ref ulong w, int n) where TOp : IBitOp
     {
         Vector512<ulong> ones = default, twos = default, fours = default, eights = default, sixteens = default;
-        for (int k = 0; k < n; k += 16)
+        // The last group outside the loop: a 1024-wide row (one group) runs straight-line code, which the JIT keeps in
+        // registers better than a loop that returns from its middle.
+        int last = n - 16;
+        for (int k = 0; k < last; k += 16)
         {
-            ref ulong x = ref Unsafe.Add(ref a, k);
-            ref ulong y = ref Unsafe.Add(ref w, k * BlockFilters);
-            Csa(out var twosA, ref ones, X<TOp>(ref x, ref y, 0), X<TOp>(ref x, ref y, 1));
-            Csa(out var twosB, ref ones, X<TOp>(ref x, ref y, 2), X<TOp>(ref x, ref y, 3));
-            Csa(out var foursA, ref twos, twosA, twosB);
-            Csa(out twosA, ref ones, X<TOp>(ref x, ref y, 4), X<TOp>(ref x, ref y, 5));
-            Csa(out twosB, ref ones, X<TOp>(ref x, ref y, 6), X<TOp>(ref x, ref y, 7));
-            Csa(out var foursB, ref twos, twosA, twosB);
-            Csa(out var eightsA, ref fours, foursA, foursB);
-            Csa(out twosA, ref ones, X<TOp>(ref x, ref y, 8), X<TOp>(ref x, ref y, 9));
-            Csa(out twosB, ref ones, X<TOp>(ref x, ref y, 10), X<TOp>(ref x, ref y, 11));
-            Csa(out foursA, ref twos, twosA, twosB);
-            Csa(out twosA, ref ones, X<TOp>(ref x, ref y, 12), X<TOp>(ref x, ref y, 13));
-            Csa(out twosB, ref ones, X<TOp>(ref x, ref y, 14), X<TOp>(ref x, ref y, 15));
-            Csa(out foursB, ref twos, twosA, twosB);
-            Csa(out var eightsB, ref fours, foursA, foursB);
-            Csa(out var carry, ref eights, eightsA, eightsB);
+            var carry = Group16<TOp>(ref Unsafe.Add(ref a, k), ref Unsafe.Add(ref w, k * BlockFilters), ref ones, ref twos, ref fours, ref eights);
             sixteens += Avx512BW.SumAbsoluteDifferences(ByteCounts(carry), Vector512<byte>.Zero).AsUInt64();
         }
-        // Byte counts are at most 8, so the weighted sum of the four stays below 256 (shifts by 16-bit lanes cannot carry).
-        var rest = (ByteCounts(eights).AsUInt16() << 3).AsByte() + (ByteCounts(fours).AsUInt16() << 2).AsByte()
-                   + (ByteCounts(twos).AsUInt16() << 1).AsByte() + ByteCounts(ones);
-        return (sixteens << 4) + Avx512BW.SumAbsoluteDifferences(rest, Vector512<byte>.Zero).AsUInt64();
+        var sixteen = Group16<TOp>(ref Unsafe.Add(ref a, last), ref Unsafe.Add(ref w, last * BlockFilters), ref ones, ref twos, ref fours, ref eights);
+        return (sixteens << 4) + Avx512BW.SumAbsoluteDifferences(WeightedByteCounts(sixteen, eights, fours, twos, ones), Vector512<byte>.Zero).AsUInt64();
+    }
+
+    /// <summary>16 words of a row (at x) against a block plane (at y) into the carry-save counters; returns the sixteens' carry.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<ulong> Group16<TOp>(ref ulong x, ref ulong y, ref Vector512<ulong> ones, ref Vector512<ulong> twos, ref Vector512<ulong> fours,
+        ref Vector512<ulong> eights) where TOp : IBitOp
+    {
+        Csa(out var twosA, ref ones, X<TOp>(ref x, ref y, 0), X<TOp>(ref x, ref y, 1));
+        Csa(out var twosB, ref ones, X<TOp>(ref x, ref y, 2), X<TOp>(ref x, ref y, 3));
+        Csa(out var foursA, ref twos, twosA, twosB);
+        Csa(out twosA, ref ones, X<TOp>(ref x, ref y, 4), X<TOp>(ref x, ref y, 5));
+        Csa(out twosB, ref ones, X<TOp>(ref x, ref y, 6), X<TOp>(ref x, ref y, 7));
+        Csa(out var foursB, ref twos, twosA, twosB);
+        Csa(out var eightsA, ref fours, foursA, foursB);
+        Csa(out twosA, ref ones, X<TOp>(ref x, ref y, 8), X<TOp>(ref x, ref y, 9));
+        Csa(out twosB, ref ones, X<TOp>(ref x, ref y, 10), X<TOp>(ref x, ref y, 11));
+        Csa(out foursA, ref twos, twosA, twosB);
+        Csa(out twosA, ref ones, X<TOp>(ref x, ref y, 12), X<TOp>(ref x, ref y, 13));
+        Csa(out twosB, ref ones, X<TOp>(ref x, ref y, 14), X<TOp>(ref x, ref y, 15));
+        Csa(out foursB, ref twos, twosA, twosB);
+        Csa(out var eightsB, ref fours, foursA, foursB);
+        Csa(out var carry, ref eights, eightsA, eightsB);
+        return carry;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -302,13 +431,28 @@ public static class PopcountBlock
 
     /// <summary>The popcount of each byte: two nibble lookups (vpshufb).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<byte> ByteCounts(Vector512<ulong> x)
+    private static Vector512<byte> ByteCounts(Vector512<ulong> x) =>
+        Lookup(Vector512.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4), x, Vector512.Create((byte)0x0F));
+
+    /// <summary>16·popcount + 8·popcount + 4·popcount + 2·popcount + popcount of each byte of the five vectors, by nibble tables scaled in advance (no shifts).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> WeightedByteCounts(Vector512<ulong> sixteens, Vector512<ulong> eights, Vector512<ulong> fours, Vector512<ulong> twos, Vector512<ulong> ones)
     {
-        var table = Vector512.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+        var x1 = Vector512.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+        var x2 = Vector512.Create((byte)0, 2, 2, 4, 2, 4, 4, 6, 2, 4, 4, 6, 4, 6, 6, 8, 0, 2, 2, 4, 2, 4, 4, 6, 2, 4, 4, 6, 4, 6, 6, 8, 0, 2, 2, 4, 2, 4, 4, 6, 2, 4, 4, 6, 4, 6, 6, 8, 0, 2, 2, 4, 2, 4, 4, 6, 2, 4, 4, 6, 4, 6, 6, 8);
+        var x4 = Vector512.Create((byte)0, 4, 4, 8, 4, 8, 8, 12, 4, 8, 8, 12, 8, 12, 12, 16, 0, 4, 4, 8, 4, 8, 8, 12, 4, 8, 8, 12, 8, 12, 12, 16, 0, 4, 4, 8, 4, 8, 8, 12, 4, 8, 8, 12, 8, 12, 12, 16, 0, 4, 4, 8, 4, 8, 8, 12, 4, 8, 8, 12, 8, 12, 12, 16);
+        var x8 = Vector512.Create((byte)0, 8, 8, 16, 8, 16, 16, 24, 8, 16, 16, 24, 16, 24, 24, 32, 0, 8, 8, 16, 8, 16, 16, 24, 8, 16, 16, 24, 16, 24, 24, 32, 0, 8, 8, 16, 8, 16, 16, 24, 8, 16, 16, 24, 16, 24, 24, 32, 0, 8, 8, 16, 8, 16, 16, 24, 8, 16, 16, 24, 16, 24, 24, 32);
+        var x16 = Vector512.Create((byte)0, 16, 16, 32, 16, 32, 32, 48, 16, 32, 32, 48, 32, 48, 48, 64, 0, 16, 16, 32, 16, 32, 32, 48, 16, 32, 32, 48, 32, 48, 48, 64, 0, 16, 16, 32, 16, 32, 32, 48, 16, 32, 32, 48, 32, 48, 48, 64, 0, 16, 16, 32, 16, 32, 32, 48, 16, 32, 32, 48, 32, 48, 48, 64);
         var low = Vector512.Create((byte)0x0F);
-        return Avx512BW.Shuffle(table, x.AsByte() & low) + Avx512BW.Shuffle(table, Vector512.ShiftRightLogical(x, 4).AsByte() & low);
+        return Lookup(x16, sixteens, low) + Lookup(x8, eights, low) + Lookup(x4, fours, low) + Lookup(x2, twos, low) + Lookup(x1, ones, low);
     }
 
+    /// <summary>table[low nibble] + table[high nibble] of each byte of x (two vpshufb).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> Lookup(Vector512<byte> table, Vector512<ulong> x, Vector512<byte> low) =>
+        Avx512BW.Shuffle(table, x.AsByte() & low) + Avx512BW.Shuffle(table, Vector512.ShiftRightLogical(x, 4).AsByte() & low);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowsAvx2<TOp>(ReadOnlySpan<ulong> patches, int rows, int patchStride, int inputPlanes,
         ReadOnlySpan<ulong> weights, int blocks, int weightPlanes, int words, Span<int> sums, int sumStride) where TOp : IBitOp
     {
@@ -383,6 +527,7 @@ public static class PopcountBlock
     /// widening adds (UADDLP to 16 and 32 bits, UADALP into the 64-bit lanes). Two rows share each weight load
     /// (16 byte accumulators of the 32 NEON registers).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowsAdvSimd<TOp>(ReadOnlySpan<ulong> patches, int rows, int patchStride, int inputPlanes,
         ReadOnlySpan<ulong> weights, int blocks, int weightPlanes, int words, Span<int> sums, int sumStride) where TOp : IBitOp
     {

@@ -14,6 +14,9 @@ internal sealed class Workspace
     public readonly int PatchStride;
     /// <summary>The accumulators of up to 4 rows, every filter of a layer (padded) each, before they are delivered.</summary>
     public readonly int[] PixelAcc;
+    /// <summary>The output bytes of up to 4 rows from <see cref="PopcountBlock.RowsToBits{TOp}"/>, <see cref="BitsStride"/> each (a byte per block of 8 filters).</summary>
+    public readonly byte[] Bits;
+    public readonly int BitsStride;
     /// <summary>One row's accumulators of every filter, copied from the unique filters' (<see cref="FilterSharing"/>).</summary>
     public readonly int[] SharedAcc;
     /// <summary>The first layer's lit pixels and their taps in one window (FirstConv).</summary>
@@ -28,6 +31,8 @@ internal sealed class Workspace
         FirstRow = new int[firstRow];
         const int rows = PopcountBlock.RowBlock;
         PixelAcc = new int[rows * pixelFilters];
+        BitsStride = pixelFilters / PopcountBlock.BlockFilters;
+        Bits = new byte[rows * BitsStride];
         SharedAcc = new int[pixelFilters];
         FirstValues = new int[firstTaps];
         FirstTaps = new int[firstTaps];

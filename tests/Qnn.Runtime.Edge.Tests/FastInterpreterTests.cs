@@ -195,6 +195,43 @@ public class FastInterpreterTests
         }
     }
 
+    /// <summary>
+    /// Dense layers 1024 and 2048 wide (whole Harley–Seal groups: on AVX-512 the straight-line one-group kernel, and
+    /// thresholds fused into the kernel where outputs are binary), at 1 and 2 weight and input bits, binary and 2-bit
+    /// outputs, filter counts off whole blocks; one sample and batches of every group size against the portable
+    /// interpreter.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Kernels))]
+    public void Dense_layers_of_whole_popcount_groups_equal_the_portable_interpreter(FastKernel kernel)
+    {
+        Gen.Int.Sample(seed =>
+        {
+            var rng = new Random(seed);
+            int width = 1024 * rng.Next(1, 3), filters = rng.Next(1, 1100), m = rng.Next(1, 3), firstBits = rng.Next(1, 3), outBits = rng.Next(1, 3);
+            var first = LayerFactory.Dense(4, 4, 1, width, 1, 8, false, OutputKind.Thresholds, firstBits);
+            var hidden = LayerFactory.Dense(1, 1, width, filters, m, firstBits, true, OutputKind.Thresholds, outBits);
+            var head = LayerFactory.Dense(1, 1, filters, 10, 1, outBits, true, OutputKind.Scores, 0);
+            foreach (var l in new[] { first, hidden, head }) RandomLayers.Fill(rng, l);
+            var model = new QnnModel { InputHeight = 4, InputWidth = 4, InputChannels = 1, InputBits = 8, ClassCount = 10, Layers = [first, hidden, head] };
+            var fast = new FastInterpreter(model, kernel);
+            AssertSameLayers(new Interpreter(model), fast, RandomModels.Image(rng, model));
+            var portable = new Interpreter(model);
+            int count = rng.Next(2, 10);
+            var images = new byte[count * 16];
+            rng.NextBytes(images);
+            var scores = new int[count * 10];
+            var predictions = new int[count];
+            fast.RunBatch(images, count, scores, predictions);
+            var one = new int[10];
+            for (int s = 0; s < count; s++)
+            {
+                Assert.Equal(portable.Run(images.AsSpan(s * 16, 16).ToArray(), one), predictions[s]);
+                Assert.Equal(one, scores.AsSpan(s * 10, 10).ToArray());
+            }
+        }, iter: 25);
+    }
+
     /// <summary>A batch runs 4 samples at a time through each layer (rows blocked): every group size and kernel.</summary>
     [Theory]
     [MemberData(nameof(Kernels))]

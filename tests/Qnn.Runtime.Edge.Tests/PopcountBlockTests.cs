@@ -1,5 +1,8 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using CsCheck;
+using Qnn.Format;
 using Qnn.Runtime.Edge.Fast;
 
 namespace Qnn.Runtime.Edge.Tests;
@@ -77,6 +80,114 @@ public class PopcountBlockTests
                 }
             }
         }, iter: 300);
+    }
+
+    /// <summary>
+    /// Rows of whole Harley–Seal groups: one group of one plane each (a 1024-wide dense layer of binary weights and
+    /// activations, which AVX-512 runs as straight-line code), several groups, planes, and a tail after them, 1 to 4 rows
+    /// against up to 130 blocks, on random words and on the extremes (every bit disagreeing: each byte of the last
+    /// group's weighted counts at its maximum, 248).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(FastInterpreterTests.Kernels), MemberType = typeof(FastInterpreterTests))]
+    public void Rows_of_whole_harley_seal_groups_equal_the_naive_sums(FastKernel kernel)
+    {
+        Gen.Select(Gen.Int[0, 6].Select(i => new[] { 16, 16, 32, 48, 17, 31, 47 }[i]), Gen.Int[1, 4], Gen.Int[0, 2].Select(i => Math.Max(1, i)), Gen.Int[0, 3].Select(i => i < 2 ? 1 : 3), Gen.Int[1, 130], Gen.Int[0, 2], Gen.Int)
+            .Sample((words, rows, k, m, blocks, fill, seed) =>
+        {
+            var rng = new Random(seed);
+            ulong Row() => fill switch { 0 => (ulong)rng.NextInt64() ^ ((ulong)rng.Next() << 63), 1 => ulong.MaxValue, _ => 0 };
+            ulong Weight() => fill switch { 0 => (ulong)rng.NextInt64() ^ ((ulong)rng.Next() << 63), 1 => 0, _ => ulong.MaxValue };
+            int stride = k * words + 1, sumStride = blocks * PopcountBlock.BlockFilters + 5;
+            var patches = Enumerable.Range(0, rows * stride).Select(_ => Row()).ToArray();
+            var weights = Enumerable.Range(0, blocks * m * words * PopcountBlock.BlockFilters).Select(_ => Weight()).ToArray();
+            var sums = new int[rows * sumStride];
+            PopcountBlock.Rows<XorOp>(kernel, patches, rows, stride, k, weights, blocks, m, words, sums, sumStride);
+            for (int r = 0; r < rows; r++)
+            {
+                var patch = patches.AsSpan(r * stride, k * words).ToArray();
+                for (int b = 0; b < blocks; b++)
+                {
+                    var block = weights.AsSpan(b * m * words * PopcountBlock.BlockFilters, m * words * PopcountBlock.BlockFilters).ToArray();
+                    for (int lane = 0; lane < PopcountBlock.BlockFilters; lane++)
+                    {
+                        int expected = 0;
+                        for (int i = 0; i < m; i++)
+                            for (int j = 0; j < k; j++) expected += Naive(patch, j, words, block, i, lane, true) << (i + j);
+                        Assert.Equal(expected, sums[r * sumStride + b * PopcountBlock.BlockFilters + lane]);
+                    }
+                }
+            }
+        }, iter: 200);
+    }
+
+    /// <summary>The bound on disagreements d gives SPEC 1.6's binary output (agreements AgreeAll − 2d ≥ t, ≤ t flipped) for every d, odd and even differences, and the extreme thresholds.</summary>
+    [Fact]
+    public void The_disagreement_bound_gives_the_threshold_rule_for_every_sum()
+    {
+        Gen.Select(Gen.Int[0, 5000], Gen.Int[-6000, 6000], Gen.Bool, Gen.Int[0, 10]).Sample((agreeAll, t, flipped, extreme) =>
+        {
+            int threshold = extreme switch { 0 => int.MinValue, 1 => int.MaxValue, _ => t };
+            long bound = FastLayer.DisagreementBound(agreeAll, threshold, flipped);
+            for (int d = 0; d <= agreeAll; d++)
+            {
+                int agreements = agreeAll - 2 * d;
+                bool expected = flipped ? agreements <= threshold : agreements >= threshold;
+                Assert.Equal(expected, (d <= bound) ^ flipped);
+            }
+        }, iter: 500);
+    }
+
+    /// <summary>
+    /// The thresholds fused into the AVX-512 kernel: every output bit of <see cref="PopcountBlock.RowsToBits{TOp}"/> is
+    /// (sum ≤ bound) XOR flip of the scalar reference's sum, for 1 to 4 rows, one or several groups and planes, bounds
+    /// around the sums (and past them both ways), every flip pattern, and a last block of padding filters.
+    /// </summary>
+    [Fact]
+    public void Thresholds_fused_into_the_kernel_equal_the_thresholds_of_the_reference_sums()
+    {
+        if (!PopcountBlock.Supported(FastKernel.Avx512)) return;
+        Assert.False(PopcountBlock.FusesThresholds(FastKernel.Avx512, 17));
+        Assert.False(PopcountBlock.FusesThresholds(FastKernel.Avx2, 16));
+        Gen.Select(Gen.Int[1, 4].Select(g => 16 * g), Gen.Int[1, 4], Gen.Int[0, 2].Select(i => Math.Max(1, i)), Gen.Int[0, 2].Select(i => Math.Max(1, i)), Gen.Int[1, 130], Gen.Int)
+            .Sample((words, rows, k, m, blocks, seed) =>
+        {
+            var rng = new Random(seed);
+            int stride = k * words + rng.Next(3), bitsStride = blocks + rng.Next(3), sumStride = blocks * PopcountBlock.BlockFilters;
+            var patches = Enumerable.Range(0, rows * stride).Select(_ => (ulong)rng.NextInt64() ^ ((ulong)rng.Next() << 63)).ToArray();
+            var weights = Enumerable.Range(0, blocks * m * words * PopcountBlock.BlockFilters).Select(_ => (ulong)rng.NextInt64() ^ ((ulong)rng.Next() << 63)).ToArray();
+            var sums = new int[rows * sumStride];
+            PopcountBlock.Rows<XorOp>(FastKernel.Scalar, patches, rows, stride, k, weights, blocks, m, words, sums, sumStride);
+            int middle = words * 32 * ((1 << k) - 1) * ((1 << m) - 1);   // the mean sum of random words: half the largest
+            var bounds = Enumerable.Range(0, blocks * PopcountBlock.BlockFilters).Select(_ => (long)middle + rng.Next(-100, 101) * (rng.Next(10) == 0 ? 1000 : 1)).ToArray();
+            var flips = Enumerable.Range(0, blocks).Select(_ => (byte)rng.Next(256)).ToArray();
+            var bits = new byte[rows * bitsStride];
+            PopcountBlock.RowsToBits<XorOp>(FastKernel.Avx512, patches, rows, stride, k, weights, blocks, m, words, bounds, flips, bits, bitsStride);
+            for (int r = 0; r < rows; r++)
+                for (int f = 0; f < blocks * PopcountBlock.BlockFilters; f++)
+                {
+                    bool flip = (flips[f / 8] >> (f % 8) & 1) != 0;
+                    bool expected = (sums[r * sumStride + f] <= bounds[f]) ^ flip;
+                    Assert.Equal(expected, (bits[r * bitsStride + f / 8] >> (f % 8) & 1) != 0);
+                }
+        }, iter: 200);
+    }
+
+    /// <summary>A layer's packed weights start on a cache line (whole 512-bit loads), hold what the layer packs, and are indexable as before.</summary>
+    [Fact]
+    public unsafe void Packed_weights_start_on_a_cache_line()
+    {
+        var rng = new Random(17);
+        for (int n = 0; n < 40; n++)
+        {
+            var l = LayerFactory.Dense(1, 1, 32 * rng.Next(1, 70), rng.Next(1, 100), rng.Next(1, 3), 1, true, OutputKind.Thresholds, 1);
+            RandomLayers.Fill(rng, l);
+            var layer = new FastLayer(l);
+            Assert.Equal(0, (long)Unsafe.AsPointer(ref MemoryMarshal.GetReference(layer.Weights.Span)) % 64);
+            Assert.Equal(layer.Blocks * l.WeightBits * layer.BlockPlaneWords, layer.Weights.Length);
+            for (int i = 0; i < layer.Weights.Length; i++) Assert.Equal(layer.Weights.Span[i], layer.Weights[i]);
+            Assert.Equal(l.Weights![0] | (l.InC > 32 ? (ulong)l.Weights[1] << 32 : 0), layer.Weights[0]);
+        }
     }
 
     [Fact]
