@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Numerics;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Qnn.Runtime.Edge.Fast;
 
@@ -65,12 +66,23 @@ public sealed class FirstConv
     /// </summary>
     private readonly Vector<short>[] _tapMasks = [];
     private readonly int _tapVectors;
+    /// <summary>
+    /// The all-taps route with AVX-512BW: [term][group of 32 filters v][tap pair p], 64 bytes each: byte 2k + h is 1
+    /// where filter 32v + k lights the term at the pair's tap h, else 0. A window's taps go in pairs of neighbours
+    /// within a kernel row (KW·C levels side by side in the padded image; an odd row's last pair reads one level past
+    /// it, under a 0); vpmaddubsw multiplies a pair's two levels (one 16-bit broadcast) by the 0/1 bytes and sums them
+    /// into the filter's 16-bit lane: two taps of 32 filters per instruction, against one tap of 16 with
+    /// <see cref="Vector{T}"/>. Sums stay below 128 · 255 as before (each tap is counted once). Empty on other routes.
+    /// </summary>
+    private readonly Vector512<sbyte>[] _pairMasks = [];
+    /// <summary>Each tap pair's byte offset from its window's origin in the padded byte levels.</summary>
+    private readonly int[] _pairOffsets = [];
 
     /// <summary>Filters rounded up to whole <see cref="Vector{T}"/> of bytes: the length an accumulator span needs.</summary>
     public int PaddedFilters { get; }
 
     /// <summary>Bytes of the masks this layer reads (bits, byte masks or 16-bit lane masks, by route): its weights as the kernel streams them.</summary>
-    public long MaskBytes => _bitMasks.LongLength * sizeof(uint) + _masks.LongLength + _tapMasks.LongLength * Vector<short>.Count * sizeof(short);
+    public long MaskBytes => _bitMasks.LongLength * sizeof(uint) + _masks.LongLength + (_pairMasks.Length > 0 ? _pairMasks.LongLength * Vector512<sbyte>.Count : _tapMasks.LongLength * Vector<short>.Count * sizeof(short));
 
     /// <summary>Filters one pass over a window's lit taps computes together: one vector of bytes (<see cref="FilterSharing"/> counts in these).</summary>
     public static int FilterChunk => Vector<sbyte>.Count;
@@ -149,6 +161,27 @@ public sealed class FirstConv
         for (int ky = 0, t = 0; ky < l.KernelH; ky++)
             for (int kx = 0; kx < l.KernelW; kx++)
                 for (int c = 0; c < l.InC; c++, t++) _tapOffsets[t] = (ky * _paddedW + kx) * l.InC + c;
+        if (Avx512BW.IsSupported && Vector512.IsHardwareAccelerated && PaddedFilters % GroupFilters == 0)
+        {
+            int rowTaps = l.KernelW * l.InC, rowPairs = (rowTaps + 1) / 2, pairs = l.KernelH * rowPairs, groups = PaddedFilters / GroupFilters;
+            _pairOffsets = new int[pairs];
+            _pairMasks = new Vector512<sbyte>[terms * groups * pairs];
+            var bytes = new sbyte[2 * GroupFilters];
+            for (int ky = 0; ky < l.KernelH; ky++)
+                for (int j = 0; j < rowPairs; j++)
+                {
+                    int pair = ky * rowPairs + j;
+                    _pairOffsets[pair] = ky * _paddedW * l.InC + 2 * j;
+                    for (int term = 0; term < terms; term++)
+                        for (int v = 0; v < groups; v++)
+                        {
+                            for (int k = 0; k < GroupFilters; k++)
+                                for (int h = 0; h < 2; h++)
+                                    bytes[2 * k + h] = (sbyte)(2 * j + h < rowTaps && Lit(term, ky * rowTaps + 2 * j + h, v * GroupFilters + k) ? 1 : 0);
+                            _pairMasks[(term * groups + v) * pairs + pair] = Vector512.Create<sbyte>(bytes);
+                        }
+                }
+        }
         int lanes = Vector<short>.Count;
         _tapVectors = PaddedFilters / lanes;
         _tapMasks = new Vector<short>[terms * _tapVectors * Taps];
@@ -166,8 +199,13 @@ public sealed class FirstConv
     /// <remarks>
     /// The padded image, then a vector of zeros (a row's window totals read whole vectors past the image's last
     /// window), then the totals of one row of windows, rounded up to whole vectors.
+    /// With the pair route, the padded image again as bytes (the levels fit: x ≤ 255), packed two to a short, with a
+    /// vector of zeros past it (a row's last pair reads one level beyond its window).
     /// </remarks>
-    public int LevelsLength => _everyTap ? ImageLevels + Vector<short>.Count + TotalsLength : 0;
+    public int LevelsLength => _everyTap ? ImageLevels + Vector<short>.Count + TotalsLength + (_pairMasks.Length > 0 ? PairLevelsLength : 0) : 0;
+
+    /// <summary>Shorts of the byte levels: the padded image and 64 bytes of zeros, rounded up to whole shorts.</summary>
+    private int PairLevelsLength => (ImageLevels + Vector512<byte>.Count + 1) / 2;
 
     private int ImageLevels => _paddedH * _paddedW * _l.InC;
     private int TotalsLength => (_outW + Vector<short>.Count - 1) / Vector<short>.Count * Vector<short>.Count;
@@ -190,7 +228,20 @@ public sealed class FirstConv
             var to = padded.Slice((y + l.PadTop) * paddedRow + l.PadLeft * l.InC, row);
             for (int i = 0; i < row; i++) to[i] = (short)(from[i] >> _imageShift);
         }
+        if (_pairMasks.Length == 0) return;
+        var bytes = PairLevels(levels);
+        bytes.Clear();
+        for (int y = 0; y < l.InH; y++)
+        {
+            var from = image.Slice(y * row, row);
+            var to = bytes.Slice((y + l.PadTop) * paddedRow + l.PadLeft * l.InC, row);
+            for (int i = 0; i < row; i++) to[i] = (byte)(from[i] >> _imageShift);
+        }
     }
+
+    /// <summary>The pair route's byte levels within <paramref name="levels"/> (see <see cref="LevelsLength"/>).</summary>
+    private Span<byte> PairLevels(Span<short> levels) =>
+        MemoryMarshal.AsBytes(levels.Slice(ImageLevels + Vector<short>.Count + TotalsLength, PairLevelsLength));
 
     /// <summary>Values (and their tap numbers) one window may hold: KH·KW·C; the spans <see cref="Window"/> takes.</summary>
     public int Taps => _l.KernelH * _l.KernelW * _l.InC;
@@ -430,6 +481,11 @@ public sealed class FirstConv
             else
                 for (int ox = 0; ox < _outW; ox++) Unsafe.Add(ref totals, ox) += Unsafe.Add(ref x, ox * step);
         }
+        if (_pairMasks.Length > 0)
+        {
+            PairWindows(PairLevels(levels), oy, ref totals, ref a, pixelStride);
+            return;
+        }
         for (int ox = 0; ox < _outW; ox++, a = ref Unsafe.Add(ref a, pixelStride))
         {
             ref short x = ref Unsafe.Add(ref row, ox * step);
@@ -465,5 +521,95 @@ public sealed class FirstConv
                 high1.StoreUnsafe(ref a, (nuint)(v * lanes + lanes + half));
             }
         }
+    }
+
+    /// <summary>
+    /// The windows of row <paramref name="oy"/> by tap pairs (<see cref="_pairMasks"/>), given their totals X: per
+    /// window and term, S over <see cref="PairTile"/> groups of 32 filters at a time, then the rest one at a time.
+    /// </summary>
+    private void PairWindows(Span<byte> bytes, int oy, ref short totals, ref int a, int pixelStride)
+    {
+        var l = _l;
+        int pairs = _pairOffsets.Length, terms = _shifts.Length, groups = PaddedFilters / GroupFilters, half = Vector512<int>.Count;
+        int step = l.StrideW * l.InC, shift0 = _log ? 0 : l.WeightBits;
+        // Every window lies inside the padded image and a pair reads at most one byte past a window row; the bytes end
+        // with 64 zeros: no bounds test per pair (EveryTap checked levels and oy).
+        ref byte row = ref Unsafe.Add(ref MemoryMarshal.GetReference(bytes), oy * l.StrideH * _paddedW * l.InC);
+        ref int offsets = ref MemoryMarshal.GetArrayDataReference(_pairOffsets);
+        ref Vector512<sbyte> masks = ref MemoryMarshal.GetArrayDataReference(_pairMasks);
+        for (int ox = 0; ox < _outW; ox++, a = ref Unsafe.Add(ref a, pixelStride))
+        {
+            ref byte window = ref Unsafe.Add(ref row, ox * step);
+            int total = Unsafe.Add(ref totals, ox);
+            // −(2^m − 1) · X; log weights have no X term (shift0 = 0 gives 0).
+            var start = Vector512.Create(total - (total << shift0));
+            int v = 0;
+            for (; v + PairTile <= groups; v += PairTile)
+            {
+                Vector512<int> l0 = start, h0 = start, l1 = start, h1 = start, l2 = start, h2 = start, l3 = start, h3 = start;
+                for (int term = 0; total != 0 && term < terms; term++)
+                {
+                    ref Vector512<sbyte> m0 = ref Unsafe.Add(ref masks, (term * groups + v) * pairs);
+                    ref Vector512<sbyte> m1 = ref Unsafe.Add(ref m0, pairs);
+                    ref Vector512<sbyte> m2 = ref Unsafe.Add(ref m0, 2 * pairs);
+                    ref Vector512<sbyte> m3 = ref Unsafe.Add(ref m0, 3 * pairs);
+                    Vector512<short> s0 = default, s1 = default, s2 = default, s3 = default;
+                    for (int p = 0; p < pairs; p++)
+                    {
+                        var levels = PairAt(ref window, Unsafe.Add(ref offsets, p));
+                        s0 += Avx512BW.MultiplyAddAdjacent(levels, Unsafe.Add(ref m0, p));
+                        s1 += Avx512BW.MultiplyAddAdjacent(levels, Unsafe.Add(ref m1, p));
+                        s2 += Avx512BW.MultiplyAddAdjacent(levels, Unsafe.Add(ref m2, p));
+                        s3 += Avx512BW.MultiplyAddAdjacent(levels, Unsafe.Add(ref m3, p));
+                    }
+                    int shift = _shifts[term];
+                    bool subtract = _subtract[term];
+                    Accumulate(s0, shift, subtract, ref l0, ref h0);
+                    Accumulate(s1, shift, subtract, ref l1, ref h1);
+                    Accumulate(s2, shift, subtract, ref l2, ref h2);
+                    Accumulate(s3, shift, subtract, ref l3, ref h3);
+                }
+                ref int group = ref Unsafe.Add(ref a, v * GroupFilters);
+                l0.StoreUnsafe(ref group);
+                h0.StoreUnsafe(ref group, (nuint)half);
+                l1.StoreUnsafe(ref group, (nuint)GroupFilters);
+                h1.StoreUnsafe(ref group, (nuint)(GroupFilters + half));
+                l2.StoreUnsafe(ref group, (nuint)(2 * GroupFilters));
+                h2.StoreUnsafe(ref group, (nuint)(2 * GroupFilters + half));
+                l3.StoreUnsafe(ref group, (nuint)(3 * GroupFilters));
+                h3.StoreUnsafe(ref group, (nuint)(3 * GroupFilters + half));
+            }
+            for (; v < groups; v++)
+            {
+                Vector512<int> l0 = start, h0 = start;
+                for (int term = 0; total != 0 && term < terms; term++)
+                {
+                    ref Vector512<sbyte> m0 = ref Unsafe.Add(ref masks, (term * groups + v) * pairs);
+                    Vector512<short> s0 = default;
+                    for (int p = 0; p < pairs; p++) s0 += Avx512BW.MultiplyAddAdjacent(PairAt(ref window, Unsafe.Add(ref offsets, p)), Unsafe.Add(ref m0, p));
+                    Accumulate(s0, _shifts[term], _subtract[term], ref l0, ref h0);
+                }
+                ref int group = ref Unsafe.Add(ref a, v * GroupFilters);
+                l0.StoreUnsafe(ref group);
+                h0.StoreUnsafe(ref group, (nuint)half);
+            }
+        }
+    }
+
+    /// <summary>Groups of 32 filters one pass over a window's pairs sums together (each pair broadcast once for them).</summary>
+    private const int PairTile = 4;
+
+    /// <summary>The two levels at <paramref name="offset"/> from the window's origin, broadcast to every 16-bit lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> PairAt(ref byte window, int offset) =>
+        Vector512.Create(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref window, offset))).AsByte();
+
+    /// <summary>low, high ± (S ≪ shift): one group's 16-bit sums widened into its two vectors of 32-bit accumulators.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Accumulate(Vector512<short> sums, int shift, bool subtract, ref Vector512<int> low, ref Vector512<int> high)
+    {
+        var (l, h) = Vector512.Widen(sums);
+        if (subtract) { low -= l << shift; high -= h << shift; }
+        else { low += l << shift; high += h << shift; }
     }
 }
