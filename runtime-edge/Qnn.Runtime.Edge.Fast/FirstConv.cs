@@ -11,9 +11,12 @@ namespace Qnn.Runtime.Edge.Fast;
 /// from the image bytes. Its input is unsigned (SPEC 1.1: the value x of a pixel's top b bits, planes 0 … b−1), and
 /// SPEC 1.4's accumulator for it, 2 · Σ_i Σ_j popcount(x_j AND w_i) ≪ (i + j) − (2^m − 1) · Σ x, equals
 /// Σ_i ((2 · S_i − X) ≪ i) with X = Σ x over the window and S_i = Σ x over the taps whose weight bit w_i is 1:
-/// one masked add of x per lit pixel, weight plane and filter, 16-bit lanes at a time — no multiplication, no bit
-/// patch. Dark pixels (x = 0: most of an MNIST digit) and padding add nothing and are skipped, so the work follows
-/// the lit pixels; the popcount route would also spend most of a conv patch word on a one-channel image's zeros.
+/// one masked add of x per lit pixel, weight plane and filter, 16-bit lanes at a time — no bit patch (the AVX-512BW
+/// pair route's vpmaddubsw multiplies by 0 or 1: a masked add of two taps at once). Dark pixels (x = 0: most of an
+/// MNIST digit) and padding add nothing and are skipped, so the work follows the lit pixels; the popcount route would
+/// also spend most of a conv patch word on a one-channel image's zeros. Three routes, by window size and machine:
+/// gathered lit taps against bit masks (512-bit vectors) or byte masks (others) for windows of more than
+/// <see cref="FoldTaps"/> taps; every tap of a smaller window, by pairs (AVX-512BW) or one at a time (others).
 /// </summary>
 public sealed class FirstConv
 {
