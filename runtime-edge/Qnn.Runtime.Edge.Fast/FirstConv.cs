@@ -185,6 +185,8 @@ public sealed class FirstConv
                         }
                 }
         }
+        // The one-tap-at-a-time masks only where the pair route does not run (EveryTap returns before reading them).
+        if (_pairMasks.Length > 0) return;
         int lanes = Vector<short>.Count;
         _tapVectors = PaddedFilters / lanes;
         _tapMasks = new Vector<short>[terms * _tapVectors * Taps];
