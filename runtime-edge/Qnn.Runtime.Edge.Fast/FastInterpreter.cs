@@ -57,6 +57,9 @@ public sealed class FastInterpreter
     /// <summary>Whether layer <paramref name="index"/> computes each unique filter once and copies it (FilterSharing).</summary>
     public bool SharesFilters(int index) => _sharing[index] is not null;
 
+    /// <summary>Bytes of the first layer's masks as <see cref="FirstConv"/> reads them (its weight bytes for an L2 bound).</summary>
+    public long FirstLayerMaskBytes => _firstConv.MaskBytes;
+
     /// <summary>The popcount kernel in use.</summary>
     public FastKernel Kernel { get; }
 

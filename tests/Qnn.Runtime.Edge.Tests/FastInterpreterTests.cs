@@ -95,8 +95,9 @@ public class FastInterpreterTests
     /// The first layer's two routes (FirstConv): windows of up to 128 taps summed over every tap from the padded levels,
     /// larger ones over their gathered lit taps. Convs of 1×1 to 7×7 taps over 1–4 channels (9 to 196 taps, both sides
     /// of 128), asymmetric padding and strides, fused pools, odd and log weights of every width, and a dense layer of
-    /// exactly 128 taps; on white images (the largest 16-bit sums), random ones, and mostly dark ones whose dark windows
-    /// the all-taps route skips.
+    /// exactly 128 taps; 1–299 filters; on white images (the largest 16-bit sums), random ones, and mostly dark ones
+    /// whose dark windows the all-taps route skips. With AVX-512BW the all-taps route sums tap pairs (vpmaddubsw): odd
+    /// KW·C rows end in a pair whose second level lies past the row.
     /// </summary>
     [Fact]
     public void First_layers_of_every_window_size_equal_the_portable_interpreter_on_dark_and_white_images()
@@ -104,7 +105,9 @@ public class FastInterpreterTests
         Gen.Int.Sample(seed =>
         {
             var rng = new Random(seed);
-            int side = rng.Next(4, 13), c = rng.Next(1, 5), k = rng.Next(1, 8), filters = rng.Next(1, 80), outBits = rng.Next(1, 3);
+            int side = rng.Next(4, 13), c = rng.Next(1, 5), k = rng.Next(1, 8), outBits = rng.Next(1, 3);
+            // Mostly up to 3 groups of 32 filters; a quarter 97–299, so that the pair route's tiles of 4 groups run too.
+            int filters = rng.Next(4) == 0 ? rng.Next(97, 300) : rng.Next(1, 80);
             bool log = rng.Next(3) == 0;
             int m = log ? rng.Next(FormatConstants.MinLogBits, FormatConstants.MaxLogBits + 1) : rng.Next(1, 5);
             var code = log ? WeightCode.Log : WeightCode.Odd;
@@ -150,6 +153,50 @@ public class FastInterpreterTests
             }
             foreach (var image in new[] { white, RandomModels.Image(rng, model), dark, new byte[white.Length] }) AssertSameLayers(portable, fast, image);
         }, iter: 150);
+    }
+
+    /// <summary>
+    /// The gathering route of the first layer (windows of more than 128 taps: a Dense layer over the image, a large
+    /// conv): lit pixels found 16 bytes a compare, then per lit pixel masked adds into 16-bit lanes — 512-bit vectors
+    /// and one mask bit per filter where the machine has them (groups of 32 filters, 8 groups a tile, and the tiles'
+    /// remainders), byte masks otherwise. 1 to 600 filters, odd weights of 1 to 8 bits and log weights, every input
+    /// width, and pixels just below and at the lowest lit byte (2^(8 − bits)): a byte that rounds to level 0 is dark,
+    /// the next one is lit (level 1), so a compare that drops the lowest level shows (it failed so).
+    /// </summary>
+    [Fact]
+    public void The_gathering_first_layer_equals_the_portable_interpreter_at_every_width_and_threshold()
+    {
+        Gen.Int.Sample(seed =>
+        {
+            var rng = new Random(seed);
+            int filters = rng.Next(1, 601), outBits = rng.Next(1, 3), bits = rng.Next(1, 9);
+            bool log = rng.Next(3) == 0;
+            int m = log ? rng.Next(FormatConstants.MinLogBits, FormatConstants.MaxLogBits + 1) : rng.Next(1, 9);
+            var code = log ? WeightCode.Log : WeightCode.Odd;
+            int side = rng.Next(12, 29), c = rng.Next(1, 4);
+            int k = c == 1 ? 12 : 9; // more than 128 taps
+            var first = rng.Next(3) == 0
+                ? LayerFactory.Conv2D(side, side, c, filters, k, k, rng.Next(1, 4), rng.Next(0, 5), m, 8, false, OutputKind.Thresholds, outBits, 0, 0, code)
+                : LayerFactory.Dense(side, side, c, filters, m, 8, false, OutputKind.Thresholds, outBits, code);
+            if (RandomLayers.AccumulatorBound(first) >= FormatConstants.MaxAccumulatorBound) return;
+            var head = LayerFactory.Dense(first.OutH, first.OutW, filters, 10, 1, outBits, true, OutputKind.Scores, 0);
+            RandomLayers.Fill(rng, first);
+            RandomLayers.Fill(rng, head);
+            var model = new QnnModel { InputHeight = side, InputWidth = side, InputChannels = c, InputBits = bits, ClassCount = 10, Layers = [first, head] };
+            var portable = new Interpreter(model);
+            var fast = new FastInterpreter(model);
+            int lowest = 1 << (8 - bits);
+            var edge = new byte[side * side * c];
+            var digit = new byte[edge.Length];
+            for (int i = 0; i < edge.Length; i++)
+            {
+                edge[i] = (byte)(rng.Next(3) switch { 0 => lowest - 1, 1 => lowest, _ => 0 });
+                // About a fifth lit, in runs as a stroke is: the 16-byte compares meet lit and dark bytes in one vector.
+                digit[i] = (byte)((i / 3 + seed) % 5 == 0 ? rng.Next(lowest, 256) : 0);
+            }
+            var white = Enumerable.Repeat((byte)255, edge.Length).ToArray();
+            foreach (var image in new[] { edge, digit, white, RandomModels.Image(rng, model) }) AssertSameLayers(portable, fast, image);
+        }, iter: 40);
     }
 
     /// <summary>

@@ -164,9 +164,9 @@ public static class BenchEdgeCommand
         {
             // The first layer adds pixels (FirstConv): its adds are reported as adds, not set against the popcount limit.
             long layerMacs = i == 0 ? 0 : BinaryMacs.Fast(l, i), adds = i == 0 ? firstAdds : 0;
-            // The bytes of weights a batch-1 inference reads once: the packed bits (the first layer's masks are a byte
-            // per tap, weight plane and filter), at the L2 rate measured above.
-            long weightBytes = l.Kind == LayerKind.MaxPool2D ? 0 : i == 0 ? adds : (FilterSharing.ComputedFilters(l, i) + 7) / 8 * 8 * (long)l.WeightBits * ((l.KernelH * l.KernelW * (long)l.InC + 63) / 64) * 8;
+            // The bytes of weights a batch-1 inference reads once: the packed bits (the first layer's masks as FirstConv
+            // stores them: a bit or a byte per tap, term and filter, by route), at the L2 rate measured above.
+            long weightBytes = l.Kind == LayerKind.MaxPool2D ? 0 : i == 0 ? fast.FirstLayerMaskBytes : (FilterSharing.ComputedFilters(l, i) + 7) / 8 * 8 * (long)l.WeightBits * ((l.KernelH * l.KernelW * (long)l.InC + 63) / 64) * 8;
             double us = times[i].TotalMicroseconds;
             double gmacs = us > 0 ? layerMacs / us / 1e3 : 0, gadds = us > 0 ? adds / us / 1e3 : 0;
             double bus = batched[i].TotalMicroseconds, bgmacs = bus > 0 ? layerMacs / bus / 1e3 : 0;
