@@ -154,7 +154,7 @@ public sealed class FastInterpreter
 
     private Workspace Rent() =>
         _workspaces.TryTake(out var ws) ? ws : new Workspace(_plan, _patchWords, _accumulators, _pixelFilters, _firstConv.Taps, _firstConv.LevelsLength,
-            _layers[0].Geometry.ConvOutW * _firstConv.PaddedFilters);
+            _layers[0].Geometry.ConvOutW * _firstConv.PaddedFilters, _layers.Max(l => l.Spec.PoolH * l.Spec.PoolW));
 
     /// <summary>
     /// Runs <paramref name="count"/> (1 … 4) samples through the network together, layer by layer: scores are
@@ -175,6 +175,8 @@ public sealed class FastInterpreter
             var results = flip ? ws.BufferA : ws.BufferB;
             if (l.Kind == LayerKind.MaxPool2D)
                 for (int s = 0; s < count; s++) MaxPoolLevels.Run(l, layer.Geometry, inputs[s], results[s]);
+            else if (i > 0 && l.Kind == LayerKind.Conv2D && layer.Log is null && _sharing[i] is null)
+                RunConv(ws, layer, count, inputs, results, scores);
             else RunWeighted(ws, layer, _sharing[i], i == 0 ? _firstConv : null, images, count, inputs, results, scores);
             if (layerTicks != null) layerTicks[i] += Stopwatch.GetTimestamp() - start;
             if (outputs != null)
@@ -324,6 +326,67 @@ public sealed class FastInterpreter
         }
     }
 
+    /// <summary>
+    /// A conv layer past the first (binary weights, no shared filters) as a patch GEMM: rows are output pixels, taken
+    /// pool window by pool window where a max-pool is fused, so that the pool is the lane-wise minimum of the window's
+    /// disagreement sums (the maximum agreement, SPEC 1.4) straight out of the kernel — no accumulator map written and
+    /// read back. Up to the workspace's rows a call: 16 through Harley–Seal where patches have 16 words or more
+    /// (<see cref="HarleySealRows"/>), else 4 at a time sharing each weight load (<see cref="PopcountBlock"/>).
+    /// </summary>
+    private void RunConv(Workspace ws, FastLayer layer, int count, uint[][] inputs, uint[][] outputs, Span<int> scores)
+    {
+        var l = layer.Spec;
+        var g = layer.Geometry;
+        bool pooled = l.PoolH > 0;
+        int window = pooled ? l.PoolH * l.PoolW : 1, outW = pooled ? l.OutW : g.ConvOutW;
+        int outPixels = (pooled ? l.OutH : g.ConvOutH) * outW, classes = _model.ClassCount;
+        int windows = Math.Max(1, ws.Rows / window), filters = l.OutC, width = layer.Blocks * PopcountBlock.BlockFilters;
+        // Rows of sums a whole number of vectors apart, plus one vector so that the rows do not sit 4 KB apart (16 rows
+        // of one L1 set would evict each other).
+        int stride = (width + 15 & ~15) + 16;
+        bool harleySeal = Kernel == FastKernel.Avx512 && HarleySealRows.Pays(layer.PatchWords);
+        var agreeAll = new Vector<int>(g.AgreeAll);
+        for (int s = 0; s < count; s++)
+        {
+            if (l.Output == OutputKind.Thresholds) Array.Clear(outputs[s], 0, l.OutputWords);
+            var input = inputs[s];
+            var sampleScores = scores.Slice(s * classes, classes);
+            for (int o0 = 0; o0 < outPixels; o0 += windows)
+            {
+                int n = Math.Min(windows, outPixels - o0), rows = n * window;
+                for (int k = 0, r = 0; k < n; k++)
+                {
+                    int oy = (o0 + k) / outW, ox = o0 + k - oy * outW;
+                    if (!pooled) BitPatch.Build(l, g, input, oy, ox, layer.PatchWords, ws.Patch.AsSpan(r++ * ws.PatchStride));
+                    else
+                        for (int dy = 0; dy < l.PoolH; dy++)
+                        for (int dx = 0; dx < l.PoolW; dx++)
+                            BitPatch.Build(l, g, input, oy * l.PoolStrideH + dy, ox * l.PoolStrideW + dx, layer.PatchWords, ws.Patch.AsSpan(r++ * ws.PatchStride));
+                }
+                // Past the first layer every input is signed (SPEC 1.4's XOR form).
+                if (harleySeal)
+                    HarleySealRows.Rows<XorOp>(ws.Patch, rows, ws.PatchStride, l.InputBits, layer.Weights, layer.Blocks, l.WeightBits, layer.PatchWords, ws.PixelAcc, stride);
+                else
+                    for (int r = 0; r < rows; r += PopcountBlock.RowBlock)
+                        PopcountBlock.Rows<XorOp>(Kernel, ws.Patch.AsSpan(r * ws.PatchStride), Math.Min(PopcountBlock.RowBlock, rows - r), ws.PatchStride,
+                            l.InputBits, layer.Weights, layer.Blocks, l.WeightBits, layer.PatchWords, ws.PixelAcc.AsSpan(r * stride), stride);
+                for (int k = 0; k < n; k++)
+                {
+                    // The window's least disagreements, turned into agreements AgreeAll − 2·d in place of its first row;
+                    // the lanes past width up to a whole vector are scratch.
+                    var sums = ws.PixelAcc.AsSpan(k * window * stride, stride);
+                    for (int f = 0; f < width; f += Vector<int>.Count)
+                    {
+                        var least = new Vector<int>(sums[f..]);
+                        for (int r = 1; r < window; r++) least = Vector.Min(least, new Vector<int>(ws.PixelAcc.AsSpan((k * window + r) * stride + f)));
+                        (agreeAll - (least << 1)).CopyTo(sums[f..]);
+                    }
+                    Deliver(layer, outputs[s], sampleScores, o0 + k, sums, filters);
+                }
+            }
+        }
+    }
+
     /// <summary>Every filter's accumulators of one row: the computed ones, or where filters are shared their copies.</summary>
     private static Span<int> Shared(Workspace ws, FilterSharing? sharing, Span<int> computed)
     {
@@ -340,7 +403,13 @@ public sealed class FastInterpreter
     {
         var l = layer.Spec;
         if (l.PoolH > 0) acc[..count].CopyTo(accumulators.AsSpan(pixel * l.OutC));
-        else if (l.Output == OutputKind.Thresholds)
+        else Deliver(layer, output, scores, pixel, acc, count);
+    }
+
+    /// <summary>The accumulators of the filters of one output pixel turned into levels, 16 or 4 filters at a time, or into scores.</summary>
+    private static void Deliver(FastLayer layer, uint[] output, Span<int> scores, int pixel, Span<int> acc, int count)
+    {
+        if (layer.Spec.Output == OutputKind.Thresholds)
         {
             // acc holds count rounded up to 16 (the workspace's rows); lanes past count write nothing.
             int q = 0;
