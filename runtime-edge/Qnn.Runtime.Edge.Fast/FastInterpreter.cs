@@ -346,6 +346,10 @@ public sealed class FastInterpreter
         int stride = (width + 15 & ~15) + 16;
         bool harleySeal = Kernel == FastKernel.Avx512 && HarleySealRows.Pays(layer.PatchWords);
         var agreeAll = new Vector<int>(g.AgreeAll);
+        var agree16 = Vector512.Create(g.AgreeAll);
+        bool levels16 = l.Output == OutputKind.Thresholds && Vector512.IsHardwareAccelerated;
+        // The rows the kernel writes lie inside the sums buffer: one check here, none per load below.
+        if (ws.PixelAcc.Length < ws.Rows * stride) throw new InvalidOperationException("the workspace's sums are too short for this layer");
         for (int s = 0; s < count; s++)
         {
             if (l.Output == OutputKind.Thresholds) Array.Clear(outputs[s], 0, l.OutputWords);
@@ -372,8 +376,34 @@ public sealed class FastInterpreter
                             l.InputBits, layer.Weights, layer.Blocks, l.WeightBits, layer.PatchWords, ws.PixelAcc.AsSpan(r * stride), stride);
                 for (int k = 0; k < n; k++)
                 {
-                    // The window's least disagreements, turned into agreements AgreeAll − 2·d in place of its first row;
-                    // the lanes past width up to a whole vector are scratch.
+                    if (levels16)
+                    {
+                        // The window's least disagreements as agreements AgreeAll − 2·d (SPEC 1.4), 16 filters at a time
+                        // straight into their levels.
+                        ref int row = ref ws.PixelAcc[k * window * stride];
+                        int f = 0;
+                        if (g.Levels == 1)
+                            for (; f + 32 <= filters; f += 32)
+                            {
+                                var least0 = Vector512.LoadUnsafe(ref row, (nuint)f);
+                                var least1 = Vector512.LoadUnsafe(ref row, (nuint)(f + 16));
+                                for (int r = 1; r < window; r++)
+                                {
+                                    least0 = Vector512.Min(least0, Vector512.LoadUnsafe(ref row, (nuint)(r * stride + f)));
+                                    least1 = Vector512.Min(least1, Vector512.LoadUnsafe(ref row, (nuint)(r * stride + f + 16)));
+                                }
+                                layer.Emit32(outputs[s], o0 + k, f, agree16 - (least0 << 1), agree16 - (least1 << 1));
+                            }
+                        for (; f < filters; f += 16)
+                        {
+                            var least = Vector512.LoadUnsafe(ref row, (nuint)f);
+                            for (int r = 1; r < window; r++) least = Vector512.Min(least, Vector512.LoadUnsafe(ref row, (nuint)(r * stride + f)));
+                            layer.Emit16(outputs[s], o0 + k, f, agree16 - (least << 1));
+                        }
+                        continue;
+                    }
+                    // The same a vector at a time in place of the window's first row, then delivered; the lanes past width
+                    // up to a whole vector are scratch.
                     var sums = ws.PixelAcc.AsSpan(k * window * stride, stride);
                     for (int f = 0; f < width; f += Vector<int>.Count)
                     {
