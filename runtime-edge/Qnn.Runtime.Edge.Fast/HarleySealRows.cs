@@ -50,7 +50,8 @@ public static class HarleySealRows
         ref byte t = ref MemoryMarshal.GetArrayDataReference(Tables);
         var tables = new CountTables(
             Vector512.LoadUnsafe(ref t, 0 * 64), Vector512.LoadUnsafe(ref t, 1 * 64), Vector512.LoadUnsafe(ref t, 2 * 64), Vector512.LoadUnsafe(ref t, 3 * 64),
-            Vector512.LoadUnsafe(ref t, 4 * 64), Vector512.LoadUnsafe(ref t, 5 * 64), Vector512.LoadUnsafe(ref t, 6 * 64), Vector512.LoadUnsafe(ref t, 7 * 64));
+            Vector512.LoadUnsafe(ref t, 4 * 64), Vector512.LoadUnsafe(ref t, 5 * 64), Vector512.LoadUnsafe(ref t, 6 * 64), Vector512.LoadUnsafe(ref t, 7 * 64),
+            Vector512.LoadUnsafe(ref t, 8 * 64), Vector512.LoadUnsafe(ref t, 9 * 64));
         for (int b = 0; b < blocks; b++)
         {
             ref ulong block = ref Unsafe.Add(ref w, b * weightPlanes * planeWords);
@@ -68,7 +69,7 @@ public static class HarleySealRows
     }
 
     /// <summary>
-    /// The byte-count tables, 64 bytes each: for weights 1, 2, 4, 8 the weight times the popcount of the low 6 bits of
+    /// The byte-count tables, 64 bytes each: for weights 1, 2, 4, 8, 16 the weight times the popcount of the low 6 bits of
     /// an index (Low) and times the popcount of its bits 4–5 (High, looked up with the byte shifted right by 2, so
     /// that they are the byte's bits 6–7).
     /// </summary>
@@ -76,8 +77,8 @@ public static class HarleySealRows
 
     private static byte[] BuildTables()
     {
-        var tables = new byte[8 * 64];
-        for (int k = 0; k < 4; k++)
+        var tables = new byte[10 * 64];
+        for (int k = 0; k < 5; k++)
             for (int i = 0; i < 64; i++)
             {
                 tables[2 * k * 64 + i] = (byte)(System.Numerics.BitOperations.PopCount((uint)i) << k);
@@ -88,7 +89,7 @@ public static class HarleySealRows
 
     private readonly record struct CountTables(
         Vector512<byte> Low1, Vector512<byte> High1, Vector512<byte> Low2, Vector512<byte> High2,
-        Vector512<byte> Low4, Vector512<byte> High4, Vector512<byte> Low8, Vector512<byte> High8);
+        Vector512<byte> Low4, Vector512<byte> High4, Vector512<byte> Low8, Vector512<byte> High8, Vector512<byte> Low16, Vector512<byte> High16);
 
     /// <summary>The popcount of every byte of <paramref name="x"/> times a weight, by the weight's two tables.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -121,8 +122,11 @@ public static class HarleySealRows
             ones ^= x;
             if (pair > 0) CarryTwo(carry, pair, ref twos, ref fours, ref eights);
         }
+        // Below 32 words every byte's weighted count is at most 8·31 = 248: the carries of weight 16 join the state's
+        // bytes and one vpsadbw sums them all (the 18 words of 128 channels: one fold less per row and block).
+        bool oneSum = n < 32;
         Vector512<ulong> sixteens = default;
-        Vector512<byte> sixteenBytes = default;
+        Vector512<byte> sixteenBytes = default, bytes = default;
         for (int g = 0, kk = 0; kk < head; kk += 16)
         {
             ref ulong x = ref Unsafe.Add(ref a, kk);
@@ -142,6 +146,11 @@ public static class HarleySealRows
             PopcountBlock.Csa(out foursB, ref twos, twosA, twosB);
             PopcountBlock.Csa(out var eightsB, ref fours, foursA, foursB);
             PopcountBlock.Csa(out var carry, ref eights, eightsA, eightsB);
+            if (oneSum)
+            {
+                bytes += Weighted(carry, tables.Low16, tables.High16);
+                continue;
+            }
             sixteenBytes += Weighted(carry, tables.Low1, tables.High1);
             if (++g == 31)
             {
@@ -150,11 +159,13 @@ public static class HarleySealRows
                 g = 0;
             }
         }
-        sixteens += Avx512BW.SumAbsoluteDifferences(sixteenBytes, Vector512<byte>.Zero).AsUInt64();
         // The state's weighted byte counts are the bits it holds, at most 15 per bit of a byte: 120 < 256.
-        var rest = Weighted(ones, tables.Low1, tables.High1) + Weighted(twos, tables.Low2, tables.High2)
-                   + Weighted(fours, tables.Low4, tables.High4) + Weighted(eights, tables.Low8, tables.High8);
-        return (sixteens << 4) + Avx512BW.SumAbsoluteDifferences(rest, Vector512<byte>.Zero).AsUInt64();
+        bytes += Weighted(ones, tables.Low1, tables.High1) + Weighted(twos, tables.Low2, tables.High2)
+                 + Weighted(fours, tables.Low4, tables.High4) + Weighted(eights, tables.Low8, tables.High8);
+        var total = Avx512BW.SumAbsoluteDifferences(bytes, Vector512<byte>.Zero).AsUInt64();
+        if (oneSum) return total;
+        sixteens += Avx512BW.SumAbsoluteDifferences(sixteenBytes, Vector512<byte>.Zero).AsUInt64();
+        return (sixteens << 4) + total;
     }
 
     /// <summary>
