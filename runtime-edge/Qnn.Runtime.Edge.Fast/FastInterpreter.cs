@@ -45,8 +45,10 @@ public sealed class FastInterpreter
         _plan = MemoryPlan.Compute(model, false);
         _imageBytes = model.InputHeight * model.InputWidth * model.InputChannels;
         _patchWords = _layers.Max(l => l.Spec.InputBits * l.PatchWords);
-        // FirstConv.Row writes whole padded vectors of filters: the last pixel's spill past OutC needs room.
-        _accumulators = _layers.Max(l => l.Spec.PoolH > 0 ? l.Geometry.ConvOutH * l.Geometry.ConvOutW * l.Spec.OutC : 0) + _firstConv.PaddedFilters;
+        // The accumulator map of a fused pool, for the layers that keep one (the patch GEMM pools without); FirstConv.Row
+        // writes whole padded vectors of filters: the last pixel's spill past OutC needs room.
+        _accumulators = _layers.Where((_, i) => !PatchGemm(i))
+            .Max(l => l.Spec.PoolH > 0 ? l.Geometry.ConvOutH * l.Geometry.ConvOutW * l.Spec.OutC : 0) + _firstConv.PaddedFilters;
         // Rows of whole vectors of 16 (Emit16), and at least Vector<int>.Count.
         int vector = Math.Max(16, Vector<int>.Count);
         _pixelFilters = Math.Max(_firstConv.PaddedFilters, (_layers.Max(l => l.Blocks * PopcountBlock.BlockFilters) + vector - 1) / vector * vector);
@@ -175,8 +177,7 @@ public sealed class FastInterpreter
             var results = flip ? ws.BufferA : ws.BufferB;
             if (l.Kind == LayerKind.MaxPool2D)
                 for (int s = 0; s < count; s++) MaxPoolLevels.Run(l, layer.Geometry, inputs[s], results[s]);
-            else if (i > 0 && l.Kind == LayerKind.Conv2D && layer.Log is null && _sharing[i] is null)
-                RunConv(ws, layer, count, inputs, results, scores);
+            else if (PatchGemm(i)) RunConv(ws, layer, count, inputs, results, scores);
             else RunWeighted(ws, layer, _sharing[i], i == 0 ? _firstConv : null, images, count, inputs, results, scores);
             if (layerTicks != null) layerTicks[i] += Stopwatch.GetTimestamp() - start;
             if (outputs != null)
@@ -325,6 +326,9 @@ public sealed class FastInterpreter
             }
         }
     }
+
+    /// <summary>Whether layer <paramref name="i"/> runs as a patch GEMM (<see cref="RunConv"/>): a conv layer past the first, odd weights, no shared filters.</summary>
+    private bool PatchGemm(int i) => i > 0 && _layers[i].Spec.Kind == LayerKind.Conv2D && _layers[i].Log is null && _sharing[i] is null;
 
     /// <summary>
     /// A conv layer past the first (binary weights, no shared filters) as a patch GEMM: rows are output pixels, taken
