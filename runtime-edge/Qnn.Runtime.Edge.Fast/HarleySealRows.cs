@@ -24,7 +24,8 @@ public static class HarleySealRows
     /// <summary>
     /// Whether it beats <see cref="PopcountBlock"/>'s 4 rows sharing each weight load: from 16 words a patch (one whole
     /// Harley–Seal group). Below, the rest words' adders and the count of the state cost more than the shared loads
-    /// save (bench/tools/patch-gemm.cs, 2026-12-02: 0.62× at 5 words, 0.88× at 9, 0.97× at 14, 1.18× at 16, 1.24× at 17).
+    /// save (`dotnet run -c Release bench/tools/patch-gemm.cs -- 5,9,16,18,36,72`, 2026-12-02 09:42 UTC, load 5.4: 0.76×
+    /// at 5 words, 0.85× at 9, 1.19× at 16, 1.30× at 18, 1.16× at 36, 1.22× at 72).
     /// </summary>
     public static bool Pays(int words) => IsSupported && words >= 16;
 
