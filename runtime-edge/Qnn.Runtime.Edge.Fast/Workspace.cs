@@ -17,7 +17,7 @@ internal sealed class Workspace
     /// Dense layers take <see cref="PopcountBlock.RowBlock"/>.
     /// </summary>
     public const int PatchRows = 16;
-    /// <summary>The rows the patch and sum buffers hold: at least <see cref="PatchRows"/> and the largest pool window.</summary>
+    /// <summary>The rows the patch and sum buffers hold: at least <see cref="PatchRows"/>, <see cref="PopcountBlock.RowBlock"/> and the largest pool window.</summary>
     public readonly int Rows;
     public readonly int PatchStride;
     /// <summary>The accumulators of up to <see cref="Rows"/> rows, every filter of a layer (padded, plus one vector) each, before they are delivered.</summary>
@@ -32,7 +32,8 @@ internal sealed class Workspace
 
     public Workspace(MemoryPlan plan, int patchWords, int accumulators, int pixelFilters, int firstTaps, int firstLevels, int firstRow, int patchRows)
     {
-        Rows = Math.Max(patchRows, PatchRows);
+        // The dense layers' groups of RowBlock samples use the same buffers.
+        Rows = Math.Max(Math.Max(patchRows, PatchRows), PopcountBlock.RowBlock);
         FirstLevels = new short[firstLevels];
         FirstRow = new int[firstRow];
         const int rows = PopcountBlock.RowBlock;
