@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Qnn.Runtime.Edge.Fast;
 
@@ -86,8 +87,7 @@ public static class BitPatch
             if (runs && rowInside)
             {
                 // One plane, the kernel row inside the input: its KW pixels are one run of words (most windows).
-                ref uint first = ref Unsafe.Add(ref from, iy * rowWords + ix0 * pixelWords);
-                for (int w = 0; w < run; w++) Unsafe.Add(ref to, at + w) = Unsafe.Add(ref first, w);
+                Copy(ref Unsafe.Add(ref to, at), ref Unsafe.Add(ref from, iy * rowWords + ix0 * pixelWords), run);
                 at += run;
                 continue;
             }
@@ -97,13 +97,30 @@ public static class BitPatch
                 if (rowInside && ix >= 0 && ix < l.InW)
                 {
                     ref uint pixel = ref Unsafe.Add(ref from, iy * rowWords + ix * pixelWords);
-                    for (int j = 0, k = 0, t = at; j < planes; j++, t += planeWords32)
-                        for (int w = 0; w < cw; w++) Unsafe.Add(ref to, t + w) = Unsafe.Add(ref pixel, k++);
+                    for (int j = 0, t = at; j < planes; j++, t += planeWords32) Copy(ref Unsafe.Add(ref to, t), ref Unsafe.Add(ref pixel, j * cw), cw);
                 }
                 else
                     for (int j = 0, t = at; j < planes; j++, t += planeWords32)
                         for (int w = 0; w < cw; w++) Unsafe.Add(ref to, t + w) = 0;
             }
         }
+    }
+
+    /// <summary>
+    /// Copies n words, 8 at a time where 256-bit vectors run (a 3×3 window of 128 channels is 3 runs of 12 words): a
+    /// word-by-word copy took about as long as a fifth of the layer's popcounts. A last partial vector is copied as the
+    /// vector ending at n, overlapping words already copied, so nothing outside the n words is read or written.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy(ref uint to, ref uint from, int n)
+    {
+        int w = 0;
+        if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            for (; w + 8 <= n; w += 8) Vector256.LoadUnsafe(ref from, (nuint)w).StoreUnsafe(ref to, (nuint)w);
+            if (w < n) Vector256.LoadUnsafe(ref from, (nuint)(n - 8)).StoreUnsafe(ref to, (nuint)(n - 8));
+            return;
+        }
+        for (; w < n; w++) Unsafe.Add(ref to, w) = Unsafe.Add(ref from, w);
     }
 }

@@ -45,8 +45,10 @@ public sealed class FastInterpreter
         _plan = MemoryPlan.Compute(model, false);
         _imageBytes = model.InputHeight * model.InputWidth * model.InputChannels;
         _patchWords = _layers.Max(l => l.Spec.InputBits * l.PatchWords);
-        // FirstConv.Row writes whole padded vectors of filters: the last pixel's spill past OutC needs room.
-        _accumulators = _layers.Max(l => l.Spec.PoolH > 0 ? l.Geometry.ConvOutH * l.Geometry.ConvOutW * l.Spec.OutC : 0) + _firstConv.PaddedFilters;
+        // The accumulator map of a fused pool, for the layers that keep one (the patch GEMM pools without); FirstConv.Row
+        // writes whole padded vectors of filters: the last pixel's spill past OutC needs room.
+        _accumulators = _layers.Where((_, i) => !PatchGemm(i))
+            .Max(l => l.Spec.PoolH > 0 ? l.Geometry.ConvOutH * l.Geometry.ConvOutW * l.Spec.OutC : 0) + _firstConv.PaddedFilters;
         // Rows of whole vectors of 16 (Emit16), and at least Vector<int>.Count.
         int vector = Math.Max(16, Vector<int>.Count);
         _pixelFilters = Math.Max(_firstConv.PaddedFilters, (_layers.Max(l => l.Blocks * PopcountBlock.BlockFilters) + vector - 1) / vector * vector);
@@ -157,7 +159,7 @@ public sealed class FastInterpreter
 
     private Workspace Rent() =>
         _workspaces.TryTake(out var ws) ? ws : new Workspace(_plan, _patchWords, _accumulators, _pixelFilters, _firstConv.Taps, _firstConv.LevelsLength,
-            _layers[0].Geometry.ConvOutW * _firstConv.PaddedFilters);
+            _layers[0].Geometry.ConvOutW * _firstConv.PaddedFilters, _layers.Max(l => l.Spec.PoolH * l.Spec.PoolW));
 
     /// <summary>
     /// Runs <paramref name="count"/> (1 … 4) samples through the network together, layer by layer: scores are
@@ -178,6 +180,7 @@ public sealed class FastInterpreter
             var results = flip ? ws.BufferA : ws.BufferB;
             if (l.Kind == LayerKind.MaxPool2D)
                 for (int s = 0; s < count; s++) MaxPoolLevels.Run(l, layer.Geometry, inputs[s], results[s]);
+            else if (PatchGemm(i)) RunConv(ws, layer, count, inputs, results, scores);
             else RunWeighted(ws, layer, _sharing[i], i == 0 ? _firstConv : null, images, count, inputs, results, scores);
             if (layerTicks != null) layerTicks[i] += Stopwatch.GetTimestamp() - start;
             if (outputs != null)
@@ -341,6 +344,100 @@ public sealed class FastInterpreter
         }
     }
 
+    /// <summary>Whether layer <paramref name="i"/> runs as a patch GEMM (<see cref="RunConv"/>): a conv layer past the first, odd weights, no shared filters.</summary>
+    private bool PatchGemm(int i) => i > 0 && _layers[i].Spec.Kind == LayerKind.Conv2D && _layers[i].Log is null && _sharing[i] is null;
+
+    /// <summary>
+    /// A conv layer past the first (binary weights, no shared filters) as a patch GEMM: rows are output pixels, taken
+    /// pool window by pool window where a max-pool is fused, so that the pool is the lane-wise minimum of the window's
+    /// disagreement sums (the maximum agreement, SPEC 1.4) straight out of the kernel — no accumulator map written and
+    /// read back. Up to the workspace's rows a call: 16 through Harley–Seal where patches have 16 words or more
+    /// (<see cref="HarleySealRows"/>), else 4 at a time sharing each weight load (<see cref="PopcountBlock"/>).
+    /// </summary>
+    private void RunConv(Workspace ws, FastLayer layer, int count, uint[][] inputs, uint[][] outputs, Span<int> scores)
+    {
+        var l = layer.Spec;
+        var g = layer.Geometry;
+        bool pooled = l.PoolH > 0;
+        int window = pooled ? l.PoolH * l.PoolW : 1, outW = pooled ? l.OutW : g.ConvOutW;
+        int outPixels = (pooled ? l.OutH : g.ConvOutH) * outW, classes = _model.ClassCount;
+        int windows = Math.Max(1, ws.Rows / window), filters = l.OutC, width = layer.Blocks * PopcountBlock.BlockFilters;
+        // Rows of sums a whole number of vectors apart, plus one vector so that the rows do not sit 4 KB apart (16 rows
+        // of one L1 set would evict each other).
+        int stride = (width + 15 & ~15) + 16;
+        bool harleySeal = Kernel == FastKernel.Avx512 && HarleySealRows.Pays(layer.PatchWords);
+        var agreeAll = new Vector<int>(g.AgreeAll);
+        var agree16 = Vector512.Create(g.AgreeAll);
+        bool levels16 = l.Output == OutputKind.Thresholds && Vector512.IsHardwareAccelerated;
+        // The rows the kernel writes lie inside the sums buffer: one check here, none per load below.
+        if (ws.PixelAcc.Length < ws.Rows * stride) throw new InvalidOperationException("the workspace's sums are too short for this layer");
+        for (int s = 0; s < count; s++)
+        {
+            if (l.Output == OutputKind.Thresholds) Array.Clear(outputs[s], 0, l.OutputWords);
+            var input = inputs[s];
+            var sampleScores = scores.Slice(s * classes, classes);
+            for (int o0 = 0; o0 < outPixels; o0 += windows)
+            {
+                int n = Math.Min(windows, outPixels - o0), rows = n * window;
+                for (int k = 0, r = 0; k < n; k++)
+                {
+                    int oy = (o0 + k) / outW, ox = o0 + k - oy * outW;
+                    if (!pooled) BitPatch.Build(l, g, input, oy, ox, layer.PatchWords, ws.Patch.AsSpan(r++ * ws.PatchStride));
+                    else
+                        for (int dy = 0; dy < l.PoolH; dy++)
+                        for (int dx = 0; dx < l.PoolW; dx++)
+                            BitPatch.Build(l, g, input, oy * l.PoolStrideH + dy, ox * l.PoolStrideW + dx, layer.PatchWords, ws.Patch.AsSpan(r++ * ws.PatchStride));
+                }
+                // Past the first layer every input is signed (SPEC 1.4's XOR form).
+                if (harleySeal)
+                    HarleySealRows.Rows<XorOp>(ws.Patch, rows, ws.PatchStride, l.InputBits, layer.Weights, layer.Blocks, l.WeightBits, layer.PatchWords, ws.PixelAcc, stride);
+                else
+                    for (int r = 0; r < rows; r += PopcountBlock.RowBlock)
+                        PopcountBlock.Rows<XorOp>(Kernel, ws.Patch.AsSpan(r * ws.PatchStride), Math.Min(PopcountBlock.RowBlock, rows - r), ws.PatchStride,
+                            l.InputBits, layer.Weights, layer.Blocks, l.WeightBits, layer.PatchWords, ws.PixelAcc.AsSpan(r * stride), stride);
+                for (int k = 0; k < n; k++)
+                {
+                    if (levels16)
+                    {
+                        // The window's least disagreements as agreements AgreeAll − 2·d (SPEC 1.4), 16 filters at a time
+                        // straight into their levels.
+                        ref int row = ref ws.PixelAcc[k * window * stride];
+                        int f = 0;
+                        if (g.Levels == 1)
+                            for (; f + 32 <= filters; f += 32)
+                            {
+                                var least0 = Vector512.LoadUnsafe(ref row, (nuint)f);
+                                var least1 = Vector512.LoadUnsafe(ref row, (nuint)(f + 16));
+                                for (int r = 1; r < window; r++)
+                                {
+                                    least0 = Vector512.Min(least0, Vector512.LoadUnsafe(ref row, (nuint)(r * stride + f)));
+                                    least1 = Vector512.Min(least1, Vector512.LoadUnsafe(ref row, (nuint)(r * stride + f + 16)));
+                                }
+                                layer.Emit32(outputs[s], o0 + k, f, agree16 - (least0 << 1), agree16 - (least1 << 1));
+                            }
+                        for (; f < filters; f += 16)
+                        {
+                            var least = Vector512.LoadUnsafe(ref row, (nuint)f);
+                            for (int r = 1; r < window; r++) least = Vector512.Min(least, Vector512.LoadUnsafe(ref row, (nuint)(r * stride + f)));
+                            layer.Emit16(outputs[s], o0 + k, f, agree16 - (least << 1));
+                        }
+                        continue;
+                    }
+                    // The same a vector at a time in place of the window's first row, then delivered; the lanes past width
+                    // up to a whole vector are scratch.
+                    var sums = ws.PixelAcc.AsSpan(k * window * stride, stride);
+                    for (int f = 0; f < width; f += Vector<int>.Count)
+                    {
+                        var least = new Vector<int>(sums[f..]);
+                        for (int r = 1; r < window; r++) least = Vector.Min(least, new Vector<int>(ws.PixelAcc.AsSpan((k * window + r) * stride + f)));
+                        (agreeAll - (least << 1)).CopyTo(sums[f..]);
+                    }
+                    Deliver(layer, outputs[s], sampleScores, o0 + k, sums, filters);
+                }
+            }
+        }
+    }
+
     /// <summary>Every filter's accumulators of one row: the computed ones, or where filters are shared their copies.</summary>
     private static Span<int> Shared(Workspace ws, FilterSharing? sharing, Span<int> computed)
     {
@@ -357,7 +454,13 @@ public sealed class FastInterpreter
     {
         var l = layer.Spec;
         if (l.PoolH > 0) acc[..count].CopyTo(accumulators.AsSpan(pixel * l.OutC));
-        else if (l.Output == OutputKind.Thresholds)
+        else Deliver(layer, output, scores, pixel, acc, count);
+    }
+
+    /// <summary>The accumulators of the filters of one output pixel turned into levels, 16 or 4 filters at a time, or into scores.</summary>
+    private static void Deliver(FastLayer layer, uint[] output, Span<int> scores, int pixel, Span<int> acc, int count)
+    {
+        if (layer.Spec.Output == OutputKind.Thresholds)
         {
             // acc holds count rounded up to 16 (the workspace's rows); lanes past count write nothing.
             int q = 0;

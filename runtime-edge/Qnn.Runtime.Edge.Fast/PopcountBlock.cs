@@ -418,12 +418,12 @@ public static class PopcountBlock
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<ulong> X<TOp>(ref ulong a, ref ulong w, int k) where TOp : IBitOp =>
+    internal static Vector512<ulong> X<TOp>(ref ulong a, ref ulong w, int k) where TOp : IBitOp =>
         TOp.Apply(Vector512.Create(Unsafe.Add(ref a, k)), Vector512.LoadUnsafe(ref w, (nuint)(k * BlockFilters)));
 
     /// <summary>Carry-save add of b and c into sum: sum ← sum ⊕ b ⊕ c, carry ← majority(sum, b, c).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Csa(out Vector512<ulong> carry, ref Vector512<ulong> sum, Vector512<ulong> b, Vector512<ulong> c)
+    internal static void Csa(out Vector512<ulong> carry, ref Vector512<ulong> sum, Vector512<ulong> b, Vector512<ulong> c)
     {
         carry = Avx512F.TernaryLogic(sum, b, c, 0xE8);
         sum = Avx512F.TernaryLogic(sum, b, c, 0x96);

@@ -63,6 +63,45 @@ public class FastInterpreterTests
     }
 
     /// <summary>
+    /// The conv layers past the first (FastInterpreter.RunConv: a patch GEMM, pool windows' rows together, the pool as
+    /// the least disagreement sum): patches of every length from 1 to 40 words (both sides of HarleySealRows' 16 and of
+    /// the 4-row kernel), 1×1 to 5×5 kernels, strides, padding, fused pools of stride 1 and 2 or none with asymmetric
+    /// padding, weight, input and output widths of 1–3 bits, odd and log weights.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Kernels))]
+    public void Conv_layers_of_every_patch_length_equal_the_portable_interpreter(FastKernel kernel)
+    {
+        Gen.Int.Sample(seed =>
+        {
+            var rng = new Random(seed);
+            int side = rng.Next(2, 10), inBits = rng.Next(1, 4), outBits = rng.Next(1, 4), k = Math.Min(side, rng.Next(1, 6));
+            int words = rng.Next(1, 41), channels = Math.Max(1, ((words - 1) * 64 + rng.Next(1, 65)) / (k * k));
+            var first = LayerFactory.Conv2D(side, side, 1, channels, 1, 1, 1, 0, 1, 8, false, OutputKind.Thresholds, inBits);
+            bool log = rng.Next(5) == 0;
+            int m = log ? rng.Next(FormatConstants.MinLogBits, FormatConstants.MaxLogBits + 1) : rng.Next(1, 4);
+            var code = log ? WeightCode.Log : WeightCode.Odd;
+            int filters = rng.Next(4) == 0 ? rng.Next(1, 200) : rng.Next(1, 40), stride = rng.Next(1, 3), pad = rng.Next(0, k);
+            var conv = LayerFactory.Conv2D(side, side, channels, filters, k, k, stride, pad, m, inBits, true, OutputKind.Thresholds, outBits, 0, 0, code);
+            if (conv.OutH >= 2 && conv.OutW >= 2 && rng.Next(3) != 0)
+                conv = LayerFactory.Conv2D(side, side, channels, filters, k, k, stride, pad, m, inBits, true, OutputKind.Thresholds, outBits, 2, rng.Next(1, 3), code);
+            else if (rng.Next(2) == 0)
+            {
+                conv.PadBottom = rng.Next(0, k);
+                conv.PadRight = rng.Next(0, k);
+                conv.StrideW = rng.Next(1, 3);
+                conv.OutH = conv.ConvOutH;
+                conv.OutW = conv.ConvOutW;
+            }
+            if (RandomLayers.AccumulatorBound(conv) >= FormatConstants.MaxAccumulatorBound) return;
+            var head = LayerFactory.Dense(conv.OutH, conv.OutW, filters, 10, 1, outBits, true, OutputKind.Scores, 0);
+            foreach (var l in new[] { first, conv, head }) RandomLayers.Fill(rng, l);
+            var model = new QnnModel { InputHeight = side, InputWidth = side, InputChannels = 1, InputBits = 8, ClassCount = 10, Layers = [first, conv, head] };
+            AssertSameLayers(new Interpreter(model), new FastInterpreter(model, kernel), RandomModels.Image(rng, model));
+        }, iter: 150);
+    }
+
+    /// <summary>
     /// A first layer over a large bright image: the fast path sums a window's lit pixels in 16-bit lanes and widens
     /// them every 128 taps (FirstConv); 784 pixels of 255 under m-bit weights sum far past 2^15, so a missing or late
     /// widening shows here. Dense and a 28×28 conv (the same window) at every weight width, on a white image, on

@@ -190,6 +190,48 @@ public class PopcountBlockTests
         }
     }
 
+    /// <summary>
+    /// The conv layers' patch GEMM (AVX-512 with VBMI): any number of rows against many blocks, both bit products,
+    /// plane counts, and every length from 1 word (rest words alone, each count of rest 0–15) past several Harley–Seal
+    /// groups and the fold of their carries every 31 groups; all ones and zeros where the carries are deepest. Each sum
+    /// equal to the scalar reference kernel's.
+    /// </summary>
+    [Fact]
+    public void HarleySealRows_equals_the_scalar_kernel_for_every_row_block_and_length()
+    {
+        if (!HarleySealRows.IsSupported) return;
+        Gen.Select(Gen.Int[1, 100], Gen.Int[1, 20], Gen.Int[1, 2], Gen.Int[1, 2], Gen.Int[1, 4], Gen.Int[0, 3], Gen.Int).Sample((words, rows, k, m, blocks, fill, seed) =>
+        {
+            var rng = new Random(seed);
+            if (rng.Next(8) == 0) words = 16 * 31 + rng.Next(1, 40); // past the fold of 31 groups' carries
+            ulong Word() => fill switch
+            {
+                1 => ulong.MaxValue,
+                2 => rng.Next(2) == 0 ? 0 : ulong.MaxValue,
+                _ => rng.Next(8) switch { 0 => 0, 1 => ulong.MaxValue, _ => (ulong)rng.NextInt64() ^ ((ulong)rng.Next() << 63) },
+            };
+            int stride = k * words + rng.Next(3), sumStride = blocks * PopcountBlock.BlockFilters + rng.Next(3);
+            var patches = Enumerable.Range(0, rows * stride).Select(_ => Word()).ToArray();
+            var weights = Enumerable.Range(0, blocks * m * words * PopcountBlock.BlockFilters).Select(_ => fill == 1 ? 0 : Word()).ToArray();
+            bool xor = rng.Next(2) == 0;
+            var sums = new int[rows * sumStride];
+            var expected = new int[rows * sumStride];
+            if (xor) HarleySealRows.Rows<XorOp>(patches, rows, stride, k, weights, blocks, m, words, sums, sumStride);
+            else HarleySealRows.Rows<AndOp>(patches, rows, stride, k, weights, blocks, m, words, sums, sumStride);
+            for (int r0 = 0; r0 < rows; r0 += PopcountBlock.RowBlock)
+            {
+                int n = Math.Min(PopcountBlock.RowBlock, rows - r0);
+                var from = patches.AsSpan(r0 * stride);
+                var to = expected.AsSpan(r0 * sumStride);
+                if (xor) PopcountBlock.Rows<XorOp>(FastKernel.Scalar, from, n, stride, k, weights, blocks, m, words, to, sumStride);
+                else PopcountBlock.Rows<AndOp>(FastKernel.Scalar, from, n, stride, k, weights, blocks, m, words, to, sumStride);
+            }
+            for (int r = 0; r < rows; r++)
+                Assert.True(expected.AsSpan(r * sumStride, blocks * PopcountBlock.BlockFilters).SequenceEqual(sums.AsSpan(r * sumStride, blocks * PopcountBlock.BlockFilters)),
+                    $"row {r} of {rows}, {words} words, {k} x {m} planes, {(xor ? "xor" : "and")}");
+        }, iter: 400);
+    }
+
     [Fact]
     public void The_popcount_limit_loop_counts_disagreeing_bits()
     {
