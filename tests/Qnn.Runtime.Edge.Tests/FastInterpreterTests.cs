@@ -63,6 +63,26 @@ public class FastInterpreterTests
     }
 
     /// <summary>
+    /// A random conv layer of <paramref name="make"/>(pool, pool stride): in two of three draws a fused 2×2 max-pool of
+    /// stride 1 or 2 where the unpooled output allows it, else the unpooled layer, half of those with uneven padding
+    /// (bottom, right) and a different stride across.
+    /// </summary>
+    private static LayerSpec PooledOrAsymmetric(Random rng, Func<int, int, LayerSpec> make)
+    {
+        var conv = make(0, 0);
+        if (conv.OutH >= 2 && conv.OutW >= 2 && rng.Next(3) != 0) return make(2, rng.Next(1, 3));
+        if (rng.Next(2) == 0)
+        {
+            conv.PadBottom = rng.Next(0, conv.KernelH);
+            conv.PadRight = rng.Next(0, conv.KernelW);
+            conv.StrideW = rng.Next(1, 3);
+            conv.OutH = conv.ConvOutH;
+            conv.OutW = conv.ConvOutW;
+        }
+        return conv;
+    }
+
+    /// <summary>
     /// The conv layers past the first (FastInterpreter.RunConv: a patch GEMM, pool windows' rows together, the pool as
     /// the least disagreement sum): patches of every length from 1 to 40 words (both sides of HarleySealRows' 16 and of
     /// the 4-row kernel), 1×1 to 5×5 kernels, strides, padding, fused pools of stride 1 and 2 or none with asymmetric
@@ -82,17 +102,8 @@ public class FastInterpreterTests
             int m = log ? rng.Next(FormatConstants.MinLogBits, FormatConstants.MaxLogBits + 1) : rng.Next(1, 4);
             var code = log ? WeightCode.Log : WeightCode.Odd;
             int filters = rng.Next(4) == 0 ? rng.Next(1, 200) : rng.Next(1, 40), stride = rng.Next(1, 3), pad = rng.Next(0, k);
-            var conv = LayerFactory.Conv2D(side, side, channels, filters, k, k, stride, pad, m, inBits, true, OutputKind.Thresholds, outBits, 0, 0, code);
-            if (conv.OutH >= 2 && conv.OutW >= 2 && rng.Next(3) != 0)
-                conv = LayerFactory.Conv2D(side, side, channels, filters, k, k, stride, pad, m, inBits, true, OutputKind.Thresholds, outBits, 2, rng.Next(1, 3), code);
-            else if (rng.Next(2) == 0)
-            {
-                conv.PadBottom = rng.Next(0, k);
-                conv.PadRight = rng.Next(0, k);
-                conv.StrideW = rng.Next(1, 3);
-                conv.OutH = conv.ConvOutH;
-                conv.OutW = conv.ConvOutW;
-            }
+            var conv = PooledOrAsymmetric(rng, (pool, poolStride) =>
+                LayerFactory.Conv2D(side, side, channels, filters, k, k, stride, pad, m, inBits, true, OutputKind.Thresholds, outBits, pool, poolStride, code));
             if (RandomLayers.AccumulatorBound(conv) >= FormatConstants.MaxAccumulatorBound) return;
             var head = LayerFactory.Dense(conv.OutH, conv.OutW, filters, 10, 1, outBits, true, OutputKind.Scores, 0);
             foreach (var l in new[] { first, conv, head }) RandomLayers.Fill(rng, l);
@@ -160,19 +171,9 @@ public class FastInterpreterTests
             }
             else
             {
-                first = LayerFactory.Conv2D(side, side, c, filters, k, k, rng.Next(1, 3), rng.Next(0, k), m, 8, false, OutputKind.Thresholds, outBits,
-                    0, 0, code);
-                if (first.OutH >= 2 && rng.Next(2) == 0)
-                    first = LayerFactory.Conv2D(side, side, c, filters, k, k, first.StrideH, first.PadTop, m, 8, false, OutputKind.Thresholds, outBits,
-                        2, rng.Next(1, 3), code);
-                else if (rng.Next(2) == 0)
-                {
-                    first.PadBottom = rng.Next(0, k);
-                    first.PadRight = rng.Next(0, k);
-                    first.StrideW = rng.Next(1, 3);
-                    first.OutH = first.ConvOutH;
-                    first.OutW = first.ConvOutW;
-                }
+                int stride = rng.Next(1, 3), pad = rng.Next(0, k);
+                first = PooledOrAsymmetric(rng, (pool, poolStride) =>
+                    LayerFactory.Conv2D(side, side, c, filters, k, k, stride, pad, m, 8, false, OutputKind.Thresholds, outBits, pool, poolStride, code));
             }
             if (RandomLayers.AccumulatorBound(first) >= FormatConstants.MaxAccumulatorBound) return;
             var head = LayerFactory.Dense(first.OutH, first.OutW, filters, 10, 1, outBits, true, OutputKind.Scores, 0);

@@ -20,6 +20,26 @@ public class PopcountBlockTests
         return count;
     }
 
+    /// <summary>Every sum of <see cref="PopcountBlock.Rows{TOp}"/>' layout (row r, block b, lane l at r·sumStride + b·8 + l) against the naive plane-pair sum.</summary>
+    private static void AssertNaiveSums(ulong[] patches, int rows, int stride, int k, ulong[] weights, int blocks, int m, int words, int[] sums, int sumStride, bool xor)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            var patch = patches.AsSpan(r * stride, k * words).ToArray();
+            for (int b = 0; b < blocks; b++)
+            {
+                var block = weights.AsSpan(b * m * words * PopcountBlock.BlockFilters, m * words * PopcountBlock.BlockFilters).ToArray();
+                for (int lane = 0; lane < PopcountBlock.BlockFilters; lane++)
+                {
+                    int expected = 0;
+                    for (int i = 0; i < m; i++)
+                        for (int j = 0; j < k; j++) expected += Naive(patch, j, words, block, i, lane, xor) << (i + j);
+                    Assert.Equal(expected, sums[r * sumStride + b * PopcountBlock.BlockFilters + lane]);
+                }
+            }
+        }
+    }
+
     /// <summary>Every kernel, both bit products, plane counts and lengths around the SIMD fold of 31 words.</summary>
     [Theory]
     [MemberData(nameof(FastInterpreterTests.Kernels), MemberType = typeof(FastInterpreterTests))]
@@ -64,21 +84,7 @@ public class PopcountBlockTests
             var sums = new int[rows * sumStride];
             if (xor) PopcountBlock.Rows<XorOp>(kernel, patches, rows, stride, k, weights, blocks, m, words, sums, sumStride);
             else PopcountBlock.Rows<AndOp>(kernel, patches, rows, stride, k, weights, blocks, m, words, sums, sumStride);
-            for (int r = 0; r < rows; r++)
-            {
-                var patch = patches.AsSpan(r * stride, k * words).ToArray();
-                for (int b = 0; b < blocks; b++)
-                {
-                    var block = weights.AsSpan(b * m * words * PopcountBlock.BlockFilters, m * words * PopcountBlock.BlockFilters).ToArray();
-                    for (int lane = 0; lane < PopcountBlock.BlockFilters; lane++)
-                    {
-                        int expected = 0;
-                        for (int i = 0; i < m; i++)
-                            for (int j = 0; j < k; j++) expected += Naive(patch, j, words, block, i, lane, xor) << (i + j);
-                        Assert.Equal(expected, sums[r * sumStride + b * PopcountBlock.BlockFilters + lane]);
-                    }
-                }
-            }
+            AssertNaiveSums(patches, rows, stride, k, weights, blocks, m, words, sums, sumStride, xor);
         }, iter: 300);
     }
 
@@ -103,21 +109,7 @@ public class PopcountBlockTests
             var weights = Enumerable.Range(0, blocks * m * words * PopcountBlock.BlockFilters).Select(_ => Weight()).ToArray();
             var sums = new int[rows * sumStride];
             PopcountBlock.Rows<XorOp>(kernel, patches, rows, stride, k, weights, blocks, m, words, sums, sumStride);
-            for (int r = 0; r < rows; r++)
-            {
-                var patch = patches.AsSpan(r * stride, k * words).ToArray();
-                for (int b = 0; b < blocks; b++)
-                {
-                    var block = weights.AsSpan(b * m * words * PopcountBlock.BlockFilters, m * words * PopcountBlock.BlockFilters).ToArray();
-                    for (int lane = 0; lane < PopcountBlock.BlockFilters; lane++)
-                    {
-                        int expected = 0;
-                        for (int i = 0; i < m; i++)
-                            for (int j = 0; j < k; j++) expected += Naive(patch, j, words, block, i, lane, true) << (i + j);
-                        Assert.Equal(expected, sums[r * sumStride + b * PopcountBlock.BlockFilters + lane]);
-                    }
-                }
-            }
+            AssertNaiveSums(patches, rows, stride, k, weights, blocks, m, words, sums, sumStride, xor: true);
         }, iter: 200);
     }
 
