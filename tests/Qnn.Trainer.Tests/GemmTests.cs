@@ -1,7 +1,5 @@
 using CsCheck;
 using Qnn.Trainer.Backends;
-using Qnn.Trainer.Layers;
-using Qnn.Trainer.Quantization;
 
 namespace Qnn.Trainer.Tests;
 
@@ -112,70 +110,18 @@ public class GemmTests
 
     /// <summary>
     /// Every element of C against the FMA chain, for sizes drawn by <paramref name="sizes"/> (m, n, k) with every
-    /// transpose, alpha and beta, either kernel and 1 to 5 threads; with <paramref name="prepacked"/> B is laid out
-    /// once (<see cref="CpuGemm.PrepackedB"/>, on 1 to 5 threads) and multiplied by through the entry point that takes
-    /// it, twice, as the trainer's forward and input gradient read the same layout.
+    /// transpose, alpha and beta, either kernel and 1 to 5 threads.
     /// </summary>
-    private static void EveryElementIsTheChain(Gen<(int, int, int)> sizes, int iter, bool prepacked = false) =>
+    private static void EveryElementIsTheChain(Gen<(int, int, int)> sizes, int iter) =>
         Gen.Select(sizes, Gen.Int[0, 3], Gen.Int[0, 2], Gen.Int[1, 5], Gen.Bool).Sample(t =>
         {
             var (m, n, k, ta, tb, a, b, c0, alpha, beta) = Case.Draw(t.Item1.Item1, t.Item1.Item2, t.Item1.Item3, t.Item2, t.Item3);
             var c = (float[])c0.Clone();
-            if (!prepacked) CpuGemm.Multiply(a, ta, b, tb, c, m, n, k, alpha, beta, maxThreads: t.Item4, allowVector512: t.Item5);
-            else
-            {
-                var packed = new CpuGemm.PrepackedB(n, k, tb, allowVector512: t.Item5);
-                packed.Pack<CpuGemm.Unchanged>(b, maxThreads: t.Item4);
-                var first = (float[])c0.Clone();
-                CpuGemm.Multiply(a, ta, packed, first, m, n, k, alpha, beta, maxThreads: t.Item4);
-                CpuGemm.Multiply(a, ta, packed, c, m, n, k, alpha, beta, maxThreads: 6 - t.Item4);
-                Assert.Equal(first, c);
-            }
+            CpuGemm.Multiply(a, ta, b, tb, c, m, n, k, alpha, beta, maxThreads: t.Item4, allowVector512: t.Item5);
             for (int i = 0; i < m; i++)
                 for (int j = 0; j < n; j++)
                     Assert.Equal(FmaOrder(a, ta, b, tb, c0[i * n + j], m, n, k, i, j, alpha, beta), c[i * n + j]);
         }, iter: iter);
-
-    /// <summary>
-    /// B laid out once and read with no copy (the trainer's binary weights): every path the shapes choose — one row tile
-    /// (a batch), several, a small C over a deep K (split over the threads), shallow K with A in place, and a tall deep
-    /// product that Multiply would transpose — gives the FMA chain in every element.
-    /// </summary>
-    [Fact]
-    public void Prepacked_b_gives_the_fma_chain_in_every_element()
-    {
-        EveryElementIsTheChain(Gen.Select(Gen.Int[1, 140], Gen.Int[1, 300], Gen.Int[1, 800]), 40, prepacked: true);
-        EveryElementIsTheChain(Gen.Select(Gen.Int[1, 300], Gen.Int[1, 40], Gen.Int[300, 2600]), 12, prepacked: true);
-        EveryElementIsTheChain(Gen.Select(Gen.Int[129, 400], Gen.Int[1, 70], Gen.Int[1, CpuGemm.ShallowK]), 12, prepacked: true);
-    }
-
-    /// <summary>
-    /// Packing binary weights as they are quantized: the ±1 copy equals the quantizer's (sign(0) = +1, NaN −1), and
-    /// products by the laid-out weights are the FMA chain over that copy, for both transposes and both kernels.
-    /// </summary>
-    [Fact]
-    public void Weights_binarized_while_packed_give_the_quantizer_and_the_fma_chain()
-    {
-        Gen.Select(Gen.Int[1, 130], Gen.Int[1, 300], Gen.Int[1, 600], Gen.Bool, Gen.Bool).Sample(t =>
-        {
-            var (m, n, k, tb, wide) = t;
-            var rng = new Random(m * 31 + n * 7 + k);
-            var latent = Random(rng, n * k);
-            latent[rng.Next(latent.Length)] = 0f;
-            latent[rng.Next(latent.Length)] = -0f;
-            latent[rng.Next(latent.Length)] = float.NaN;
-            var a = Random(rng, m * k);
-            var signs = new float[n * k];
-            var packed = new CpuGemm.PrepackedB(n, k, tb, wide);
-            packed.Pack<BinaryLevels>(latent, signs);
-            Assert.Equal(latent.Select(x => Levels.Quantize(x, 1)), signs);
-            var c = new float[m * n];
-            CpuGemm.Multiply(a, false, packed, c, m, n, k);
-            for (int i = 0; i < m; i++)
-                for (int j = 0; j < n; j++)
-                    Assert.Equal(FmaOrder(a, false, signs, tb, 0f, m, n, k, i, j, 1f, 0f), c[i * n + j]);
-        }, iter: 30);
-    }
 
     /// <summary>
     /// A shallow K (the first conv's im2col has K = 9) with a row-major A, read in place by the micro-kernel: edge rows
@@ -193,53 +139,6 @@ public class GemmTests
     [Fact]
     public void B_copied_by_the_first_row_panel_gives_the_fma_chain_in_every_element() =>
         EveryElementIsTheChain(Gen.Select(Gen.Int[1, 128], Gen.Int[1, 300], Gen.Int[1, 800]), 40);
-
-    /// <summary>
-    /// A random dense layer on the CPU backend (1 to 3 weight bits, each weight quantizer, a real or a ±1 input), over
-    /// three steps whose latent weights change in between as the optimizer's would: its forward x · Wᵀ and input
-    /// gradient dy · W (through the layouts made where binary weights are quantized) equal CpuGemm's products by
-    /// <see cref="LatentWeights.Quantized"/> as stored, bit for bit, and Quantized is the quantizer's.
-    /// </summary>
-    [Fact]
-    public void Dense_products_by_weights_laid_out_as_quantized_equal_those_by_the_stored_weights()
-    {
-        Gen.Select(Gen.Int[1, 130], Gen.Int[1, 300], Gen.Int[1, 600], Gen.Int[1, 3], Gen.Int[0, 3], Gen.Bool).Sample(t =>
-        {
-            var (batch, units, k, bits, quantizer, signInput) = t;
-            var weightQuantizer = new[] { WeightQuantizer.Odd, WeightQuantizer.Odd, WeightQuantizer.Stochastic, WeightQuantizer.Log }[quantizer];
-            if (weightQuantizer == WeightQuantizer.Stochastic) bits = 1;
-            using var backend = new CpuBackend();
-            var rng = new Random(batch + 1000 * units + k);
-            var dense = new BinaryDense(units, bits, weightQuantizer);
-            dense.Build(backend, new LayerInput(new Shape(1, 1, k), signInput ? 1 : 0, false), batch, rng);
-            float[] Host(Tensor x, int n) => ((CpuTensor)x).Data[..n];
-            Tensor Device(float[] a)
-            {
-                var x = backend.Allocate(a.Length);
-                backend.Upload(a, x);
-                return x;
-            }
-            for (int step = 0; step < 3; step++)
-            {
-                var x = signInput ? Random(rng, batch * k, signs: true) : Random(rng, batch * k);
-                var dy = Random(rng, batch * units);
-                var y = Host(dense.Forward(Device(x), batch, true, step), batch * units);
-                var dx = Host(dense.Backward(Device(dy), batch)!, batch * k);
-                var w = Host(dense.Weights.Quantized, units * k);
-                if (weightQuantizer == WeightQuantizer.Odd)
-                    Assert.Equal(Host(dense.Weights.Latent, units * k).Select(v => Levels.Quantize(v, bits)), w);
-                var yRef = new float[batch * units];
-                var dxRef = new float[batch * k];
-                if (signInput && bits == 1 && weightQuantizer != WeightQuantizer.Log) SignGemm.Multiply(x, w, yRef, batch, units, k);
-                else CpuGemm.Multiply(x, false, w, true, yRef, batch, units, k);
-                CpuGemm.Multiply(dy, false, w, false, dxRef, batch, k, units);
-                Assert.Equal(yRef, y);
-                Assert.Equal(dxRef, dx);
-                // The optimizer's step: new latent weights in [-1, 1].
-                backend.Upload(Random(rng, units * k), dense.Weights.Latent);
-            }
-        }, iter: 25);
-    }
 
     [Fact]
     public void Integer_products_are_exact_in_float()

@@ -16,21 +16,6 @@ public sealed class CpuTensor(int[] shape) : Tensor(shape)
     }
 }
 
-/// <summary>op(B) of a product laid out as CpuGemm's kernel reads it (<see cref="IBackend.AllocateLaidOutB"/>).</summary>
-public sealed class CpuLaidOutB(int rows, int cols, CpuGemm.PrepackedB packed) : Tensor([rows, cols])
-{
-    public CpuGemm.PrepackedB Packed { get; } = packed;
-}
-
-/// <summary>The binary weight level of x: +1 where x ≥ 0, else −1 (NaN too): <see cref="Levels.Quantize"/> with 1 bit.</summary>
-public readonly struct BinaryLevels : CpuGemm.IPackMap
-{
-    public static Vector256<float> Map(Vector256<float> v) =>
-        Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(v, Vector256<float>.Zero), Vector256.Create(1f), Vector256.Create(-1f));
-
-    public static float Map(float x) => x >= 0f ? 1f : -1f;
-}
-
 /// <summary>
 /// The default backend: host memory, SIMD (Vector256 with FMA) and all cores. Work is split into fixed chunks and
 /// every reduction has a fixed order, so a seeded run gives the same bits whatever the scheduling.
@@ -51,26 +36,8 @@ public sealed class CpuBackend : IBackend
 
     public void Fill(Tensor tensor, float value) => Array.Fill(D(tensor), value);
 
-    public void Gemm(Tensor a, bool transposeA, Tensor b, bool transposeB, Tensor c, int m, int n, int k, float alpha = 1f, float beta = 0f)
-    {
-        if (b is not CpuLaidOutB laidOut) CpuGemm.Multiply(D(a), transposeA, D(b), transposeB, D(c), m, n, k, alpha, beta);
-        else if (laidOut.Packed.TransposeB != transposeB) throw new ArgumentException($"{b} was laid out for transposeB = {!transposeB}");
-        else CpuGemm.Multiply(D(a), transposeA, laidOut.Packed, D(c), m, n, k, alpha, beta);
-    }
-
-    public Tensor? AllocateLaidOutB(int rows, int cols, bool transposeB) =>
-        new CpuLaidOutB(rows, cols, transposeB ? new CpuGemm.PrepackedB(rows, cols, true) : new CpuGemm.PrepackedB(cols, rows, false));
-
-    /// <summary>One pass over x for the first layout (which writes y as it goes), a second for the other if both are asked for.</summary>
-    public void QuantizeBinary(Tensor x, Tensor y, int rows, int cols, Tensor? transposed, Tensor? plain)
-    {
-        float[] xs = D(x), ys = D(y);
-        if (transposed is null && plain is null) Quantize(x, y, rows * cols, 1);
-        if (transposed is not null) Laid(transposed).Packed.Pack<BinaryLevels>(xs, ys);
-        if (plain is not null) Laid(plain).Packed.Pack<BinaryLevels>(xs, transposed is null ? ys : null);
-    }
-
-    private static CpuLaidOutB Laid(Tensor t) => t as CpuLaidOutB ?? throw new ArgumentException($"{t} is not a laid-out operand of the CPU backend");
+    public void Gemm(Tensor a, bool transposeA, Tensor b, bool transposeB, Tensor c, int m, int n, int k, float alpha = 1f, float beta = 0f) =>
+        CpuGemm.Multiply(D(a), transposeA, D(b), transposeB, D(c), m, n, k, alpha, beta);
 
     public void SignGemm(Tensor a, Tensor b, Tensor c, int m, int n, int k) => global::Qnn.Trainer.Backends.SignGemm.Multiply(D(a), D(b), D(c), m, n, k);
 
@@ -101,8 +68,15 @@ public sealed class CpuBackend : IBackend
             Chunks(count, (s, e) =>
             {
                 int i = s;
-                for (; i + 8 <= e; i += 8) BinaryLevels.Map(Vector256.Create(xs.AsSpan(i, 8))).CopyTo(ys.AsSpan(i, 8));
-                for (; i < e; i++) ys[i] = BinaryLevels.Map(xs[i]);
+                var one = Vector256.Create(1f);
+                var minus = Vector256.Create(-1f);
+                var zero = Vector256<float>.Zero;
+                for (; i + 8 <= e; i += 8)
+                {
+                    var v = Vector256.Create(xs.AsSpan(i, 8));
+                    Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(v, zero), one, minus).CopyTo(ys.AsSpan(i, 8));
+                }
+                for (; i < e; i++) ys[i] = xs[i] >= 0f ? 1f : -1f;
             });
             return;
         }

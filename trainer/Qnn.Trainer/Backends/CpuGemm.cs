@@ -60,97 +60,16 @@ public static unsafe class CpuGemm
     public static void Multiply(float[] a, bool transposeA, float[] b, bool transposeB, float[] c, int m, int n, int k,
         float alpha = 1f, float beta = 0f, int maxThreads = -1, bool allowVector512 = true)
     {
-        if ((long)k * n > b.Length) throw new ArgumentException($"GEMM {m}x{n}x{k}: B too small ({b.Length})");
-        Run(a, transposeA, b, transposeB, null, c, m, n, k, alpha, beta, maxThreads, allowVector512 && Vector512.IsHardwareAccelerated);
-    }
-
-    /// <summary>
-    /// C[m×n] = alpha · op(A) · <paramref name="b"/> + beta · C with op(B) already laid out as the kernel's panels
-    /// (<see cref="PrepackedB"/>): no copy of B, and the kernel width is the one B was packed for. Each C element is the
-    /// same FMA chain as <see cref="Multiply(float[], bool, float[], bool, float[], int, int, int, float, float, int, bool)"/>
-    /// gives, so the bits are the same.
-    /// </summary>
-    public static void Multiply(float[] a, bool transposeA, PrepackedB b, float[] c, int m, int n, int k,
-        float alpha = 1f, float beta = 0f, int maxThreads = -1)
-    {
-        if (b.N != n || b.K != k) throw new ArgumentException($"GEMM {m}x{n}x{k}: B was packed as {b.K}x{b.N}");
-        Run(a, transposeA, b.Panels, b.TransposeB, b, c, m, n, k, alpha, beta, maxThreads, b.Wide);
-    }
-
-    /// <summary>
-    /// op(B) laid out once as the micro-kernel's nr-column panels, K block after K block: the layout that
-    /// <see cref="Multiply(float[], bool, float[], bool, float[], int, int, int, float, float, int, bool)"/> packs a
-    /// shared B into on every call. For a B that several products read unchanged: the trainer's binary weights, which
-    /// change once per step and are multiplied by in the forward (x · Wᵀ) and the input gradient (dy · W). The per-call
-    /// copy was 16–20 % of those products' time (BENCHMARKS.md); <see cref="Pack{TMap}"/> writes the panels in the pass
-    /// that quantizes the weights instead.
-    /// </summary>
-    public sealed class PrepackedB
-    {
-        /// <param name="n">Columns of op(B).</param>
-        /// <param name="k">Rows of op(B) (B stored n × k when <paramref name="transposeB"/>).</param>
-        /// <param name="allowVector512">False lays out for the Vector256 kernel (the tests compare the two).</param>
-        public PrepackedB(int n, int k, bool transposeB, bool allowVector512 = true)
-        {
-            if (n < 0 || k < 0) throw new ArgumentException("negative GEMM size");
-            N = n;
-            K = k;
-            TransposeB = transposeB;
-            Wide = allowVector512 && Vector512.IsHardwareAccelerated;
-            nr = 2 * (Wide ? Lanes512.Count : Lanes256.Count);
-            colsPad = (n + nr - 1) / nr * nr;
-            Panels = new float[(long)colsPad * k];
-        }
-
-        public int N { get; }
-        public int K { get; }
-        public bool TransposeB { get; }
-        internal bool Wide { get; }
-        internal float[] Panels { get; }
-        private readonly int nr, colsPad;
-
-        /// <summary>
-        /// Lays out op(map(b)), b stored as the constructor's transpose says, and writes map(b) into
-        /// <paramref name="mapped"/> (b's own layout) in the same pass when it is not null: b is read once.
-        /// </summary>
-        public void Pack<TMap>(float[] b, float[]? mapped = null, int maxThreads = -1) where TMap : struct, IPackMap
-        {
-            if ((long)N * K > b.Length || (mapped is not null && (long)N * K > mapped.Length))
-                throw new ArgumentException($"B {K}x{N}: operand too small ({b.Length})");
-            int threads = maxThreads > 0 ? maxThreads : Environment.ProcessorCount;
-            Blocks(K, (long)N * K >= 1 << 16 ? threads : 1,
-                p0 => PackB<TMap>(b, TransposeB, N, K, 0, N, p0, Math.Min(KC, K - p0), Panels, colsPad * p0, nr, mapped));
-        }
-    }
-
-    /// <summary>What <see cref="PrepackedB.Pack{TMap}"/> does to each element of B on its way into the panels.</summary>
-    public interface IPackMap
-    {
-        static abstract Vector256<float> Map(Vector256<float> v);
-        static abstract float Map(float x);
-    }
-
-    /// <summary>B as it is.</summary>
-    public readonly struct Unchanged : IPackMap
-    {
-        public static Vector256<float> Map(Vector256<float> v) => v;
-        public static float Map(float x) => x;
-    }
-
-    /// <summary>The product of both entry points: B row-major (or transposed) in <paramref name="b"/>, or <paramref name="prepacked"/>.</summary>
-    private static void Run(float[] a, bool transposeA, float[] b, bool transposeB, PrepackedB? prepacked, float[] c, int m, int n, int k,
-        float alpha, float beta, int maxThreads, bool wide)
-    {
         if (m < 0 || n < 0 || k < 0) throw new ArgumentException("negative GEMM size");
-        if ((long)m * k > a.Length || (long)m * n > c.Length)
-            throw new ArgumentException($"GEMM {m}x{n}x{k}: operand too small (A {a.Length}, C {c.Length})");
+        if ((long)m * k > a.Length || (long)k * n > b.Length || (long)m * n > c.Length)
+            throw new ArgumentException($"GEMM {m}x{n}x{k}: operand too small (A {a.Length}, B {b.Length}, C {c.Length})");
         if (m == 0 || n == 0) return;
         if (k == 0)
         {
             for (int i = 0; i < m * n; i++) c[i] = beta == 0f ? 0f : beta * c[i];
             return;
         }
-        if (prepacked is null && m > n && k >= m && (long)m * n <= SwapMaxElements)
+        if (m > n && k >= m && (long)m * n <= SwapMaxElements)
         {
             // A deep product into a small C taller than wide (a conv's weight gradient: filters × patch, summed over
             // every pixel of the batch) runs several times faster as Cᵀ = op(B)ᵀ · op(A)ᵀ, whose wider N fills the
@@ -158,10 +77,11 @@ public static unsafe class CpuGemm
             // are the same; a test checks it against the FMA chain.
             float[] ct = Scratch(ref swapC, m * n);
             if (beta != 0f) Transpose(c, m, n, ct);
-            Multiply(b, !transposeB, a, !transposeA, ct, n, m, k, alpha, beta, maxThreads, wide);
+            Multiply(b, !transposeB, a, !transposeA, ct, n, m, k, alpha, beta, maxThreads, allowVector512);
             Transpose(ct, n, m, c);
             return;
         }
+        bool wide = allowVector512 && Vector512.IsHardwareAccelerated;
         int nr = 2 * (wide ? Lanes512.Count : Lanes256.Count);
         // maxThreads is taken as given (the tests run more threads than the machine has cores); the default is every core.
         int threads = maxThreads > 0 ? maxThreads : Environment.ProcessorCount;
@@ -182,8 +102,7 @@ public static unsafe class CpuGemm
             int runs = Math.Min(blocks, 4 * threads), perRun = (blocks + runs - 1) / runs;
             runs = (blocks + perRun - 1) / perRun;
             float[] sums = Scratch(ref blockSums, (blocks - perRun) * m * n);
-            var split = new Job(a, transposeA, b, transposeB, c, m, n, k, alpha, beta, 1, n, nr, null, 0, prepacked?.Panels,
-                (n + nr - 1) / nr * nr, false, false);
+            var split = new Job(a, transposeA, b, transposeB, c, m, n, k, alpha, beta, 1, n, nr, null, 0, null, 0, false, false);
             Spread.Run(run => split.Run(run * perRun, Math.Min(blocks, (run + 1) * perRun), perRun, sums), runs, threads);
             AddBlockSums(sums, blocks - perRun, c, m * n, alpha);
             return;
@@ -195,14 +114,14 @@ public static unsafe class CpuGemm
         bool aInPlace = !transposeA && k <= ShallowK;
         // One row tile (a batch's input gradient dy · W): each B block is read by one tile only, so its copy is made
         // by the first row panel's kernel as it reads B's rows, and the other panels read the copy.
-        bool bFused = prepacked is null && !transposeB && tilesM == 1;
-        float[]? sharedA = null, sharedB = prepacked?.Panels;
+        bool bFused = !transposeB && tilesM == 1;
+        float[]? sharedA = null, sharedB = null;
         if (!aInPlace && tilesN > 1 && (long)rowsPad * k <= SharedMaxElements)
         {
             float[] pa = sharedA = Scratch(ref packAllA, rowsPad * k);
             Blocks(k, parallel ? threads : 1, p0 => PackA(a, transposeA, m, k, 0, m, p0, Math.Min(KC, k - p0), pa, rowsPad * p0));
         }
-        if (prepacked is null && tilesM > 1 && (long)colsPad * k <= SharedMaxElements)
+        if (tilesM > 1 && (long)colsPad * k <= SharedMaxElements)
         {
             float[] pb = sharedB = Scratch(ref packAllB, colsPad * k);
             Blocks(k, parallel ? threads : 1, p0 => PackB(b, transposeB, n, k, 0, n, p0, Math.Min(KC, k - p0), pb, colsPad * p0, nr));
@@ -457,47 +376,29 @@ public static unsafe class CpuGemm
     }
 
     /// <summary>A block of op(B) as nr-column panels, k-major inside a panel, from dst[offset]; columns past n are zero.</summary>
-    private static void PackB(float[] b, bool tb, int n, int k, int j0, int nc, int p0, int kc, float[] dst, int offset, int nr) =>
-        PackB<Unchanged>(b, tb, n, k, j0, nc, p0, kc, dst, offset, nr, null);
-
-    /// <summary>
-    /// A block of op(map(b)) as nr-column panels, k-major inside a panel, from dst[offset]; columns past n are zero.
-    /// map(b) also goes to <paramref name="mapped"/> at b's own index when it is not null.
-    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackB<TMap>(float[] b, bool tb, int n, int k, int j0, int nc, int p0, int kc, float[] dst, int offset, int nr,
-        float[]? mapped) where TMap : struct, IPackMap
+    private static void PackB(float[] b, bool tb, int n, int k, int j0, int nc, int p0, int kc, float[] dst, int offset, int nr)
     {
         int panels = (nc + nr - 1) / nr;
         if (tb)
         {
             for (int jp = 0; jp < panels; jp++)
-                PackTransposed<TMap>(b, k, j0 + jp * nr, Math.Min(nr, nc - jp * nr), p0, kc, dst, offset + jp * nr * kc, nr, mapped);
+                PackTransposed(b, k, j0 + jp * nr, Math.Min(nr, nc - jp * nr), p0, kc, dst, offset + jp * nr * kc, nr);
             return;
         }
         int whole = nc / nr;
-        fixed (float* pb = b, pd = dst, pm = mapped)
+        fixed (float* pb = b, pd = dst)
         {
             // Row by row of B, each read once from start to end (the panels are written side by side): a B that
             // streams from memory (a conv's weight gradient) is read at the memory's pace.
             for (int p = 0; p < kc; p++)
             {
-                long row = (long)(p0 + p) * n + j0;
-                float* s = pb + row, d = pd + offset + p * nr, e = pm + row;
-                for (int jp = 0; jp < whole; jp++, s += nr, d += nr * kc, e += nr)
-                    for (int jj = 0; jj < nr; jj += 8)
-                    {
-                        var v = TMap.Map(Vector256.Load(s + jj));
-                        Vector256.Store(v, d + jj);
-                        if (pm != null) Vector256.Store(v, e + jj);
-                    }
+                float* s = pb + (long)(p0 + p) * n + j0, d = pd + offset + p * nr;
+                for (int jp = 0; jp < whole; jp++, s += nr, d += nr * kc)
+                    for (int jj = 0; jj < nr; jj += 8) Vector256.Store(Vector256.Load(s + jj), d + jj);
                 if (whole == panels) continue;
                 int j = 0, cols = nc - whole * nr;
-                for (; j < cols; j++)
-                {
-                    d[j] = TMap.Map(s[j]);
-                    if (pm != null) e[j] = d[j];
-                }
+                for (; j < cols; j++) d[j] = s[j];
                 for (; j < nr; j++) d[j] = 0f;
             }
         }
@@ -509,32 +410,26 @@ public static unsafe class CpuGemm
     /// Gathering the panel column-wise instead touches nr lines 4 KiB apart at once, which share one L1 set.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackTransposed<TMap>(float[] b, int k, int baseCol, int cols, int p0, int kc, float[] dst, int o, int nr,
-        float[]? mapped) where TMap : struct, IPackMap
+    private static void PackTransposed(float[] b, int k, int baseCol, int cols, int p0, int kc, float[] dst, int o, int nr)
     {
-        fixed (float* pb = b, pd = dst, pm = mapped)
+        fixed (float* pb = b, pd = dst)
         {
             int jj = 0;
             if (Avx.IsSupported)
             {
                 for (; jj + 8 <= cols; jj += 8)
                 {
-                    long at = (long)(baseCol + jj) * k + p0;
-                    float* src = pb + at, e = pm + at;
+                    float* src = pb + (long)(baseCol + jj) * k + p0;
                     int p = 0;
                     for (; p + 8 <= kc; p += 8)
-                        Transpose8x8(Row<TMap>(src + p, e + p, pm != null), Row<TMap>(src + p + k, e + p + k, pm != null),
-                            Row<TMap>(src + p + 2 * k, e + p + 2 * k, pm != null), Row<TMap>(src + p + 3 * k, e + p + 3 * k, pm != null),
-                            Row<TMap>(src + p + 4 * k, e + p + 4 * k, pm != null), Row<TMap>(src + p + 5 * k, e + p + 5 * k, pm != null),
-                            Row<TMap>(src + p + 6 * k, e + p + 6 * k, pm != null), Row<TMap>(src + p + 7 * k, e + p + 7 * k, pm != null),
-                            pd + o + p * nr + jj, nr);
+                    {
+                        float* s = src + p;
+                        Transpose8x8(Avx.LoadVector256(s), Avx.LoadVector256(s + k), Avx.LoadVector256(s + 2 * k),
+                            Avx.LoadVector256(s + 3 * k), Avx.LoadVector256(s + 4 * k), Avx.LoadVector256(s + 5 * k),
+                            Avx.LoadVector256(s + 6 * k), Avx.LoadVector256(s + 7 * k), pd + o + p * nr + jj, nr);
+                    }
                     for (; p < kc; p++)
-                        for (int q = 0; q < 8; q++)
-                        {
-                            float v = TMap.Map(src[(long)q * k + p]);
-                            pd[o + p * nr + jj + q] = v;
-                            if (pm != null) e[(long)q * k + p] = v;
-                        }
+                        for (int q = 0; q < 8; q++) pd[o + p * nr + jj + q] = src[(long)q * k + p];
                 }
             }
             for (; jj < nr; jj++)
@@ -544,25 +439,10 @@ public static unsafe class CpuGemm
                     for (int p = 0; p < kc; p++) pd[o + p * nr + jj] = 0f;
                     continue;
                 }
-                long at = (long)(baseCol + jj) * k + p0;
-                float* src = pb + at, e = pm + at;
-                for (int p = 0; p < kc; p++)
-                {
-                    float v = TMap.Map(src[p]);
-                    pd[o + p * nr + jj] = v;
-                    if (pm != null) e[p] = v;
-                }
+                float* src = pb + (long)(baseCol + jj) * k + p0;
+                for (int p = 0; p < kc; p++) pd[o + p * nr + jj] = src[p];
             }
         }
-    }
-
-    /// <summary>map(8 floats at s), stored at e as well when <paramref name="store"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Row<TMap>(float* s, float* e, bool store) where TMap : struct, IPackMap
-    {
-        var v = TMap.Map(Avx.LoadVector256(s));
-        if (store) Avx.Store(e, v);
-        return v;
     }
 
     /// <summary>Stores column q of the 8×8 block with rows r0…r7 at d + q·stride.</summary>

@@ -54,20 +54,6 @@ public interface IBackend : IDisposable
     /// </summary>
     void SignGemm(Tensor a, Tensor b, Tensor c, int m, int n, int k);
 
-    /// <summary>
-    /// A tensor that <see cref="Gemm"/> takes as B with the given <paramref name="transposeB"/> only, holding a
-    /// rows × cols matrix already laid out as the product reads it, written by <see cref="QuantizeBinary"/>; null where
-    /// the backend reads B as it is stored (the default). Binary weights change once per step and are multiplied by
-    /// two or three times, so their layout is made where they are quantized instead of on every product.
-    /// </summary>
-    Tensor? AllocateLaidOutB(int rows, int cols, bool transposeB) => null;
-
-    /// <summary>
-    /// <see cref="Quantize"/> with 1 bit (y = ±1) of a rows × cols matrix, and the same values into the non-null
-    /// operands from <see cref="AllocateLaidOutB"/>, in the pass that quantizes.
-    /// </summary>
-    void QuantizeBinary(Tensor x, Tensor y, int rows, int cols, Tensor? transposed, Tensor? plain) => Quantize(x, y, rows * cols, 1);
-
     // ---- quantizers (format/SPEC.md 1.1 and 1.6) ----
 
     /// <summary>

@@ -37,7 +37,7 @@ public sealed class BinaryDense(int units, int weightBits = 1, WeightQuantizer w
         Weights.Quantize(Backend, training, step);
         int k = Input.Shape.Size;
         if (signInput && !(training && Input.Dropped)) Backend.SignGemm(x, Weights.Quantized, y, batch, Units, k);
-        else Backend.Gemm(x, false, Weights.OperandB(Backend, true), true, y, batch, Units, k);
+        else Backend.Gemm(x, false, Weights.Quantized, true, y, batch, Units, k);
         return y;
     }
 
@@ -47,7 +47,7 @@ public sealed class BinaryDense(int units, int weightBits = 1, WeightQuantizer w
         Backend.Gemm(dy, true, x, false, Weights.QuantizedGradient, Units, k, batch);
         Weights.PassGradient(Backend);
         if (!NeedsInputGradient) return null;
-        Backend.Gemm(dy, false, Weights.OperandB(Backend, false), false, dx, batch, k, Units);
+        Backend.Gemm(dy, false, Weights.Quantized, false, dx, batch, k, Units);
         return dx;
     }
 

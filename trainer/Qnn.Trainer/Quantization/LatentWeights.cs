@@ -50,30 +50,9 @@ public sealed class LatentWeights
     public void Quantize(IBackend backend, bool training = false, long step = 0)
     {
         var q = Quantizer == WeightQuantizer.Stochastic && !training ? WeightQuantizer.Odd : Quantizer;
-        if (transposedB is not null || plainB is not null) backend.QuantizeBinary(Latent, Quantized, Rows, Cols, transposedB, plainB);
-        else if (q == WeightQuantizer.Odd) backend.Quantize(Latent, Quantized, Rows * Cols, Bits);
+        if (q == WeightQuantizer.Odd) backend.Quantize(Latent, Quantized, Rows * Cols, Bits);
         else backend.QuantizeWeights(Latent, Quantized, Rows * Cols, Bits, q,
             q == WeightQuantizer.Stochastic ? StochasticBinarization.WeightSeed(RunSeed, Index, step) : 0);
-    }
-
-    private Tensor? transposedB, plainB;
-
-    /// <summary>
-    /// The quantized weights as <see cref="IBackend.Gemm"/>'s B with this <paramref name="transposeB"/> (x · Wᵀ: true,
-    /// dy · W: false). Binary weights (odd, 1 bit) on a backend that lays B out get that layout, made from the first
-    /// product that asks on by <see cref="Quantize"/>'s pass (which writes <see cref="Quantized"/> as well), so the
-    /// products do not copy the weights each time; otherwise <see cref="Quantized"/>. Call it after
-    /// <see cref="Quantize"/> for the step: the first call lays out the current latent weights.
-    /// </summary>
-    public Tensor OperandB(IBackend backend, bool transposeB)
-    {
-        ref Tensor? slot = ref transposeB ? ref transposedB : ref plainB;
-        if (slot is null && Quantizer == WeightQuantizer.Odd && Bits == 1 && backend.AllocateLaidOutB(Rows, Cols, transposeB) is { } laidOut)
-        {
-            slot = laidOut;
-            backend.QuantizeBinary(Latent, Quantized, Rows, Cols, transposeB ? laidOut : null, transposeB ? null : laidOut);
-        }
-        return slot ?? Quantized;
     }
 
     /// <summary>
