@@ -196,7 +196,7 @@ public static class BenchEdgeCommand
         console.MarkupLine($"[dim]{Markup.Escape(r.Machine)}, {r.LogicalCores} logical cores, {r.UtcDate:yyyy-MM-dd HH:mm} UTC; inputs: {Markup.Escape(r.Inputs)}[/]");
         console.MarkupLine($"{Markup.Escape(r.Model)} ({r.ModelId}): per sample, portable {r.BinaryMacsPerSample:N0} binary MACs (every layer counted as bit-planes; its first layer adds lit pixel bytes); " +
                            $"fast {r.FastBinaryMacsPerSample:N0} binary MACs (XNOR-popcount layers) + {r.FastFirstLayerAddsPerSample:N0} first-layer masked adds (not counted as MACs)");
-        var kernels = new Table().Title($"popcount limit: every kernel, {PopcountLimit.Rows} rows x {PopcountLimit.Blocks * PopcountBlock.BlockFilters} filters x {PopcountLimit.Words * 64} bits in L1 (90th percentile of 16-call chunks)")
+        var kernels = new Table().Title($"popcount limit: every kernel, {PopcountLimit.Rows} rows x {PopcountLimit.Blocks * PopcountBlock.BlockFilters} filters x {PopcountLimit.Words * 64} bits in L1 (best 16-call chunk)")
             .AddColumn("kernel").AddColumn(new TableColumn("1 core GMAC/s").RightAligned())
             .AddColumn(new TableColumn($"{r.AllCoresLimit.Threads} cores GMAC/s").RightAligned());
         foreach (var k in r.SingleCoreLimit.Kernels)
