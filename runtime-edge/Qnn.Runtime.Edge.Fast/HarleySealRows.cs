@@ -130,23 +130,8 @@ public static class HarleySealRows
         Vector512<byte> sixteenBytes = default, bytes = default;
         for (int g = 0, kk = 0; kk < head; kk += 16)
         {
-            ref ulong x = ref Unsafe.Add(ref a, kk);
-            ref ulong y = ref Unsafe.Add(ref w, kk * PopcountBlock.BlockFilters);
-            PopcountBlock.Csa(out var twosA, ref ones, PopcountBlock.X<TOp>(ref x, ref y, 0), PopcountBlock.X<TOp>(ref x, ref y, 1));
-            PopcountBlock.Csa(out var twosB, ref ones, PopcountBlock.X<TOp>(ref x, ref y, 2), PopcountBlock.X<TOp>(ref x, ref y, 3));
-            PopcountBlock.Csa(out var foursA, ref twos, twosA, twosB);
-            PopcountBlock.Csa(out twosA, ref ones, PopcountBlock.X<TOp>(ref x, ref y, 4), PopcountBlock.X<TOp>(ref x, ref y, 5));
-            PopcountBlock.Csa(out twosB, ref ones, PopcountBlock.X<TOp>(ref x, ref y, 6), PopcountBlock.X<TOp>(ref x, ref y, 7));
-            PopcountBlock.Csa(out var foursB, ref twos, twosA, twosB);
-            PopcountBlock.Csa(out var eightsA, ref fours, foursA, foursB);
-            PopcountBlock.Csa(out twosA, ref ones, PopcountBlock.X<TOp>(ref x, ref y, 8), PopcountBlock.X<TOp>(ref x, ref y, 9));
-            PopcountBlock.Csa(out twosB, ref ones, PopcountBlock.X<TOp>(ref x, ref y, 10), PopcountBlock.X<TOp>(ref x, ref y, 11));
-            PopcountBlock.Csa(out foursA, ref twos, twosA, twosB);
-            PopcountBlock.Csa(out twosA, ref ones, PopcountBlock.X<TOp>(ref x, ref y, 12), PopcountBlock.X<TOp>(ref x, ref y, 13));
-            PopcountBlock.Csa(out twosB, ref ones, PopcountBlock.X<TOp>(ref x, ref y, 14), PopcountBlock.X<TOp>(ref x, ref y, 15));
-            PopcountBlock.Csa(out foursB, ref twos, twosA, twosB);
-            PopcountBlock.Csa(out var eightsB, ref fours, foursA, foursB);
-            PopcountBlock.Csa(out var carry, ref eights, eightsA, eightsB);
+            var carry = PopcountBlock.Group16<TOp>(ref Unsafe.Add(ref a, kk), ref Unsafe.Add(ref w, kk * PopcountBlock.BlockFilters),
+                ref ones, ref twos, ref fours, ref eights);
             if (oneSum)
             {
                 bytes += Weighted(carry, tables.Low16, tables.High16);

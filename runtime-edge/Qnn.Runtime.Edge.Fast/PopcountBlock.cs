@@ -394,9 +394,9 @@ public static class PopcountBlock
         return (sixteens << 4) + Avx512BW.SumAbsoluteDifferences(WeightedByteCounts(sixteen, eights, fours, twos, ones), Vector512<byte>.Zero).AsUInt64();
     }
 
-    /// <summary>16 words of a row (at x) against a block plane (at y) into the carry-save counters; returns the sixteens' carry.</summary>
+    /// <summary>16 words of a row (at x) against a block plane (at y) into the carry-save counters; returns the sixteens' carry (also HarleySealRows' groups).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<ulong> Group16<TOp>(ref ulong x, ref ulong y, ref Vector512<ulong> ones, ref Vector512<ulong> twos, ref Vector512<ulong> fours,
+    internal static Vector512<ulong> Group16<TOp>(ref ulong x, ref ulong y, ref Vector512<ulong> ones, ref Vector512<ulong> twos, ref Vector512<ulong> fours,
         ref Vector512<ulong> eights) where TOp : IBitOp
     {
         Csa(out var twosA, ref ones, X<TOp>(ref x, ref y, 0), X<TOp>(ref x, ref y, 1));
