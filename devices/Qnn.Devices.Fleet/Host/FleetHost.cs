@@ -20,6 +20,8 @@ public sealed class FleetHost : IAsyncDisposable
     private readonly ConcurrentDictionary<string, (byte[] Status, DateTime Seen)> _statuses = new();
     private long _messages;
     private readonly SemaphoreSlim _changed = new(0);
+    private readonly TaskCompletionSource _marked = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private string? _marker;
 
     private FleetHost(IMqttClient client, string group)
     {
@@ -46,6 +48,8 @@ public sealed class FleetHost : IAsyncDisposable
         if (!FleetTopics.IsValidName(group)) throw new ArgumentException($"--group {group}: use 1-64 of A-Z a-z 0-9 - _");
         var client = new MqttClientFactory().CreateMqttClient();
         var host = new FleetHost(client, group);
+        string clientId = $"qnn-host-{Guid.NewGuid():N}"[..22];
+        host._marker = FleetTopics.HostMarker(group, clientId);
         client.ApplicationMessageReceivedAsync += e =>
         {
             host.OnMessage(e.ApplicationMessage.Topic, e.ApplicationMessage.Payload.ToArray());
@@ -53,7 +57,7 @@ public sealed class FleetHost : IAsyncDisposable
         };
         try
         {
-            var result = await client.ConnectAsync(broker.Options($"qnn-host-{Guid.NewGuid():N}"[..22], persistent: false).Build(), cancellation);
+            var result = await client.ConnectAsync(broker.Options(clientId, persistent: false).Build(), cancellation);
             if (result.ResultCode != MqttClientConnectResultCode.Success)   // MQTTnet 5 returns a refusal instead of throwing
                 throw new MQTTnet.Exceptions.MqttCommunicationException($"refused: {result.ResultCode}{(broker.User is null ? " (no --user given)" : "")}");
         }
@@ -63,15 +67,25 @@ public sealed class FleetHost : IAsyncDisposable
             throw new IOException($"--broker {broker}: cannot connect ({e.Message.Split('\n')[0]})");
         }
         var subscribe = new MqttClientSubscribeOptionsBuilder();
-        foreach (string topic in new[] { FleetTopics.Announce(group), FleetTopics.Previous(group), FleetTopics.Status(group, "+"), FleetTopics.Online(group, "+") })
+        foreach (string topic in new[] { FleetTopics.Announce(group), FleetTopics.Previous(group), FleetTopics.Status(group, "+"), FleetTopics.Online(group, "+"), host._marker })
             subscribe.WithTopicFilter(topic, MqttQualityOfServiceLevel.AtLeastOnce);
         await client.SubscribeAsync(subscribe.Build(), cancellation);
+        // The retained messages arrive before the marker published after the subscription: wait for it, so that a slow
+        // link (TLS on a loaded machine took over the 300 ms quiet time below) is not read as a group with no model.
+        await host.PublishAsync(host._marker, [1], retain: false, cancellation);
+        try { await host._marked.Task.WaitAsync(TimeSpan.FromSeconds(5), cancellation); }
+        catch (TimeoutException) { }   // a broker that drops it: fall back on the quiet time alone
         await host.SettleAsync(TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(5), cancellation);
         return host;
     }
 
     private void OnMessage(string topic, byte[] payload)
     {
+        if (topic == _marker)
+        {
+            _marked.TrySetResult();
+            return;
+        }
         Interlocked.Increment(ref _messages);
         if (topic == FleetTopics.Announce(_group)) AnnouncedBytes = payload;
         else if (topic == FleetTopics.Previous(_group)) PreviousBytes = payload;

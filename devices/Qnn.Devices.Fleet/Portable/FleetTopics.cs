@@ -22,6 +22,12 @@ namespace Qnn.Devices.Fleet
         /// <summary>"1" while a device is connected, "0" from its last will when it drops off, both retained.</summary>
         public static string Online(string group, string device) { return "qnn/" + group + "/dev/" + device + "/online"; }
 
+        /// <summary>
+        /// A host's own marker, never retained: published once its subscriptions are in, it comes back after the retained
+        /// messages those subscriptions brought (the broker handles one client's packets in order).
+        /// </summary>
+        public static string HostMarker(string group, string client) { return "qnn/" + group + "/host/" + client; }
+
         /// <summary>Whether <paramref name="name"/> can be a group or device id: 1–64 of [A-Za-z0-9_-], so it is one topic level.</summary>
         public static bool IsValidName(string name)
         {
